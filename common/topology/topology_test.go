@@ -1,0 +1,109 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+func nodes(n int, state State) []Node {
+	out := make([]Node, n)
+	for i := range out {
+		out[i] = Node{ID: fmt.Sprintf("dn-%d", i), RESPAddr: fmt.Sprintf("127.0.0.1:%d", 10100+i), State: state}
+	}
+	return out
+}
+
+func TestNextAssignsEverySlotToALiveNode(t *testing.T) {
+	ns := nodes(3, Up)
+	ns[1].State = Down
+	top := Empty(1, 64).Next(1, ns)
+	if top.Version != 1 || top.Epoch != 1 {
+		t.Fatalf("version %d epoch %d", top.Version, top.Epoch)
+	}
+	for s := range slot.Count {
+		o := top.Owner(s)
+		if o == nil || o.State != Up {
+			t.Fatalf("slot %d owned by %+v", s, o)
+		}
+	}
+	if top.SlotCount(1) != 0 {
+		t.Fatal("down node owns slots")
+	}
+	if top.SlotCount(0)+top.SlotCount(2) != slot.Count {
+		t.Fatal("slots missing")
+	}
+}
+
+func TestEmptyOwnsNothing(t *testing.T) {
+	top := Empty(3, 0)
+	if top.Owner(0) != nil || len(Ranges(top.Owners)) != 0 {
+		t.Fatal("empty topology owns slots")
+	}
+}
+
+func TestCompare(t *testing.T) {
+	a := &Topology{Epoch: 1, Version: 9}
+	b := &Topology{Epoch: 2, Version: 1}
+	c := &Topology{Epoch: 2, Version: 2}
+	if !b.NewerThan(a) || !c.NewerThan(b) || a.NewerThan(c) || Compare(c, c) != 0 || !a.NewerThan(nil) {
+		t.Fatal("(epoch, version) ordering wrong")
+	}
+}
+
+func TestProtoRoundTrip(t *testing.T) {
+	ns := nodes(4, Up)
+	ns[3].State = Draining
+	ns[0].Load = Load{Keys: 5, UsedMemoryBytes: 6, OpsPerSec: 7}
+	ns[2].Weight = 2
+	top := Empty(2, 32).Next(2, ns)
+	wire, err := proto.Marshal(top.Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p chkvpb.Topology
+	if err := proto.Unmarshal(wire, &p); err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromProto(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Epoch != top.Epoch || back.Version != top.Version || back.VNodes != top.VNodes ||
+		!slices.Equal(back.Nodes, top.Nodes) || !slices.Equal(back.Owners, top.Owners) || !slices.Equal(back.Target, top.Target) {
+		t.Fatal("round trip changed the topology")
+	}
+	if len(wire) > 64<<10 {
+		t.Errorf("4-node topology is %d bytes on the wire", len(wire))
+	}
+}
+
+func TestFromProtoRejectsGarbage(t *testing.T) {
+	for name, p := range map[string]*chkvpb.Topology{
+		"nil":            nil,
+		"duplicate node": {Nodes: []*chkvpb.Node{{Id: "a"}, {Id: "a"}}},
+		"empty id":       {Nodes: []*chkvpb.Node{{Id: ""}}},
+		"slot too big":   {Nodes: []*chkvpb.Node{{Id: "a"}}, Slots: []*chkvpb.SlotRange{{Start: 0, End: slot.Count}}},
+		"reversed range": {Nodes: []*chkvpb.Node{{Id: "a"}}, Slots: []*chkvpb.SlotRange{{Start: 9, End: 3}}},
+		"unknown node":   {Nodes: []*chkvpb.Node{{Id: "a"}}, Target: []*chkvpb.SlotRange{{Start: 0, End: 1, Node: 1}}},
+	} {
+		if _, err := FromProto(p); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: error %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+func TestRanges(t *testing.T) {
+	assign := []int{0, 0, Unowned, 1, 1, 0}
+	got := Ranges(assign)
+	want := []Range{{0, 1, 0}, {3, 4, 1}, {5, 5, 0}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Ranges = %v, want %v", got, want)
+	}
+}
