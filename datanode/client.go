@@ -1,0 +1,180 @@
+package datanode
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/chkv/chkv/datanode/resp"
+)
+
+const (
+	// writeTimeout bounds how long a reply may wait for a client that does
+	// not read; such a client is disconnected, as Redis's output buffer
+	// limits do.
+	writeTimeout = 30 * time.Second
+	// flushThreshold is the reply-buffer size past which replies are sent
+	// before the rest of a pipeline is processed, bounding memory.
+	flushThreshold = 64 << 10
+	// outBufferKeep is the reply buffer capacity kept between commands.
+	outBufferKeep = 16 << 10
+)
+
+// client is one RESP connection. Fields without atomics belong to the
+// connection's goroutine; CLIENT LIST and the cron read only the atomics.
+type client struct {
+	srv     *Server
+	id      uint64
+	conn    net.Conn
+	rd      *resp.Reader
+	out     []byte
+	created time.Time
+
+	authenticated bool
+	closeAfter    bool // QUIT: close once the reply is sent
+	writeDeadline time.Time
+
+	name       atomic.Pointer[string]
+	lastActive atomic.Int64 // Unix ms of the last command
+	lastCmd    atomic.Pointer[string]
+	qbuf       atomic.Int64 // unparsed bytes in the read buffer
+	outLen     atomic.Int64 // bytes waiting in the reply buffer
+	libName    atomic.Pointer[string]
+	libVersion atomic.Pointer[string]
+}
+
+func newClient(s *Server, nc net.Conn, id uint64) *client {
+	c := &client{
+		srv:     s,
+		id:      id,
+		conn:    nc,
+		rd:      resp.NewReader(nc, resp.DefaultBufferSize),
+		out:     make([]byte, 0, outBufferKeep),
+		created: time.Now(),
+	}
+	c.lastActive.Store(c.created.UnixMilli())
+	// As in Redis, a client that connects while no password is required is
+	// authenticated, and stays so if CONFIG SET requirepass adds one later.
+	c.authenticated = s.settings.Load().RequirePass == ""
+	return c
+}
+
+// serveClient reads, executes and answers the client's commands until it
+// disconnects, misbehaves or the server stops.
+func (s *Server) serveClient(c *client) {
+	defer func() {
+		c.conn.Close()
+		s.unregister(c)
+	}()
+	var limits resp.Limits
+	for {
+		st := s.settings.Load()
+		limits = resp.Limits{
+			MaxBulkLen:      st.ProtoMaxBulkLen,
+			MaxQueryBuffer:  int(st.ClientQueryBufferLimit),
+			Unauthenticated: st.RequirePass != "" && !c.authenticated,
+		}
+		args, err := c.rd.Parse(&limits)
+		if errors.Is(err, resp.ErrIncomplete) {
+			if !c.flush() {
+				return
+			}
+			if st.Timeout > 0 {
+				c.conn.SetReadDeadline(time.Now().Add(time.Duration(st.Timeout) * time.Second))
+			}
+			n := c.rd.Buffered()
+			if err := c.rd.Fill(&limits); err != nil {
+				var perr *resp.ProtocolError
+				if errors.As(err, &perr) {
+					c.replyError("ERR " + perr.Error())
+					c.flush()
+				} else if errors.Is(err, resp.ErrQueryBufferLimit) {
+					s.log.Warn("closing client that reached max query buffer length", "client", c.id, "addr", c.conn.RemoteAddr().String())
+				}
+				return
+			}
+			s.stats.netInputBytes.Add(int64(c.rd.Buffered() - n))
+			c.qbuf.Store(int64(c.rd.Buffered()))
+			continue
+		}
+		if err != nil {
+			var perr *resp.ProtocolError
+			if errors.As(err, &perr) {
+				c.replyError("ERR " + perr.Error())
+				c.flush()
+			}
+			return
+		}
+		if len(args) == 0 {
+			continue
+		}
+		s.execute(c, args)
+		if c.closeAfter {
+			c.flush()
+			return
+		}
+		if len(c.out) >= flushThreshold && !c.flush() {
+			return
+		}
+	}
+}
+
+// flush sends the buffered replies and reports whether the connection is
+// still usable.
+func (c *client) flush() bool {
+	if len(c.out) == 0 {
+		return true
+	}
+	now := time.Now()
+	// Re-arm the write deadline only when less than half of it remains, so
+	// that most flushes cost no timer update.
+	if c.writeDeadline.Sub(now) < writeTimeout/2 {
+		c.writeDeadline = now.Add(writeTimeout)
+		c.conn.SetWriteDeadline(c.writeDeadline)
+	}
+	n, err := c.conn.Write(c.out)
+	c.srv.stats.netOutputBytes.Add(int64(n))
+	if cap(c.out) > 4*outBufferKeep {
+		c.out = make([]byte, 0, outBufferKeep)
+	} else {
+		c.out = c.out[:0]
+	}
+	c.outLen.Store(0)
+	return err == nil
+}
+
+// Reply helpers append one RESP2 value to the reply buffer.
+
+func (c *client) replyOK()                 { c.out = redcon.AppendOK(c.out) }
+func (c *client) replyStatus(s string)     { c.out = redcon.AppendString(c.out, s) }
+func (c *client) replyError(msg string)    { c.out = redcon.AppendError(c.out, msg) }
+func (c *client) replyInt(n int64)         { c.out = redcon.AppendInt(c.out, n) }
+func (c *client) replyBulk(b []byte)       { c.out = redcon.AppendBulk(c.out, b) }
+func (c *client) replyBulkString(s string) { c.out = redcon.AppendBulkString(c.out, s) }
+func (c *client) replyNull()               { c.out = redcon.AppendNull(c.out) }
+func (c *client) replyNullArray()          { c.out = append(c.out, "*-1\r\n"...) }
+func (c *client) replyArray(n int)         { c.out = redcon.AppendArray(c.out, n) }
+func (c *client) replyBool(b bool)         { c.replyInt(boolInt(b)) }
+
+func (c *client) replyBulkInt(n int64) {
+	var digits [20]byte
+	c.out = redcon.AppendBulk(c.out, strconv.AppendInt(digits[:0], n, 10))
+}
+
+func (c *client) replyStrings(ss []string) {
+	c.replyArray(len(ss))
+	for _, s := range ss {
+		c.replyBulkString(s)
+	}
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

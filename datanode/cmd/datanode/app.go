@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chkv/chkv/common/bytesize"
+	"github.com/chkv/chkv/common/cliconf"
+	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/datanode/store"
+)
+
+// Flag names, which are also the YAML keys and, as CHKV_*, the environment
+// variables.
+const (
+	flagListen        = "listen"
+	flagID            = "id"
+	flagNameNodes     = "namenodes"
+	flagGRPC          = "grpc"
+	flagAdvertise     = "advertise"
+	flagClusterToken  = "cluster-token"
+	flagWeight        = "weight"
+	flagRequirePass   = "requirepass"
+	flagMaxClients    = "maxclients"
+	flagMaxMemory     = "maxmemory"
+	flagPolicy        = "maxmemory-policy"
+	flagSamples       = "maxmemory-samples"
+	flagProtoMaxBulk  = "proto-max-bulk-len"
+	flagQueryBufLimit = "client-query-buffer-limit"
+	flagProtectedMode = "protected-mode"
+	flagTimeout       = "timeout"
+	flagLogLevel      = "log-level"
+	flagLogFormat     = "log-format"
+)
+
+func flags() []cli.Flag {
+	d := datanode.DefaultConfig()
+	return []cli.Flag{
+		cliconf.ConfigFlag(),
+		cliconf.String(flagListen, d.Listen, "RESP listen address, host:port"),
+		cliconf.String(flagID, "", "stable node ID (default: derived from the listen address)"),
+		cliconf.String(flagNameNodes, "", "comma-separated NameNode addresses; empty runs standalone, serving all 16384 slots"),
+		cliconf.String(flagGRPC, d.GRPCListen, "gRPC address for NameNode control calls and migration (cluster mode)"),
+		cliconf.String(flagAdvertise, "", "RESP address given to clients and other nodes (default: the listen address)"),
+		cliconf.String(flagClusterToken, "", "shared secret every gRPC call between CHKV components must carry"),
+		cliconf.Int(flagWeight, 1, "relative capacity on the hash ring"),
+		cliconf.String(flagRequirePass, "", "password clients must AUTH with; empty means none"),
+		cliconf.Int(flagMaxClients, d.Settings.MaxClients, "most simultaneous client connections"),
+		cliconf.String(flagMaxMemory, "0", "memory limit for data, with units (100mb, 2gb); 0 means none"),
+		cliconf.String(flagPolicy, d.Settings.MaxMemoryPolicy.String(), "what to do at maxmemory: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl"),
+		cliconf.Int(flagSamples, d.Settings.MaxMemorySamples, "keys sampled per eviction"),
+		cliconf.String(flagProtoMaxBulk, bytesize.Format(d.Settings.ProtoMaxBulkLen), "largest bulk string a client may send"),
+		cliconf.String(flagQueryBufLimit, bytesize.Format(d.Settings.ClientQueryBufferLimit), "largest unparsed request buffer per client"),
+		cliconf.Bool(flagProtectedMode, d.Settings.ProtectedMode, "without a password, refuse clients that are not on loopback"),
+		cliconf.Int(flagTimeout, 0, "close clients idle this many seconds; 0 means never"),
+		cliconf.String(flagLogLevel, "info", "log level: debug, info, warn, error"),
+		cliconf.String(flagLogFormat, "text", "log format: text or json"),
+	}
+}
+
+func newApp(ctx context.Context) *cli.App {
+	fl := flags()
+	return &cli.App{
+		Name:   "datanode",
+		Usage:  "CHKV DataNode: an in-memory key-value server speaking the Redis protocol",
+		Flags:  fl,
+		Before: cliconf.LoadFile(fl),
+		Action: func(cc *cli.Context) error {
+			cfg, err := configFromCLI(cc)
+			if err != nil {
+				return err
+			}
+			srv, err := datanode.New(cfg)
+			if err != nil {
+				return err
+			}
+			return srv.Run(ctx)
+		},
+	}
+}
+
+// configFromCLI fills a datanode.Config from the parsed flags.
+func configFromCLI(cc *cli.Context) (datanode.Config, error) {
+	cfg := datanode.DefaultConfig()
+	cfg.Listen = cc.String(flagListen)
+	cfg.ID = cc.String(flagID)
+	cfg.NameNodes = cliconf.SplitList(cc.String(flagNameNodes))
+	cfg.GRPCListen = cc.String(flagGRPC)
+	cfg.Advertise = cc.String(flagAdvertise)
+	cfg.ClusterToken = cc.String(flagClusterToken)
+	if w := cc.Int(flagWeight); w < 1 {
+		return cfg, fmt.Errorf("--%s must be at least 1", flagWeight)
+	} else {
+		cfg.Weight = uint32(w)
+	}
+	st := &cfg.Settings
+	st.RequirePass = cc.String(flagRequirePass)
+	st.MaxClients = cc.Int(flagMaxClients)
+	st.MaxMemorySamples = cc.Int(flagSamples)
+	st.ProtectedMode = cc.Bool(flagProtectedMode)
+	st.Timeout = int64(cc.Int(flagTimeout))
+	var err error
+	for _, size := range []struct {
+		flag string
+		dst  *int64
+	}{
+		{flagMaxMemory, &st.MaxMemory},
+		{flagProtoMaxBulk, &st.ProtoMaxBulkLen},
+		{flagQueryBufLimit, &st.ClientQueryBufferLimit},
+	} {
+		if *size.dst, err = bytesize.Parse(cc.String(size.flag)); err != nil {
+			return cfg, fmt.Errorf("--%s: %w", size.flag, err)
+		}
+	}
+	if st.MaxMemoryPolicy, err = store.ParsePolicy(cc.String(flagPolicy)); err != nil {
+		return cfg, fmt.Errorf("--%s: %w", flagPolicy, err)
+	}
+	if cfg.Logger, err = cliconf.NewLogger(os.Stderr, cc.String(flagLogLevel), cc.String(flagLogFormat)); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}

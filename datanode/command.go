@@ -1,0 +1,210 @@
+package datanode
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// cmdFlag is a Redis command flag, as COMMAND reports it.
+type cmdFlag uint32
+
+// Command flags. Only those CHKV acts on or reports are defined.
+const (
+	flagWrite    cmdFlag = 1 << iota // modifies the keyspace
+	flagReadOnly                     // reads the keyspace only
+	flagDenyOOM                      // refused when over maxmemory
+	flagAdmin                        // administrative
+	flagNoAuth                       // allowed before AUTH
+	flagFast                         // O(1) or O(log N)
+	flagLoading                      // allowed while loading
+	flagStale                        // allowed on a stale replica
+	flagNoScript                     // not allowed in scripts
+)
+
+var flagNames = []struct {
+	flag cmdFlag
+	name string
+}{
+	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
+	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
+	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
+}
+
+// names returns the Redis names of the set flags, in COMMAND's order.
+func (f cmdFlag) names() []string {
+	var out []string
+	for _, fn := range flagNames {
+		if f&fn.flag != 0 {
+			out = append(out, fn.name)
+		}
+	}
+	return out
+}
+
+// command describes one command: how to run it and what COMMAND says of it.
+type command struct {
+	name     string // lower case; "container|sub" for subcommands
+	arity    int    // Redis arity: n means exactly n args, -n at least n
+	flags    cmdFlag
+	firstKey int // position of the first key argument, 0 if none
+	lastKey  int // position of the last key, negative counts from the end
+	keyStep  int // distance between keys
+	run      func(c *client, args [][]byte)
+	doc      commandDoc
+	// subcommands are reported by COMMAND; the container's run dispatches.
+	subcommands []*command
+}
+
+// commandDoc is what COMMAND DOCS reports for a command.
+type commandDoc struct {
+	group      string // generic, string, connection, server, cluster
+	summary    string
+	since      string
+	complexity string
+	syntax     string // argument syntax as in Redis's docs, e.g. "key [NX | XX]"
+}
+
+// arityOK reports whether argc arguments (the name included) fit the arity.
+func (cmd *command) arityOK(argc int) bool {
+	if cmd.arity >= 0 {
+		return argc == cmd.arity
+	}
+	return argc >= -cmd.arity
+}
+
+// keyPositions returns the indexes of args that are keys.
+func (cmd *command) keyPositions(argc int) []int {
+	if cmd.firstKey <= 0 || argc <= cmd.firstKey {
+		return nil
+	}
+	last := cmd.lastKey
+	if last < 0 {
+		last = argc + last
+	}
+	last = min(last, argc-1)
+	var out []int
+	for i := cmd.firstKey; i <= last; i += max(cmd.keyStep, 1) {
+		out = append(out, i)
+	}
+	return out
+}
+
+// buildCommandTable returns the server's commands by lower-case name.
+func buildCommandTable() map[string]*command {
+	table := make(map[string]*command)
+	for _, family := range [][]*command{
+		connectionCommands(),
+		stringCommands(),
+		keyCommands(),
+		serverCommands(),
+		clusterCommands(),
+	} {
+		for _, cmd := range family {
+			if _, dup := table[cmd.name]; dup {
+				panic("datanode: command registered twice: " + cmd.name)
+			}
+			table[cmd.name] = cmd
+		}
+	}
+	return table
+}
+
+// lookup finds the command named by name, in any letter case, without
+// allocating.
+func (s *Server) lookup(name []byte) *command {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return nil
+	}
+	for i, ch := range name {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		buf[i] = ch
+	}
+	return s.commands[string(buf[:len(name)])]
+}
+
+// execute runs one command for c, as Redis's processCommand does: existence,
+// arity, authentication and memory checks, then the command itself.
+func (s *Server) execute(c *client, args [][]byte) {
+	cmd := s.lookup(args[0])
+	if cmd == nil {
+		c.replyError(unknownCommandError(args))
+		return
+	}
+	if !cmd.arityOK(len(args)) {
+		c.replyError(arityError(cmd.name))
+		return
+	}
+	st := s.settings.Load()
+	if st.RequirePass != "" && !c.authenticated && cmd.flags&flagNoAuth == 0 {
+		c.replyError(errNoAuth)
+		return
+	}
+	var gate *sync.RWMutex
+	if s.member != nil && cmd.firstKey > 0 {
+		var reject string
+		if gate, reject = s.member.admit(cmd, args); reject != "" {
+			c.replyError(reject)
+			return
+		}
+	}
+	if st.MaxMemory > 0 && !s.freeMemory(st) && cmd.flags&flagDenyOOM != 0 {
+		if gate != nil {
+			gate.RUnlock()
+		}
+		c.replyError(errOOM)
+		return
+	}
+	c.lastActive.Store(time.Now().UnixMilli())
+	c.lastCmd.Store(&cmd.name)
+	s.stats.commandsProcessed.Add(1)
+	cmd.run(c, args)
+	if gate != nil {
+		gate.RUnlock()
+	}
+}
+
+// maxEvictionsPerCommand bounds the work one command spends evicting, as
+// Redis's maxmemory-eviction-tenacity does.
+const maxEvictionsPerCommand = 1024
+
+// freeMemory evicts keys by policy until used memory is within maxmemory,
+// and reports whether it got there.
+func (s *Server) freeMemory(st *Settings) bool {
+	for range maxEvictionsPerCommand {
+		if s.usedMemory() <= st.MaxMemory {
+			return true
+		}
+		if !s.store.Evict(st.MaxMemoryPolicy, time.Now().UnixMilli()) {
+			return false
+		}
+	}
+	return s.usedMemory() <= st.MaxMemory
+}
+
+// unknownCommandError is Redis's reply to a command it does not know.
+func unknownCommandError(args [][]byte) string {
+	var b strings.Builder
+	for _, a := range args[1:] {
+		if b.Len() >= 128 {
+			break
+		}
+		fmt.Fprintf(&b, "'%.*s' ", 128-b.Len(), a)
+	}
+	return fmt.Sprintf("ERR unknown command '%.128s', with args beginning with: %s", args[0], b.String())
+}
+
+// arityError is Redis's reply to a command with the wrong number of
+// arguments; name is the full name, e.g. "client|setname".
+func arityError(name string) string {
+	return "ERR wrong number of arguments for '" + name + "' command"
+}
+
+// unknownSubcommandError is Redis's reply to an unknown subcommand.
+func unknownSubcommandError(sub []byte, container string) string {
+	return fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", sub, strings.ToUpper(container))
+}

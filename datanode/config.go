@@ -1,0 +1,132 @@
+package datanode
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"google.golang.org/grpc"
+
+	"github.com/chkv/chkv/datanode/store"
+)
+
+// Defaults for Config, as Redis's where Redis has the setting.
+const (
+	DefaultListen                 = "127.0.0.1:10100"
+	DefaultGRPCListen             = "127.0.0.1:10110"
+	DefaultMaxClients             = 10000
+	DefaultProtoMaxBulkLen        = 512 << 20
+	DefaultClientQueryBufferLimit = 1 << 30
+	DefaultMaxMemorySamples       = store.DefaultEvictionSamples
+)
+
+// Config configures a DataNode.
+type Config struct {
+	// Listen is the RESP address, host:port.
+	Listen string
+	// Listener, when set, is used instead of listening on Listen (tests pass
+	// a listener on port 0).
+	Listener net.Listener
+	// ID is the node's stable identity; empty derives it from Listen.
+	ID string
+	// NameNodes are the NameNode addresses; empty runs the node standalone,
+	// serving every slot itself.
+	NameNodes []string
+	// Advertise is the RESP address other parties are given (MOVED, CLUSTER
+	// SLOTS); empty means the listen address.
+	Advertise string
+	// GRPCListen is the control and migration address (cluster mode).
+	GRPCListen string
+	// GRPCListener, when set, is used instead of listening on GRPCListen.
+	GRPCListener net.Listener
+	// ClusterToken, when set, must accompany every gRPC call between
+	// components.
+	ClusterToken string
+	// Weight is the node's relative capacity on the ring; 0 counts as 1.
+	Weight uint32
+	// GRPCDialOptions are added when dialling NameNodes (tests inject
+	// fault-injecting dialers here).
+	GRPCDialOptions []grpc.DialOption
+	// Settings are the values CONFIG GET and CONFIG SET expose.
+	Settings Settings
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// Seed seeds random choices (eviction, RANDOMKEY); tests fix it.
+	Seed uint64
+}
+
+// Settings are the runtime-adjustable parameters, named as in redis.conf.
+type Settings struct {
+	RequirePass            string       // requirepass: empty means no AUTH
+	MaxClients             int          // maxclients
+	MaxMemory              int64        // maxmemory in bytes, 0 = unlimited
+	MaxMemoryPolicy        store.Policy // maxmemory-policy
+	MaxMemorySamples       int          // maxmemory-samples
+	ProtoMaxBulkLen        int64        // proto-max-bulk-len
+	ClientQueryBufferLimit int64        // client-query-buffer-limit
+	ProtectedMode          bool         // protected-mode
+	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
+}
+
+// DefaultConfig returns a standalone configuration with Redis's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Listen:     DefaultListen,
+		GRPCListen: DefaultGRPCListen,
+		Settings: Settings{
+			MaxClients:             DefaultMaxClients,
+			MaxMemoryPolicy:        store.NoEviction,
+			MaxMemorySamples:       DefaultMaxMemorySamples,
+			ProtoMaxBulkLen:        DefaultProtoMaxBulkLen,
+			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
+			ProtectedMode:          true,
+		},
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	if c.Listener == nil {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			return fmt.Errorf("datanode: listen address %q: %w", c.Listen, err)
+		}
+	}
+	for _, nn := range c.NameNodes {
+		if strings.TrimSpace(nn) == "" {
+			return fmt.Errorf("datanode: empty NameNode address")
+		}
+	}
+	if len(c.NameNodes) > 0 && c.GRPCListener == nil {
+		if _, _, err := net.SplitHostPort(c.GRPCListen); err != nil {
+			return fmt.Errorf("datanode: grpc address %q: %w", c.GRPCListen, err)
+		}
+	}
+	if c.Advertise != "" {
+		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
+			return fmt.Errorf("datanode: advertise address %q: %w", c.Advertise, err)
+		}
+	}
+	return c.Settings.Validate()
+}
+
+// Validate reports the first setting that is out of range.
+func (s *Settings) Validate() error {
+	switch {
+	case s.MaxClients < 1:
+		return fmt.Errorf("datanode: maxclients must be at least 1")
+	case s.MaxMemory < 0:
+		return fmt.Errorf("datanode: maxmemory must not be negative")
+	case s.MaxMemorySamples < 1 || s.MaxMemorySamples > 64:
+		return fmt.Errorf("datanode: maxmemory-samples must be between 1 and 64")
+	case s.ProtoMaxBulkLen < 1<<20:
+		return fmt.Errorf("datanode: proto-max-bulk-len must be at least 1mb")
+	case s.ClientQueryBufferLimit < 1<<20:
+		return fmt.Errorf("datanode: client-query-buffer-limit must be at least 1mb")
+	case s.ClientQueryBufferLimit < s.ProtoMaxBulkLen:
+		return fmt.Errorf("datanode: client-query-buffer-limit must not be below proto-max-bulk-len")
+	case s.Timeout < 0:
+		return fmt.Errorf("datanode: timeout must not be negative")
+	}
+	return nil
+}

@@ -1,0 +1,22 @@
+// Package datanode is CHKV's data server: an in-memory keyspace that speaks
+// the Redis protocol (RESP2), so redis-cli, redis-benchmark and Redis client
+// libraries work against it unchanged.
+//
+// A Server owns its listener, one goroutine per client connection
+// (client.go), and a background cron (active expiry, idle timeouts,
+// statistics). Requests are read by package resp, which enforces Redis's
+// input limits; execute (command.go) checks existence, arity,
+// authentication, slot ownership and memory, then runs the command.
+//
+// Commands live in one file per family, each returning its part of the
+// per-Server command table that COMMAND also reports: connection.go,
+// strings.go, keys.go (with scan.go and match.go), admin.go (with info.go,
+// clientcmd.go, configcmd.go, commandinfo.go and docsyntax.go) and
+// cluster.go.
+//
+// Standalone (no NameNodes configured) the node serves all 16384 slots. In
+// cluster mode member.go registers with the NameNodes, heartbeats them,
+// serves slots only under the lease their replies grant, and applies the
+// topology versions they push (grpcservice.go); keys of other slots are
+// answered with MOVED, as Redis Cluster does.
+package datanode

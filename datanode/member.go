@@ -1,0 +1,314 @@
+package datanode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// Cluster-mode timing defaults, used until a NameNode says otherwise.
+const (
+	defaultHeartbeatInterval = time.Second
+	maxRegisterBackoff       = 2 * time.Second
+)
+
+// view is the node's current topology and its own index in it (-1 when the
+// topology does not list it). It is replaced whole, never modified.
+type view struct {
+	top  *topology.Topology
+	self int
+}
+
+// owns reports whether the view gives slot s to this node.
+func (v *view) owns(s int) bool { return v.self >= 0 && v.top.Owners[s] == v.self }
+
+// member is a DataNode's side of cluster membership: it registers with the
+// NameNodes, heartbeats them, holds the lease their replies grant, and
+// applies the topology versions they send.
+type member struct {
+	srv     *Server
+	clients []chkvpb.NameNodeClient
+	conns   []*grpc.ClientConn
+
+	view       atomic.Pointer[view]
+	applyMu    sync.Mutex // serialises apply
+	base       time.Time  // origin of the monotonic lease clock
+	leaseUntil atomic.Int64
+	registered atomic.Bool
+	interval   atomic.Int64 // heartbeat interval, ns
+
+	// gates[s] is held shared by every command on slot s and exclusively
+	// while the ownership of s changes, so no write lands in a slot the
+	// node has just given away.
+	gates [slot.Count]sync.RWMutex
+}
+
+func newMember(s *Server) (*member, error) {
+	m := &member{srv: s, base: time.Now()}
+	m.interval.Store(int64(defaultHeartbeatInterval))
+	empty := topology.Empty(0, 0)
+	m.view.Store(&view{top: empty, self: -1})
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
+		clustertoken.DialOptions(s.cfg.ClusterToken)...)
+	opts = append(opts, s.cfg.GRPCDialOptions...)
+	for _, addr := range s.cfg.NameNodes {
+		conn, err := grpc.NewClient(addr, opts...)
+		if err != nil {
+			m.close()
+			return nil, fmt.Errorf("datanode: namenode %s: %w", addr, err)
+		}
+		m.conns = append(m.conns, conn)
+		m.clients = append(m.clients, chkvpb.NewNameNodeClient(conn))
+	}
+	return m, nil
+}
+
+func (m *member) close() {
+	for _, c := range m.conns {
+		c.Close()
+	}
+}
+
+// now is the monotonic lease clock.
+func (m *member) now() time.Duration { return time.Since(m.base) }
+
+// leaseValid reports whether a NameNode's lease currently covers the node.
+func (m *member) leaseValid() bool { return int64(m.now()) < m.leaseUntil.Load() }
+
+// extendLease moves the lease end to sentAt+lease if that is later.
+func (m *member) extendLease(sentAt time.Duration, leaseMs int64) {
+	until := int64(sentAt + time.Duration(leaseMs)*time.Millisecond)
+	for {
+		cur := m.leaseUntil.Load()
+		if until <= cur || m.leaseUntil.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// run registers, then heartbeats every interval until ctx ends.
+func (m *member) run(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		var wait time.Duration
+		if !m.registered.Load() {
+			if err := m.registerOnce(ctx); err != nil {
+				m.srv.log.Debug("register failed", "err", err)
+				wait, backoff = backoff, min(2*backoff, maxRegisterBackoff)
+			} else {
+				backoff = 50 * time.Millisecond
+				wait = time.Duration(m.interval.Load())
+			}
+		} else {
+			m.heartbeatOnce(ctx)
+			wait = time.Duration(m.interval.Load())
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// self describes this node for registration.
+func (m *member) self() *chkvpb.Node {
+	return &chkvpb.Node{
+		Id:       m.srv.id,
+		RespAddr: m.srv.advertiseAddr(),
+		GrpcAddr: m.srv.grpcAdvertiseAddr(),
+		Weight:   m.srv.cfg.Weight,
+	}
+}
+
+// registerOnce announces the node to the first NameNode that answers.
+func (m *member) registerOnce(ctx context.Context) error {
+	req := &chkvpb.RegisterRequest{Node: m.self()}
+	if v := m.view.Load(); v.top.Version > 0 {
+		req.Topology = v.top.Proto()
+	}
+	var errs []error
+	for _, nn := range m.clients {
+		sentAt := m.now()
+		cctx, cancel := context.WithTimeout(ctx, time.Duration(m.interval.Load()))
+		resp, err := nn.Register(cctx, req)
+		cancel()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if iv := resp.GetHeartbeatIntervalMs(); iv > 0 {
+			m.interval.Store(int64(time.Duration(iv) * time.Millisecond))
+		}
+		m.extendLease(sentAt, resp.GetLeaseMs())
+		if err := m.applyProto(resp.GetTopology()); err != nil {
+			return err
+		}
+		m.registered.Store(true)
+		m.srv.log.Info("registered with namenode", "version", m.view.Load().top.Version)
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+// heartbeatOnce sends one heartbeat to every NameNode in parallel.
+func (m *member) heartbeatOnce(ctx context.Context) {
+	v := m.view.Load()
+	st := m.srv.store
+	req := &chkvpb.HeartbeatRequest{
+		NodeId:  m.srv.id,
+		Epoch:   v.top.Epoch,
+		Version: v.top.Version,
+		Load: &chkvpb.Load{
+			Keys:            int64(st.Len()),
+			UsedMemoryBytes: m.srv.usedMemory(),
+			OpsPerSec:       m.srv.stats.opsPerSec.Load(),
+		},
+	}
+	var wg sync.WaitGroup
+	for _, nn := range m.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sentAt := m.now()
+			cctx, cancel := context.WithTimeout(ctx, time.Duration(m.interval.Load()))
+			resp, err := nn.Heartbeat(cctx, req)
+			cancel()
+			if err != nil {
+				m.srv.log.Debug("heartbeat failed", "err", err)
+				return
+			}
+			if resp.GetRejoin() {
+				m.rejoin()
+				return
+			}
+			m.extendLease(sentAt, resp.GetLeaseMs())
+			if err := m.applyProto(resp.GetTopology()); err != nil {
+				m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// rejoin drops everything the node holds and registers again: the
+// NameNode has declared it down or forgotten it.
+func (m *member) rejoin() {
+	if !m.registered.Swap(false) {
+		return
+	}
+	m.srv.log.Warn("namenode asked this node to rejoin; dropping its data")
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	cur := m.view.Load()
+	m.setView(cur, &view{top: topology.Empty(cur.top.Epoch, cur.top.VNodes), self: -1})
+	m.srv.store.Flush()
+}
+
+// applyProto applies a wire topology; nil is ignored.
+func (m *member) applyProto(p *chkvpb.Topology) error {
+	if p == nil {
+		return nil
+	}
+	t, err := topology.FromProto(p)
+	if err != nil {
+		return err
+	}
+	m.apply(t)
+	return nil
+}
+
+// apply installs t if it is newer than the current topology, and frees the
+// slots the node no longer owns.
+func (m *member) apply(t *topology.Topology) {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	cur := m.view.Load()
+	if !t.NewerThan(cur.top) {
+		return
+	}
+	next := &view{top: t, self: t.Index(m.srv.id)}
+	lost := m.setView(cur, next)
+	for _, s := range lost {
+		m.srv.store.DropSlot(s)
+	}
+	m.srv.log.Debug("topology applied", "epoch", t.Epoch, "version", t.Version, "slots_lost", len(lost))
+}
+
+// setView publishes next while holding the gates of every slot whose
+// ownership changes, and returns the slots the node lost.
+func (m *member) setView(cur, next *view) (lost []int) {
+	var changed []int
+	for s := range slot.Count {
+		if cur.owns(s) != next.owns(s) {
+			changed = append(changed, s)
+			if cur.owns(s) {
+				lost = append(lost, s)
+			}
+		}
+	}
+	for _, s := range changed {
+		m.gates[s].Lock()
+	}
+	m.view.Store(next)
+	for _, s := range changed {
+		m.gates[s].Unlock()
+	}
+	return lost
+}
+
+// Redirection replies, in Redis Cluster's exact form.
+const (
+	errCrossSlot     = "CROSSSLOT Keys in request don't hash to the same slot"
+	errSlotNotServed = "CLUSTERDOWN Hash slot not served"
+	errClusterDown   = "CLUSTERDOWN The cluster is down"
+)
+
+// admit decides whether this node serves the command's keys. On success it
+// returns the slot's gate held shared, which the caller releases after the
+// command ran; otherwise it returns the error reply (CROSSSLOT, MOVED or
+// CLUSTERDOWN).
+func (m *member) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
+	s := -1
+	last := cmd.lastKey
+	if last < 0 {
+		last += len(args)
+	}
+	last = min(last, len(args)-1)
+	for i := cmd.firstKey; i <= last; i += max(cmd.keyStep, 1) {
+		ks := slot.Of(args[i])
+		if s >= 0 && ks != s {
+			return nil, errCrossSlot
+		}
+		s = ks
+	}
+	if s < 0 {
+		return nil, "" // no key present: served locally
+	}
+	gate := &m.gates[s]
+	gate.RLock()
+	v := m.view.Load()
+	owner := v.top.Owners[s]
+	switch {
+	case owner == topology.Unowned:
+		gate.RUnlock()
+		return nil, errSlotNotServed
+	case owner != v.self:
+		gate.RUnlock()
+		return nil, fmt.Sprintf("MOVED %d %s", s, v.top.Nodes[owner].RESPAddr)
+	case !m.leaseValid():
+		gate.RUnlock()
+		return nil, errClusterDown
+	}
+	return gate, ""
+}

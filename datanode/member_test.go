@@ -1,0 +1,247 @@
+package datanode
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// fakeNameNode is a scripted NameNode: it registers DataNodes, grants
+// leases, and hands out whatever topology the test sets.
+type fakeNameNode struct {
+	chkvpb.UnimplementedNameNodeServer
+	addr string
+
+	mu         sync.Mutex
+	top        *topology.Topology
+	leaseMs    int64
+	intervalMs int64
+	silent     bool // answer nothing: heartbeats time out
+	rejoin     bool
+	registered map[string]*chkvpb.Node
+	heartbeats int
+}
+
+func startFakeNameNode(t *testing.T) *fakeNameNode {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeNameNode{addr: ln.Addr().String(), leaseMs: 3000, intervalMs: 50, registered: map[string]*chkvpb.Node{}}
+	srv := grpc.NewServer()
+	chkvpb.RegisterNameNodeServer(srv, f)
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	return f
+}
+
+func (f *fakeNameNode) Register(ctx context.Context, req *chkvpb.RegisterRequest) (*chkvpb.RegisterResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.registered[req.Node.Id] = req.Node
+	resp := &chkvpb.RegisterResponse{HeartbeatIntervalMs: f.intervalMs, LeaseMs: f.leaseMs}
+	if f.top != nil {
+		resp.Topology = f.top.Proto()
+	}
+	return resp, nil
+}
+
+func (f *fakeNameNode) Heartbeat(ctx context.Context, req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
+	f.mu.Lock()
+	silent := f.silent
+	f.mu.Unlock()
+	if silent {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.heartbeats++
+	resp := &chkvpb.HeartbeatResponse{LeaseMs: f.leaseMs, Rejoin: f.rejoin}
+	if f.top != nil && (req.Epoch < f.top.Epoch || req.Epoch == f.top.Epoch && req.Version < f.top.Version) {
+		resp.Topology = f.top.Proto()
+	}
+	return resp, nil
+}
+
+func (f *fakeNameNode) set(fn func(f *fakeNameNode)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+// splitTopology gives slots below split to node a and the rest to node b.
+func splitTopology(version uint64, a, b topology.Node, split int) *topology.Topology {
+	t := topology.Empty(1, 0)
+	t.Version = version
+	t.Nodes = []topology.Node{a, b}
+	for s := range slot.Count {
+		if s < split {
+			t.Owners[s] = 0
+		} else {
+			t.Owners[s] = 1
+		}
+	}
+	copy(t.Target, t.Owners)
+	return t
+}
+
+func startClusterNode(t *testing.T, nn *fakeNameNode, id string) *Server {
+	t.Helper()
+	grpcLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, func(c *Config) {
+		c.ID = id
+		c.NameNodes = []string{nn.addr}
+		c.GRPCListener = grpcLn
+	})
+}
+
+// keyInSlotRange returns a key whose slot is in [lo, hi).
+func keyInSlotRange(lo, hi int) string {
+	for i := 0; ; i++ {
+		k := "key:" + strconv.Itoa(i)
+		if s := slot.OfString(k); s >= lo && s < hi {
+			return k
+		}
+	}
+}
+
+func TestClusterModeRedirects(t *testing.T) {
+	nn := startFakeNameNode(t)
+	self := topology.Node{ID: "dn-a", State: topology.Up}
+	other := topology.Node{ID: "dn-b", RESPAddr: "127.0.0.1:7777", State: topology.Up}
+	s := startClusterNode(t, nn, "dn-a")
+	c := s.dial(t)
+	mine, theirs := keyInSlotRange(0, 8000), keyInSlotRange(8000, slot.Count)
+
+	// Before any topology: nothing is served.
+	waitFor(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	if got := c.do("SET", mine, "v"); got != "(error) CLUSTERDOWN Hash slot not served" {
+		t.Fatalf("SET with no topology = %s", got)
+	}
+
+	self.RESPAddr = s.Addr().String()
+	nn.set(func(f *fakeNameNode) { f.top = splitTopology(1, self, other, 8000) })
+	waitFor(t, 5*time.Second, "topology via heartbeat", func() bool { return s.member.view.Load().top.Version == 1 })
+
+	if got := c.do("SET", mine, "v"); got != "OK" {
+		t.Fatalf("SET own key = %s", got)
+	}
+	wantMoved := "(error) MOVED " + strconv.Itoa(slot.OfString(theirs)) + " 127.0.0.1:7777"
+	if got := c.do("GET", theirs); got != wantMoved {
+		t.Fatalf("GET foreign key = %s, want %s", got, wantMoved)
+	}
+	if got := c.do("MSET", mine, "1", theirs, "2"); got != "(error) CROSSSLOT Keys in request don't hash to the same slot" {
+		t.Fatalf("cross-slot MSET = %s", got)
+	}
+	if got := c.do("PING"); got != "PONG" {
+		t.Fatalf("keyless command = %s", got)
+	}
+	if got := c.do("DBSIZE"); got != "(integer) 1" {
+		t.Fatalf("DBSIZE = %s", got)
+	}
+
+	// The node loses the slot of `mine`: its data is dropped, clients moved.
+	nn.set(func(f *fakeNameNode) { f.top = splitTopology(2, self, other, 0) })
+	waitFor(t, 5*time.Second, "version 2", func() bool { return s.member.view.Load().top.Version == 2 })
+	if got := c.do("GET", mine); !strings.HasPrefix(got, "(error) MOVED ") {
+		t.Fatalf("GET of a lost slot = %s", got)
+	}
+	waitFor(t, 5*time.Second, "the lost slot's keys to be freed", func() bool { return s.store.Len() == 0 })
+}
+
+func TestClusterModeStopsServingWhenLeaseEnds(t *testing.T) {
+	nn := startFakeNameNode(t)
+	nn.set(func(f *fakeNameNode) { f.leaseMs = 300 })
+	s := startClusterNode(t, nn, "dn-a")
+	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
+	nn.set(func(f *fakeNameNode) {
+		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
+	})
+	c := s.dial(t)
+	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	if got := c.do("SET", "k", "v"); got != "OK" {
+		t.Fatalf("SET under lease = %s", got)
+	}
+	nn.set(func(f *fakeNameNode) { f.silent = true }) // the NameNode is cut off
+	waitFor(t, 5*time.Second, "lease expiry", func() bool { return !s.member.leaseValid() })
+	if got := c.do("GET", "k"); got != "(error) CLUSTERDOWN The cluster is down" {
+		t.Fatalf("GET after lease expiry = %s", got)
+	}
+	nn.set(func(f *fakeNameNode) { f.silent = false })
+	waitFor(t, 5*time.Second, "lease renewal", func() bool { return s.member.leaseValid() })
+	if got := c.do("GET", "k"); got != `"v"` {
+		t.Fatalf("GET after renewal = %s", got)
+	}
+}
+
+func TestClusterModeRejoinDropsData(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
+	nn.set(func(f *fakeNameNode) {
+		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
+	})
+	c := s.dial(t)
+	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	c.do("SET", "k", "v")
+	nn.set(func(f *fakeNameNode) { f.rejoin = true })
+	waitFor(t, 5*time.Second, "rejoin", func() bool { return s.store.Len() == 0 })
+	nn.set(func(f *fakeNameNode) { f.rejoin = false })
+	waitFor(t, 5*time.Second, "re-registration", func() bool {
+		return s.member.registered.Load() && s.member.view.Load().top.Version == 1
+	})
+}
+
+func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	conn, err := grpc.NewClient(s.grpcAdvertiseAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	dn := chkvpb.NewDataNodeClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := topology.Node{ID: "dn-a", State: topology.Up}
+	b := topology.Node{ID: "dn-b", State: topology.Up}
+	push := func(top *topology.Topology) *chkvpb.PushTopologyResponse {
+		t.Helper()
+		resp, err := dn.PushTopology(ctx, &chkvpb.PushTopologyRequest{Topology: top.Proto()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if r := push(splitTopology(5, a, b, 100)); r.Version != 5 {
+		t.Fatalf("after pushing v5 node holds v%d", r.Version)
+	}
+	if r := push(splitTopology(3, a, b, 200)); r.Version != 5 {
+		t.Fatalf("older v3 replaced v5: node holds v%d", r.Version)
+	}
+	if got := s.member.view.Load().top.SlotCount(0); got != 100 {
+		t.Fatalf("node owns %d slots, want 100 from v5", got)
+	}
+	if _, err := dn.PushTopology(ctx, &chkvpb.PushTopologyRequest{}); err == nil {
+		t.Fatal("empty topology accepted")
+	}
+	if resp, err := dn.Probe(ctx, &chkvpb.ProbeRequest{}); err != nil || resp.NodeId != "dn-a" {
+		t.Fatalf("Probe = %v, %v", resp, err)
+	}
+}
