@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/redcon"
 
 	"github.com/chkv/chkv/datanode/resp"
+	"github.com/chkv/chkv/datanode/store"
 )
 
 const (
@@ -158,7 +159,17 @@ func (c *client) replyBulkString(s string) { c.out = redcon.AppendBulkString(c.o
 func (c *client) replyNull()               { c.out = redcon.AppendNull(c.out) }
 func (c *client) replyNullArray()          { c.out = append(c.out, "*-1\r\n"...) }
 func (c *client) replyArray(n int)         { c.out = redcon.AppendArray(c.out, n) }
-func (c *client) replyBool(b bool)         { c.replyInt(boolInt(b)) }
+
+// replyStoreError answers a write the store refused.
+func (c *client) replyStoreError(err error) {
+	if errors.Is(err, store.ErrSlotFull) {
+		c.replyError(errSlotFull)
+		return
+	}
+	c.replyError("ERR " + err.Error())
+}
+
+func (c *client) replyBool(b bool) { c.replyInt(boolInt(b)) }
 
 func (c *client) replyBulkInt(n int64) {
 	var digits [20]byte

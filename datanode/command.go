@@ -179,7 +179,7 @@ func (s *Server) freeMemory(st *Settings) bool {
 		if s.usedMemory() <= st.MaxMemory {
 			return true
 		}
-		if !s.store.Evict(st.MaxMemoryPolicy, time.Now().UnixMilli()) {
+		if !s.store.Evict(st.MaxMemoryPolicy, st.MaxMemorySamples, time.Now().UnixMilli()) {
 			return false
 		}
 	}

@@ -190,7 +190,7 @@ func formatReply(v any) string {
 
 // step is one command of a script and the reply Redis gives to it.
 type step struct {
-	cmd  string // arguments separated by spaces; Go-quoted ("a b") for spaces
+	cmd string // arguments separated by spaces; Go-quoted ("a b") for spaces
 	// want is formatReply of the expected reply. "*" accepts any reply, and
 	// "a|b" accepts either of two integer replies (for TTLs that may tick
 	// down by one while a slow test runs).

@@ -260,8 +260,9 @@ func (c *client) expireGeneric(name string, args [][]byte, base int64, seconds b
 	}
 	if when <= now {
 		sl.Delete(key)
-	} else {
-		sl.SetExpire(key, when, now)
+	} else if _, err := sl.SetExpire(key, when, now); err != nil {
+		c.replyStoreError(err)
+		return
 	}
 	c.replyInt(1)
 }
@@ -309,10 +310,15 @@ func cmdPersist(c *client, args [][]byte) {
 	sl.Lock()
 	_, expireAt, found := sl.Get(key, now)
 	persisted := found && expireAt != 0
+	var err error
 	if persisted {
-		sl.SetExpire(key, 0, now)
+		_, err = sl.SetExpire(key, 0, now)
 	}
 	sl.Unlock()
+	if err != nil {
+		c.replyStoreError(err)
+		return
+	}
 	c.replyBool(persisted)
 }
 
@@ -363,7 +369,10 @@ func (c *client) renameGeneric(args [][]byte, nx bool) {
 	if srcSlot == dstSlot {
 		v = bytes.Clone(v) // Set on the same slot may invalidate v
 	}
-	dstSlot.Set(dst, v, expireAt, now)
+	if err := dstSlot.Set(dst, v, expireAt, now); err != nil {
+		c.replyStoreError(err)
+		return
+	}
 	srcSlot.Delete(src)
 	if nx {
 		c.replyInt(1)

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/slot"
@@ -184,6 +186,14 @@ func (m *member) heartbeatOnce(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, time.Duration(m.interval.Load()))
 			resp, err := nn.Heartbeat(cctx, req)
 			cancel()
+			if status.Code(err) == codes.FailedPrecondition {
+				// The NameNode lost its state (a restart) and holds an
+				// older topology than ours: register again, keeping the
+				// data, so it adopts our topology.
+				m.srv.log.Info("namenode is behind this node's topology; registering again")
+				m.registered.Store(false)
+				return
+			}
 			if err != nil {
 				m.srv.log.Debug("heartbeat failed", "err", err)
 				return

@@ -79,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 		id:      cfg.ID,
 		log:     cfg.Logger,
 		clients: make(map[uint64]*client),
-		store:   store.New(store.Config{Seed: cfg.Seed, EvictionSamples: cfg.Settings.MaxMemorySamples}),
+		store:   store.New(store.Config{Seed: cfg.Seed}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -193,6 +193,7 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 	sl.Lock()
 	var found bool
 	var oldExpire int64
+	mark := len(c.out) // where this command's reply starts
 	if flags&optGet != 0 {
 		var v []byte
 		if v, oldExpire, found = s.lookupRead(sl, key, now); found {
@@ -225,8 +226,11 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 		// EXAT/PXAT in the past: Redis stores the key already expired, so
 		// it is gone for every later command.
 		sl.Delete(key)
-	} else {
-		sl.Set(key, val, expireAt, now)
+	} else if err := sl.Set(key, val, expireAt, now); err != nil {
+		sl.Unlock()
+		c.out = c.out[:mark] // drop the GET part: the command failed
+		c.replyStoreError(err)
+		return
 	}
 	sl.Unlock()
 	switch {
@@ -243,13 +247,17 @@ func cmdGetset(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
+	defer sl.Unlock()
+	mark := len(c.out)
 	if v, _, ok := s.lookupRead(sl, key, now); ok {
 		c.replyBulk(v)
 	} else {
 		c.replyNull()
 	}
-	sl.Set(key, args[2], 0, now)
-	sl.Unlock()
+	if err := sl.Set(key, args[2], 0, now); err != nil {
+		c.out = c.out[:mark]
+		c.replyStoreError(err)
+	}
 }
 
 func cmdGetdel(c *client, args [][]byte) {
@@ -288,14 +296,20 @@ func cmdGetex(c *client, args [][]byte) {
 			return
 		}
 	}
+	mark := len(c.out)
 	c.replyBulk(v)
+	var err error
 	switch {
 	case flags&(optEXAT|optPXAT) != 0 && when <= now:
 		sl.Delete(key)
 	case expire != nil:
-		sl.SetExpire(key, when, now)
+		_, err = sl.SetExpire(key, when, now)
 	case flags&optPersist != 0:
-		sl.SetExpire(key, 0, now)
+		_, err = sl.SetExpire(key, 0, now)
+	}
+	if err != nil {
+		c.out = c.out[:mark]
+		c.replyStoreError(err)
 	}
 }
 
@@ -338,7 +352,13 @@ func (c *client) msetGeneric(name string, args [][]byte, nx bool) {
 		}
 	}
 	for i := 1; i < len(args); i += 2 {
-		s.keySlot(args[i]).Set(args[i], args[i+1], 0, now)
+		if err := s.keySlot(args[i]).Set(args[i], args[i+1], 0, now); err != nil {
+			// Only a slot at its 2 GiB limit refuses; the keys before
+			// this one stay written.
+			locks.release()
+			c.replyStoreError(err)
+			return
+		}
 	}
 	locks.release()
 	if nx {
@@ -399,8 +419,12 @@ func (c *client) incrDecr(key []byte, incr int64) {
 	}
 	value += incr
 	var digits [20]byte
-	sl.Set(key, strconv.AppendInt(digits[:0], value, 10), expireAt, now)
+	err := sl.Set(key, strconv.AppendInt(digits[:0], value, 10), expireAt, now)
 	sl.Unlock()
+	if err != nil {
+		c.replyStoreError(err)
+		return
+	}
 	c.replyInt(value)
 }
 
@@ -429,7 +453,10 @@ func cmdIncrbyfloat(c *client, args [][]byte) {
 		return
 	}
 	out := formatLongDouble(sum)
-	sl.Set(key, out, expireAt, now)
+	if err := sl.Set(key, out, expireAt, now); err != nil {
+		c.replyStoreError(err)
+		return
+	}
 	c.replyBulk(out)
 }
 
@@ -476,8 +503,12 @@ func cmdAppend(c *client, args [][]byte) {
 	sl.Lock()
 	v, expireAt, found := sl.Peek(key, now)
 	if !found {
-		sl.Set(key, tail, 0, now)
+		err := sl.Set(key, tail, 0, now)
 		sl.Unlock()
+		if err != nil {
+			c.replyStoreError(err)
+			return
+		}
 		c.replyInt(int64(len(tail)))
 		return
 	}
@@ -489,9 +520,13 @@ func cmdAppend(c *client, args [][]byte) {
 	h, buf := getScratch(len(v) + len(tail))
 	copy(buf, v)
 	copy(buf[len(v):], tail)
-	sl.Set(key, buf, expireAt, now)
+	err := sl.Set(key, buf, expireAt, now)
 	sl.Unlock()
 	putScratch(h)
+	if err != nil {
+		c.replyStoreError(err)
+		return
+	}
 	c.replyInt(int64(len(buf)))
 }
 
@@ -574,7 +609,11 @@ func cmdSetrange(c *client, args [][]byte) {
 		clear(buf[len(old):offset])
 	}
 	copy(buf[offset:], value)
-	sl.Set(key, buf, expireAt, now)
+	err := sl.Set(key, buf, expireAt, now)
 	putScratch(h)
+	if err != nil {
+		c.replyStoreError(err)
+		return
+	}
 	c.replyInt(int64(len(buf)))
 }
