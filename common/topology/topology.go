@@ -204,15 +204,23 @@ func (t *Topology) Proto() *chkvpb.Topology {
 			Weight: n.Weight,
 		})
 	}
-	p.Slots = rangesProto(t.Owners)
-	p.Target = rangesProto(t.Target)
+	p.Owners = encodeRuns(t.Owners)
+	if !slices.Equal(t.Owners, t.Target) {
+		p.Target = encodeRuns(t.Target)
+	}
 	return p
 }
 
-func rangesProto(assign []int) []*chkvpb.SlotRange {
-	var out []*chkvpb.SlotRange
-	for _, r := range Ranges(assign) {
-		out = append(out, &chkvpb.SlotRange{Start: uint32(r.Start), End: uint32(r.End), Node: uint32(r.Node)})
+// encodeRuns run-length encodes an assignment as (count, owner+1) pairs.
+func encodeRuns(assign []int) []uint32 {
+	var out []uint32
+	for s := 0; s < len(assign); {
+		e := s + 1
+		for e < len(assign) && assign[e] == assign[s] {
+			e++
+		}
+		out = append(out, uint32(e-s), uint32(assign[s]+1))
+		s = e
 	}
 	return out
 }
@@ -236,23 +244,39 @@ func FromProto(p *chkvpb.Topology) (*Topology, error) {
 			Load: Load{Keys: n.GetLoad().GetKeys(), UsedMemoryBytes: n.GetLoad().GetUsedMemoryBytes(), OpsPerSec: n.GetLoad().GetOpsPerSec()},
 		})
 	}
-	if err := fillRanges(t.Owners, p.Slots, len(t.Nodes)); err != nil {
-		return nil, err
+	if len(p.Owners) > 0 {
+		if err := decodeRuns(t.Owners, p.Owners, len(t.Nodes)); err != nil {
+			return nil, err
+		}
 	}
-	if err := fillRanges(t.Target, p.Target, len(t.Nodes)); err != nil {
-		return nil, err
+	if len(p.Target) > 0 {
+		if err := decodeRuns(t.Target, p.Target, len(t.Nodes)); err != nil {
+			return nil, err
+		}
+	} else {
+		copy(t.Target, t.Owners)
 	}
 	return t, nil
 }
 
-func fillRanges(assign []int, ranges []*chkvpb.SlotRange, nodes int) error {
-	for _, r := range ranges {
-		if r.Start > r.End || r.End >= slot.Count || int(r.Node) >= nodes {
-			return fmt.Errorf("%w: slot range %d-%d -> node %d of %d", ErrInvalid, r.Start, r.End, r.Node, nodes)
+// decodeRuns fills assign from (count, owner+1) pairs, which must cover
+// every slot exactly.
+func decodeRuns(assign []int, runs []uint32, nodes int) error {
+	if len(runs)%2 != 0 {
+		return fmt.Errorf("%w: odd run-length encoding", ErrInvalid)
+	}
+	s := 0
+	for i := 0; i < len(runs); i += 2 {
+		count, owner := int(runs[i]), int(runs[i+1])
+		if count == 0 || count > len(assign)-s || owner > nodes {
+			return fmt.Errorf("%w: run of %d slots at %d -> node %d of %d", ErrInvalid, count, s, owner-1, nodes)
 		}
-		for s := r.Start; s <= r.End; s++ {
-			assign[s] = int(r.Node)
+		for end := s + count; s < end; s++ {
+			assign[s] = owner - 1
 		}
+	}
+	if s != len(assign) {
+		return fmt.Errorf("%w: runs cover %d of %d slots", ErrInvalid, s, len(assign))
 	}
 	return nil
 }

@@ -79,8 +79,9 @@ func TestProtoRoundTrip(t *testing.T) {
 		!slices.Equal(back.Nodes, top.Nodes) || !slices.Equal(back.Owners, top.Owners) || !slices.Equal(back.Target, top.Target) {
 		t.Fatal("round trip changed the topology")
 	}
-	if len(wire) > 64<<10 {
-		t.Errorf("4-node topology is %d bytes on the wire", len(wire))
+	// Run-length encoding keeps a version small: about 3 bytes per run.
+	if runs := len(Ranges(top.Owners)); len(wire) > 4*runs+1024 {
+		t.Errorf("4-node topology with %d runs is %d bytes on the wire", runs, len(wire))
 	}
 }
 
@@ -89,9 +90,11 @@ func TestFromProtoRejectsGarbage(t *testing.T) {
 		"nil":            nil,
 		"duplicate node": {Nodes: []*chkvpb.Node{{Id: "a"}, {Id: "a"}}},
 		"empty id":       {Nodes: []*chkvpb.Node{{Id: ""}}},
-		"slot too big":   {Nodes: []*chkvpb.Node{{Id: "a"}}, Slots: []*chkvpb.SlotRange{{Start: 0, End: slot.Count}}},
-		"reversed range": {Nodes: []*chkvpb.Node{{Id: "a"}}, Slots: []*chkvpb.SlotRange{{Start: 9, End: 3}}},
-		"unknown node":   {Nodes: []*chkvpb.Node{{Id: "a"}}, Target: []*chkvpb.SlotRange{{Start: 0, End: 1, Node: 1}}},
+		"too many slots": {Nodes: []*chkvpb.Node{{Id: "a"}}, Owners: []uint32{slot.Count + 1, 1}},
+		"too few slots":  {Nodes: []*chkvpb.Node{{Id: "a"}}, Owners: []uint32{100, 1}},
+		"empty run":      {Nodes: []*chkvpb.Node{{Id: "a"}}, Owners: []uint32{0, 1, slot.Count, 1}},
+		"odd runs":       {Nodes: []*chkvpb.Node{{Id: "a"}}, Owners: []uint32{slot.Count}},
+		"unknown node":   {Nodes: []*chkvpb.Node{{Id: "a"}}, Target: []uint32{slot.Count, 2}},
 	} {
 		if _, err := FromProto(p); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: error %v, want ErrInvalid", name, err)

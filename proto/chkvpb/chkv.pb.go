@@ -238,68 +238,6 @@ func (x *Node) GetWeight() uint32 {
 	return 0
 }
 
-// SlotRange assigns slots start..end (inclusive) to one node.
-type SlotRange struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Start uint32                 `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
-	End   uint32                 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
-	// Index into Topology.nodes.
-	Node          uint32 `protobuf:"varint,3,opt,name=node,proto3" json:"node,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SlotRange) Reset() {
-	*x = SlotRange{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SlotRange) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SlotRange) ProtoMessage() {}
-
-func (x *SlotRange) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SlotRange.ProtoReflect.Descriptor instead.
-func (*SlotRange) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *SlotRange) GetStart() uint32 {
-	if x != nil {
-		return x.Start
-	}
-	return 0
-}
-
-func (x *SlotRange) GetEnd() uint32 {
-	if x != nil {
-		return x.End
-	}
-	return 0
-}
-
-func (x *SlotRange) GetNode() uint32 {
-	if x != nil {
-		return x.Node
-	}
-	return 0
-}
-
 // Topology is one committed version of the cluster's layout. Receivers
 // ignore a topology older, by (epoch, version), than one they hold.
 type Topology struct {
@@ -309,19 +247,23 @@ type Topology struct {
 	// Increases by one with every committed change.
 	Version uint64  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	Nodes   []*Node `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	// Current owner of every served slot; slots in no range are unowned.
-	Slots []*SlotRange `protobuf:"bytes,4,rep,name=slots,proto3" json:"slots,omitempty"`
-	// The ring's assignment. Slots whose owner differs are being migrated.
-	Target []*SlotRange `protobuf:"bytes,5,rep,name=target,proto3" json:"target,omitempty"`
 	// Virtual nodes per unit of weight used to compute target.
-	Vnodes        uint32 `protobuf:"varint,6,opt,name=vnodes,proto3" json:"vnodes,omitempty"`
+	Vnodes uint32 `protobuf:"varint,6,opt,name=vnodes,proto3" json:"vnodes,omitempty"`
+	// The current owner of every slot, run-length encoded so that a version
+	// costs about 3 bytes per run instead of per slot: pairs (count, owner)
+	// covering slots 0..16383 in order, where owner is an index into nodes
+	// plus one, and 0 means unowned.
+	Owners []uint32 `protobuf:"varint,7,rep,packed,name=owners,proto3" json:"owners,omitempty"`
+	// The ring's assignment in the same form; empty when it equals owners.
+	// Slots whose owner differs from their target are being migrated.
+	Target        []uint32 `protobuf:"varint,8,rep,packed,name=target,proto3" json:"target,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Topology) Reset() {
 	*x = Topology{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[3]
+	mi := &file_chkvpb_chkv_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +275,7 @@ func (x *Topology) String() string {
 func (*Topology) ProtoMessage() {}
 
 func (x *Topology) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[3]
+	mi := &file_chkvpb_chkv_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +288,7 @@ func (x *Topology) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Topology.ProtoReflect.Descriptor instead.
 func (*Topology) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{3}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Topology) GetEpoch() uint64 {
@@ -370,25 +312,25 @@ func (x *Topology) GetNodes() []*Node {
 	return nil
 }
 
-func (x *Topology) GetSlots() []*SlotRange {
-	if x != nil {
-		return x.Slots
-	}
-	return nil
-}
-
-func (x *Topology) GetTarget() []*SlotRange {
-	if x != nil {
-		return x.Target
-	}
-	return nil
-}
-
 func (x *Topology) GetVnodes() uint32 {
 	if x != nil {
 		return x.Vnodes
 	}
 	return 0
+}
+
+func (x *Topology) GetOwners() []uint32 {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
+func (x *Topology) GetTarget() []uint32 {
+	if x != nil {
+		return x.Target
+	}
+	return nil
 }
 
 type RegisterRequest struct {
@@ -403,7 +345,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[4]
+	mi := &file_chkvpb_chkv_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +357,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[4]
+	mi := &file_chkvpb_chkv_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +370,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{4}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RegisterRequest) GetNode() *Node {
@@ -459,7 +401,7 @@ type RegisterResponse struct {
 
 func (x *RegisterResponse) Reset() {
 	*x = RegisterResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[5]
+	mi := &file_chkvpb_chkv_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +413,7 @@ func (x *RegisterResponse) String() string {
 func (*RegisterResponse) ProtoMessage() {}
 
 func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[5]
+	mi := &file_chkvpb_chkv_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +426,7 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{5}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RegisterResponse) GetHeartbeatIntervalMs() int64 {
@@ -521,7 +463,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[6]
+	mi := &file_chkvpb_chkv_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +475,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[6]
+	mi := &file_chkvpb_chkv_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +488,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{6}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HeartbeatRequest) GetNodeId() string {
@@ -591,7 +533,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[7]
+	mi := &file_chkvpb_chkv_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +545,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[7]
+	mi := &file_chkvpb_chkv_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +558,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{7}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HeartbeatResponse) GetLeaseMs() int64 {
@@ -648,7 +590,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[8]
+	mi := &file_chkvpb_chkv_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +602,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[8]
+	mi := &file_chkvpb_chkv_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +615,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{8}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{7}
 }
 
 // WatchEvent carries one topology version, marshaled once by the NameNode
@@ -688,7 +630,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[9]
+	mi := &file_chkvpb_chkv_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +642,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[9]
+	mi := &file_chkvpb_chkv_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +655,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{9}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WatchEvent) GetTopology() []byte {
@@ -731,7 +673,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[10]
+	mi := &file_chkvpb_chkv_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +685,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[10]
+	mi := &file_chkvpb_chkv_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +698,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{10}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{9}
 }
 
 // NodeStatus is the NameNode's view of one DataNode.
@@ -773,7 +715,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[11]
+	mi := &file_chkvpb_chkv_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +727,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[11]
+	mi := &file_chkvpb_chkv_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +740,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{11}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *NodeStatus) GetNode() *Node {
@@ -835,7 +777,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[12]
+	mi := &file_chkvpb_chkv_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +789,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[12]
+	mi := &file_chkvpb_chkv_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +802,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{12}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatusResponse) GetNamenodeId() string {
@@ -908,7 +850,7 @@ type ProbeRequest struct {
 
 func (x *ProbeRequest) Reset() {
 	*x = ProbeRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[13]
+	mi := &file_chkvpb_chkv_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +862,7 @@ func (x *ProbeRequest) String() string {
 func (*ProbeRequest) ProtoMessage() {}
 
 func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[13]
+	mi := &file_chkvpb_chkv_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +875,7 @@ func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeRequest.ProtoReflect.Descriptor instead.
 func (*ProbeRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{13}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ProbeRequest) GetEpoch() uint64 {
@@ -952,7 +894,7 @@ type ProbeResponse struct {
 
 func (x *ProbeResponse) Reset() {
 	*x = ProbeResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[14]
+	mi := &file_chkvpb_chkv_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +906,7 @@ func (x *ProbeResponse) String() string {
 func (*ProbeResponse) ProtoMessage() {}
 
 func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[14]
+	mi := &file_chkvpb_chkv_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +919,7 @@ func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResponse.ProtoReflect.Descriptor instead.
 func (*ProbeResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{14}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ProbeResponse) GetNodeId() string {
@@ -996,7 +938,7 @@ type PushTopologyRequest struct {
 
 func (x *PushTopologyRequest) Reset() {
 	*x = PushTopologyRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[15]
+	mi := &file_chkvpb_chkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +950,7 @@ func (x *PushTopologyRequest) String() string {
 func (*PushTopologyRequest) ProtoMessage() {}
 
 func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[15]
+	mi := &file_chkvpb_chkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +963,7 @@ func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyRequest.ProtoReflect.Descriptor instead.
 func (*PushTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{15}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PushTopologyRequest) GetTopology() *Topology {
@@ -1042,7 +984,7 @@ type PushTopologyResponse struct {
 
 func (x *PushTopologyResponse) Reset() {
 	*x = PushTopologyResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[16]
+	mi := &file_chkvpb_chkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +996,7 @@ func (x *PushTopologyResponse) String() string {
 func (*PushTopologyResponse) ProtoMessage() {}
 
 func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[16]
+	mi := &file_chkvpb_chkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1009,7 @@ func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyResponse.ProtoReflect.Descriptor instead.
 func (*PushTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{16}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PushTopologyResponse) GetEpoch() uint64 {
@@ -1099,18 +1041,14 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\tgrpc_addr\x18\x03 \x01(\tR\bgrpcAddr\x12(\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x12.chkv.v1.NodeStateR\x05state\x12!\n" +
 	"\x04load\x18\x05 \x01(\v2\r.chkv.v1.LoadR\x04load\x12\x16\n" +
-	"\x06weight\x18\x06 \x01(\rR\x06weight\"G\n" +
-	"\tSlotRange\x12\x14\n" +
-	"\x05start\x18\x01 \x01(\rR\x05start\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\rR\x03end\x12\x12\n" +
-	"\x04node\x18\x03 \x01(\rR\x04node\"\xcd\x01\n" +
+	"\x06weight\x18\x06 \x01(\rR\x06weight\"\xb3\x01\n" +
 	"\bTopology\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12#\n" +
-	"\x05nodes\x18\x03 \x03(\v2\r.chkv.v1.NodeR\x05nodes\x12(\n" +
-	"\x05slots\x18\x04 \x03(\v2\x12.chkv.v1.SlotRangeR\x05slots\x12*\n" +
-	"\x06target\x18\x05 \x03(\v2\x12.chkv.v1.SlotRangeR\x06target\x12\x16\n" +
-	"\x06vnodes\x18\x06 \x01(\rR\x06vnodes\"c\n" +
+	"\x05nodes\x18\x03 \x03(\v2\r.chkv.v1.NodeR\x05nodes\x12\x16\n" +
+	"\x06vnodes\x18\x06 \x01(\rR\x06vnodes\x12\x16\n" +
+	"\x06owners\x18\a \x03(\rR\x06owners\x12\x16\n" +
+	"\x06target\x18\b \x03(\rR\x06targetJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"c\n" +
 	"\x0fRegisterRequest\x12!\n" +
 	"\x04node\x18\x01 \x01(\v2\r.chkv.v1.NodeR\x04node\x12-\n" +
 	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\"\x90\x01\n" +
@@ -1181,58 +1119,55 @@ func file_chkvpb_chkv_proto_rawDescGZIP() []byte {
 }
 
 var file_chkvpb_chkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_chkvpb_chkv_proto_goTypes = []any{
 	(NodeState)(0),               // 0: chkv.v1.NodeState
 	(*Load)(nil),                 // 1: chkv.v1.Load
 	(*Node)(nil),                 // 2: chkv.v1.Node
-	(*SlotRange)(nil),            // 3: chkv.v1.SlotRange
-	(*Topology)(nil),             // 4: chkv.v1.Topology
-	(*RegisterRequest)(nil),      // 5: chkv.v1.RegisterRequest
-	(*RegisterResponse)(nil),     // 6: chkv.v1.RegisterResponse
-	(*HeartbeatRequest)(nil),     // 7: chkv.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),    // 8: chkv.v1.HeartbeatResponse
-	(*WatchRequest)(nil),         // 9: chkv.v1.WatchRequest
-	(*WatchEvent)(nil),           // 10: chkv.v1.WatchEvent
-	(*StatusRequest)(nil),        // 11: chkv.v1.StatusRequest
-	(*NodeStatus)(nil),           // 12: chkv.v1.NodeStatus
-	(*StatusResponse)(nil),       // 13: chkv.v1.StatusResponse
-	(*ProbeRequest)(nil),         // 14: chkv.v1.ProbeRequest
-	(*ProbeResponse)(nil),        // 15: chkv.v1.ProbeResponse
-	(*PushTopologyRequest)(nil),  // 16: chkv.v1.PushTopologyRequest
-	(*PushTopologyResponse)(nil), // 17: chkv.v1.PushTopologyResponse
+	(*Topology)(nil),             // 3: chkv.v1.Topology
+	(*RegisterRequest)(nil),      // 4: chkv.v1.RegisterRequest
+	(*RegisterResponse)(nil),     // 5: chkv.v1.RegisterResponse
+	(*HeartbeatRequest)(nil),     // 6: chkv.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),    // 7: chkv.v1.HeartbeatResponse
+	(*WatchRequest)(nil),         // 8: chkv.v1.WatchRequest
+	(*WatchEvent)(nil),           // 9: chkv.v1.WatchEvent
+	(*StatusRequest)(nil),        // 10: chkv.v1.StatusRequest
+	(*NodeStatus)(nil),           // 11: chkv.v1.NodeStatus
+	(*StatusResponse)(nil),       // 12: chkv.v1.StatusResponse
+	(*ProbeRequest)(nil),         // 13: chkv.v1.ProbeRequest
+	(*ProbeResponse)(nil),        // 14: chkv.v1.ProbeResponse
+	(*PushTopologyRequest)(nil),  // 15: chkv.v1.PushTopologyRequest
+	(*PushTopologyResponse)(nil), // 16: chkv.v1.PushTopologyResponse
 }
 var file_chkvpb_chkv_proto_depIdxs = []int32{
 	0,  // 0: chkv.v1.Node.state:type_name -> chkv.v1.NodeState
 	1,  // 1: chkv.v1.Node.load:type_name -> chkv.v1.Load
 	2,  // 2: chkv.v1.Topology.nodes:type_name -> chkv.v1.Node
-	3,  // 3: chkv.v1.Topology.slots:type_name -> chkv.v1.SlotRange
-	3,  // 4: chkv.v1.Topology.target:type_name -> chkv.v1.SlotRange
-	2,  // 5: chkv.v1.RegisterRequest.node:type_name -> chkv.v1.Node
-	4,  // 6: chkv.v1.RegisterRequest.topology:type_name -> chkv.v1.Topology
-	4,  // 7: chkv.v1.RegisterResponse.topology:type_name -> chkv.v1.Topology
-	1,  // 8: chkv.v1.HeartbeatRequest.load:type_name -> chkv.v1.Load
-	4,  // 9: chkv.v1.HeartbeatResponse.topology:type_name -> chkv.v1.Topology
-	2,  // 10: chkv.v1.NodeStatus.node:type_name -> chkv.v1.Node
-	12, // 11: chkv.v1.StatusResponse.nodes:type_name -> chkv.v1.NodeStatus
-	4,  // 12: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
-	5,  // 13: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
-	7,  // 14: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
-	9,  // 15: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
-	11, // 16: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
-	14, // 17: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
-	16, // 18: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
-	6,  // 19: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
-	8,  // 20: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
-	10, // 21: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
-	13, // 22: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
-	15, // 23: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
-	17, // 24: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
-	19, // [19:25] is the sub-list for method output_type
-	13, // [13:19] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	2,  // 3: chkv.v1.RegisterRequest.node:type_name -> chkv.v1.Node
+	3,  // 4: chkv.v1.RegisterRequest.topology:type_name -> chkv.v1.Topology
+	3,  // 5: chkv.v1.RegisterResponse.topology:type_name -> chkv.v1.Topology
+	1,  // 6: chkv.v1.HeartbeatRequest.load:type_name -> chkv.v1.Load
+	3,  // 7: chkv.v1.HeartbeatResponse.topology:type_name -> chkv.v1.Topology
+	2,  // 8: chkv.v1.NodeStatus.node:type_name -> chkv.v1.Node
+	11, // 9: chkv.v1.StatusResponse.nodes:type_name -> chkv.v1.NodeStatus
+	3,  // 10: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
+	4,  // 11: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
+	6,  // 12: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
+	8,  // 13: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
+	10, // 14: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
+	13, // 15: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
+	15, // 16: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
+	5,  // 17: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
+	7,  // 18: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
+	9,  // 19: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
+	12, // 20: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
+	14, // 21: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
+	16, // 22: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_chkvpb_chkv_proto_init() }
@@ -1246,7 +1181,7 @@ func file_chkvpb_chkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chkvpb_chkv_proto_rawDesc), len(file_chkvpb_chkv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,0 +1,53 @@
+package namenode
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/chkv/chkv/common/topology"
+)
+
+// Sentinel errors. The gRPC handlers translate them to status codes in one
+// place, toStatus.
+var (
+	// ErrStopped is returned by Start on a server that was already stopped.
+	ErrStopped = errors.New("namenode: server stopped")
+	// ErrStarted is returned by Start on a server that is already running.
+	ErrStarted = errors.New("namenode: server already started")
+	// ErrInvalidNode is returned for a registration that does not describe a
+	// usable DataNode (no ID, no addresses).
+	ErrInvalidNode = errors.New("namenode: invalid node")
+	// ErrBehind is returned to a heartbeat from a DataNode the NameNode does
+	// not know while the DataNode holds a newer topology than the NameNode:
+	// the NameNode lost its state (a restart), not the DataNode. The
+	// DataNode should Register again, sending its topology, and keep its
+	// data; rejoin (drop the data) would lose every key in the cluster.
+	ErrBehind = errors.New("namenode: topology older than the node's; register again")
+)
+
+// toStatus translates an error to the gRPC status the caller sees.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	code := codes.Internal
+	switch {
+	case errors.Is(err, ErrInvalidNode), errors.Is(err, topology.ErrInvalid):
+		code = codes.InvalidArgument
+	case errors.Is(err, ErrBehind):
+		code = codes.FailedPrecondition
+	case errors.Is(err, ErrStopped):
+		code = codes.Unavailable
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	}
+	return status.Error(code, err.Error())
+}

@@ -1,0 +1,245 @@
+package namenode
+
+import (
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// member is the NameNode's liveness record of one DataNode. Its fields are
+// guarded by Server.mu.
+type member struct {
+	lastSeen      time.Time // newest heartbeat, registration or answered probe
+	lastHeartbeat time.Time // newest heartbeat or registration
+	// leaseBase is when the newest request answered with a lease was
+	// received. The DataNode counts its lease from when it sent that
+	// request, which is earlier, so the lease ends no later than
+	// leaseBase + lease.
+	leaseBase time.Time
+	load      topology.Load
+	down      bool // declared down: heartbeats are answered with rejoin
+	probing   bool // a probe round is under way
+}
+
+func newMember(now time.Time) *member {
+	return &member{lastSeen: now, lastHeartbeat: now, leaseBase: now}
+}
+
+// renew records a request answered with a lease at now.
+func (m *member) renew(now time.Time) {
+	m.lastSeen, m.lastHeartbeat, m.leaseBase = now, now, now
+}
+
+// register handles a DataNode's announcement and returns the version to
+// reply with, which includes the node.
+func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
+	pn := req.GetNode()
+	node := topology.Node{
+		ID: pn.GetId(), RESPAddr: pn.GetRespAddr(), GRPCAddr: pn.GetGrpcAddr(),
+		State: topology.Up, Weight: pn.GetWeight(),
+	}
+	if node.ID == "" || node.RESPAddr == "" || node.GRPCAddr == "" {
+		return nil, fmt.Errorf("%w: id, resp_addr and grpc_addr are required", ErrInvalidNode)
+	}
+	if !utf8.ValidString(node.ID + node.RESPAddr + node.GRPCAddr) {
+		return nil, fmt.Errorf("%w: not UTF-8", ErrInvalidNode)
+	}
+	if node.Weight > MaxWeight {
+		return nil, fmt.Errorf("%w: weight %d above %d", ErrInvalidNode, node.Weight, MaxWeight)
+	}
+	now := s.now()
+	if req.GetTopology() != nil {
+		held, err := topology.FromProto(req.GetTopology())
+		if err != nil {
+			return nil, fmt.Errorf("node %q: %w", node.ID, err)
+		}
+		if err := checkHeld(held); err != nil {
+			return nil, fmt.Errorf("node %q: %w", node.ID, err)
+		}
+		s.adopt(held, now)
+	}
+
+	s.mu.Lock()
+	i := slices.IndexFunc(s.nodes, func(n topology.Node) bool { return n.ID == node.ID })
+	switch {
+	case i < 0:
+		s.nodes = append(s.nodes, node)
+		s.dirty = true
+		s.log.Info("datanode registered", "datanode", node.ID, "resp", node.RESPAddr, "grpc", node.GRPCAddr)
+	default:
+		old := s.nodes[i]
+		node.Load = old.Load
+		if old != node {
+			s.nodes[i] = node
+			s.dirty = true
+			s.log.Info("datanode re-registered", "datanode", node.ID, "was", old.State,
+				"resp", node.RESPAddr, "grpc", node.GRPCAddr)
+		}
+	}
+	m := s.members[node.ID]
+	if m == nil {
+		m = newMember(now)
+		s.members[node.ID] = m
+	}
+	m.renew(now)
+	m.down = false
+	s.mu.Unlock()
+	return s.commitPending(), nil
+}
+
+// checkHeld refuses a DataNode's topology whose ring would be too large to
+// compute.
+func checkHeld(t *topology.Topology) error {
+	if t.VNodes < 0 || t.VNodes > maxVNodes {
+		return fmt.Errorf("%w: vnodes %d", topology.ErrInvalid, t.VNodes)
+	}
+	for _, n := range t.Nodes {
+		if n.Weight > MaxWeight {
+			return fmt.Errorf("%w: node %q weight %d", topology.ErrInvalid, n.ID, n.Weight)
+		}
+	}
+	return nil
+}
+
+// adopt makes held the current topology when it is newer than the
+// NameNode's own, as after a NameNode restart: versions never go back and
+// membership comes from held. Nodes it names that the NameNode did not know
+// get a fresh liveness record, so they have a full detection period to
+// heartbeat and any lease an earlier NameNode granted them counts as
+// running until now.
+func (s *Server) adopt(held *topology.Topology, now time.Time) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	cur := s.cur.Load().topo
+	if !held.NewerThan(cur) {
+		return
+	}
+	s.mu.Lock()
+	nodes := slices.Clone(held.Nodes)
+	members := make(map[string]*member, len(nodes))
+	for _, n := range nodes {
+		m := s.members[n.ID]
+		if m == nil {
+			m = newMember(now)
+		}
+		m.down = n.State == topology.Down
+		members[n.ID] = m
+	}
+	// Nodes that registered here but are not in held stay, as additions for
+	// the next commit.
+	dirty := false
+	for _, n := range s.nodes {
+		if m := s.members[n.ID]; members[n.ID] == nil && n.State != topology.Down && m != nil && !m.down {
+			nodes = append(nodes, n)
+			members[n.ID] = m
+			dirty = true
+		}
+	}
+	s.nodes, s.members, s.dirty = nodes, members, dirty
+	if held.Epoch > s.epoch {
+		s.epoch = held.Epoch
+	}
+	s.mu.Unlock()
+	if held.VNodes != s.cfg.VNodes {
+		s.log.Warn("adopted topology uses a different vnodes setting; keeping it", "adopted", held.VNodes, "configured", s.cfg.VNodes)
+	}
+	s.log.Info("adopted newer topology from a datanode", "epoch", held.Epoch, "version", held.Version,
+		"was_epoch", cur.Epoch, "was_version", cur.Version)
+	s.publishLocked(held)
+}
+
+// heartbeat renews a DataNode's lease and records its load.
+func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
+	now := s.now()
+	cur := s.cur.Load()
+	s.mu.Lock()
+	m := s.members[req.GetNodeId()]
+	if m == nil || m.down {
+		s.mu.Unlock()
+		if m == nil && before(cur.topo.Epoch, cur.topo.Version, req.GetEpoch(), req.GetVersion()) {
+			return nil, fmt.Errorf("%w: node %q holds (%d, %d), namenode (%d, %d)", ErrBehind,
+				req.GetNodeId(), req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version)
+		}
+		return &chkvpb.HeartbeatResponse{Rejoin: true}, nil
+	}
+	m.renew(now)
+	l := req.GetLoad()
+	m.load = topology.Load{Keys: l.GetKeys(), UsedMemoryBytes: l.GetUsedMemoryBytes(), OpsPerSec: l.GetOpsPerSec()}
+	s.mu.Unlock()
+	resp := &chkvpb.HeartbeatResponse{LeaseMs: s.cfg.lease().Milliseconds()}
+	if before(req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version) {
+		resp.Topology = cur.pb
+	}
+	return resp, nil
+}
+
+// commitPending commits the membership changes made since the last commit,
+// if any, and returns the current version. Changes made while another
+// commit computes the ring are committed together by the next caller.
+func (s *Server) commitPending() *version {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	s.mu.Lock()
+	if !s.dirty {
+		s.mu.Unlock()
+		return s.cur.Load()
+	}
+	s.dirty = false
+	nodes := slices.Clone(s.nodes)
+	for i := range nodes {
+		if m := s.members[nodes[i].ID]; m != nil {
+			nodes[i].Load = m.load
+		}
+	}
+	epoch := s.epoch
+	s.mu.Unlock()
+	return s.publishLocked(s.cur.Load().topo.Next(epoch, nodes))
+}
+
+// publishLocked makes t the current version and hands it to watchers and
+// DataNodes. The caller holds commitMu, which orders publications.
+func (s *Server) publishLocked(t *topology.Topology) *version {
+	s.seq++
+	v := newVersion(s.seq, t)
+	s.cur.Store(v)
+	s.hub.publish(v)
+	s.syncPeers(v)
+	s.log.Info("topology committed", "epoch", t.Epoch, "version", t.Version, "nodes", len(t.Nodes), "bytes", len(v.frame))
+	return v
+}
+
+// status describes the committed topology and each node's liveness.
+func (s *Server) status() *chkvpb.StatusResponse {
+	v := s.cur.Load()
+	now := s.now()
+	slots := make([]uint32, len(v.topo.Nodes))
+	for _, o := range v.topo.Owners {
+		if o != topology.Unowned {
+			slots[o]++
+		}
+	}
+	resp := &chkvpb.StatusResponse{
+		NamenodeId: s.id, Epoch: v.topo.Epoch, Version: v.topo.Version,
+		Watchers: s.hub.watchers.Load(),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, n := range v.topo.Nodes {
+		ns := &chkvpb.NodeStatus{Slots: slots[i], HeartbeatAgeMs: -1}
+		load := n.Load
+		if m := s.members[n.ID]; m != nil {
+			load = m.load
+			ns.HeartbeatAgeMs = now.Sub(m.lastHeartbeat).Milliseconds()
+		}
+		ns.Node = &chkvpb.Node{
+			Id: n.ID, RespAddr: n.RESPAddr, GrpcAddr: n.GRPCAddr, State: chkvpb.NodeState(n.State), Weight: n.Weight,
+			Load: &chkvpb.Load{Keys: load.Keys, UsedMemoryBytes: load.UsedMemoryBytes, OpsPerSec: load.OpsPerSec},
+		}
+		resp.Nodes = append(resp.Nodes, ns)
+	}
+	return resp
+}

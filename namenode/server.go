@@ -1,0 +1,256 @@
+package namenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/common/group"
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// Server is one NameNode.
+type Server struct {
+	cfg   Config
+	id    string
+	log   *slog.Logger
+	now   func() time.Time
+	codec codec
+	group *group.Group // owns every goroutine; created by New
+	hub   *hub
+
+	// mu guards the membership the next commit is computed from and every
+	// node's liveness record.
+	mu      sync.Mutex
+	nodes   []topology.Node
+	members map[string]*member
+	dirty   bool   // nodes differ from the current version's
+	epoch   uint64 // epoch of the next commit
+
+	// commitMu orders commits, adoptions and publications; it guards seq
+	// and peers.
+	commitMu sync.Mutex
+	seq      uint64
+	peers    map[string]*peer
+	cur      atomic.Pointer[version] // the current version; read without locks
+
+	probeSem chan struct{}
+	probes   sync.WaitGroup
+
+	lifeMu  sync.Mutex // guards the fields below
+	started bool
+	stopped bool
+	grpcSrv *grpc.Server
+	httpSrv *http.Server
+	ln      net.Listener
+	httpLn  net.Listener
+}
+
+// New returns a NameNode configured by cfg, holding the empty topology of
+// cfg.Epoch until DataNodes register; Start makes it serve.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		id:       cfg.ID,
+		log:      cfg.Logger,
+		now:      cfg.now,
+		group:    group.New(context.Background()),
+		hub:      newHub(),
+		members:  make(map[string]*member),
+		epoch:    cfg.Epoch,
+		peers:    make(map[string]*peer),
+		probeSem: make(chan struct{}, maxConcurrentProbes),
+	}
+	s.codec = newCodec(s.cur.Load)
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.id == "" {
+		s.id = "namenode@" + cfg.Listen
+		if cfg.Listener != nil {
+			s.id = "namenode@" + cfg.Listener.Addr().String()
+		}
+	}
+	s.log = s.log.With("node", s.id)
+	s.commitMu.Lock()
+	s.publishLocked(topology.Empty(cfg.Epoch, cfg.VNodes))
+	s.commitMu.Unlock()
+	return s, nil
+}
+
+// ID returns the NameNode's ID.
+func (s *Server) ID() string { return s.id }
+
+// Start listens (unless the Config supplied listeners) and starts serving
+// in the background. It returns once the NameNode accepts connections.
+func (s *Server) Start() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	switch {
+	case s.stopped:
+		return ErrStopped
+	case s.started:
+		return ErrStarted
+	}
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+			return fmt.Errorf("namenode: listen: %w", err)
+		}
+	}
+	httpLn := s.cfg.HTTPListener
+	if httpLn == nil && s.cfg.HTTP != "" {
+		var err error
+		if httpLn, err = net.Listen("tcp", s.cfg.HTTP); err != nil {
+			ln.Close()
+			return fmt.Errorf("namenode: listen http: %w", err)
+		}
+	}
+	s.started, s.ln, s.httpLn = true, ln, httpLn
+
+	opts := append(clustertoken.ServerOptions(s.cfg.ClusterToken),
+		grpc.ForceServerCodecV2(s.codec),
+		// A commit writes one frame to every watcher: fill larger writes. The
+		// buffer is shared, so idle connections do not each hold one.
+		grpc.WriteBufferSize(256<<10), grpc.SharedWriteBuffer(true),
+		// Reap watchers whose client vanished without closing the stream.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	s.grpcSrv = grpc.NewServer(opts...)
+	chkvpb.RegisterNameNodeServer(s.grpcSrv, rpc{s: s})
+	s.group.Go(func(context.Context) {
+		if err := s.grpcSrv.Serve(ln); err != nil {
+			s.log.Error("grpc server failed", "err", err)
+		}
+	})
+	if httpLn != nil {
+		s.httpSrv = s.newHTTPServer()
+		s.group.Go(func(context.Context) {
+			if err := s.httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http server failed", "err", err)
+			}
+		})
+	}
+	if !s.cfg.manualDetect {
+		s.group.Go(s.detectLoop)
+	}
+	attrs := []any{"listen", ln.Addr().String(), "epoch", s.cfg.Epoch, "heartbeat_interval", s.cfg.HeartbeatInterval}
+	if httpLn != nil {
+		attrs = append(attrs, "http", httpLn.Addr().String())
+	}
+	s.log.Info("namenode serving", attrs...)
+	return nil
+}
+
+// Run starts the NameNode and serves until ctx is cancelled, then stops it.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	s.Stop()
+	return nil
+}
+
+// Stop closes the listeners, every watcher stream and every connection to
+// a DataNode, and waits for all of the NameNode's goroutines to return.
+// It is safe to call more than once and before Start.
+func (s *Server) Stop() {
+	s.lifeMu.Lock()
+	already := s.stopped
+	s.stopped = true
+	grpcSrv, httpSrv := s.grpcSrv, s.httpSrv
+	s.lifeMu.Unlock()
+	if !already {
+		if grpcSrv != nil {
+			grpcSrv.Stop()
+		}
+		if httpSrv != nil {
+			httpSrv.Close()
+		}
+	}
+	s.group.Stop() // also waits for a concurrent Stop's goroutines
+	if !already {
+		s.log.Info("namenode stopped")
+	}
+}
+
+// Addr returns the gRPC address, or nil before Start.
+func (s *Server) Addr() net.Addr {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// HTTPAddr returns the HTTP address, or nil before Start or when HTTP is
+// disabled.
+func (s *Server) HTTPAddr() net.Addr {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.httpLn == nil {
+		return nil
+	}
+	return s.httpLn.Addr()
+}
+
+// Topology returns the current committed topology. It is shared and must
+// not be modified.
+func (s *Server) Topology() *topology.Topology { return s.cur.Load().topo }
+
+// rpc serves the NameNode gRPC service; errors leave through toStatus.
+type rpc struct {
+	chkvpb.UnimplementedNameNodeServer
+	s *Server
+}
+
+// Register announces a DataNode.
+func (r rpc) Register(_ context.Context, req *chkvpb.RegisterRequest) (*chkvpb.RegisterResponse, error) {
+	v, err := r.s.register(req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &chkvpb.RegisterResponse{
+		HeartbeatIntervalMs: r.s.cfg.HeartbeatInterval.Milliseconds(),
+		LeaseMs:             r.s.cfg.lease().Milliseconds(),
+		Topology:            v.pb,
+	}, nil
+}
+
+// Heartbeat renews a DataNode's lease.
+func (r rpc) Heartbeat(_ context.Context, req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
+	resp, err := r.s.heartbeat(req)
+	return resp, toStatus(err)
+}
+
+// Watch streams topology versions.
+func (r rpc) Watch(_ *chkvpb.WatchRequest, stream chkvpb.NameNode_WatchServer) error {
+	return toStatus(r.s.hub.serve(stream.Context(), stream))
+}
+
+// Status describes the cluster.
+func (r rpc) Status(context.Context, *chkvpb.StatusRequest) (*chkvpb.StatusResponse, error) {
+	return r.s.status(), nil
+}
