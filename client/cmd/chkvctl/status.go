@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// nodeStatus is one row of status.
+type nodeStatus struct {
+	ID              string `json:"id"`
+	Address         string `json:"address"`
+	State           string `json:"state"`
+	Slots           uint32 `json:"slots"`
+	Keys            int64  `json:"keys"`
+	UsedMemoryBytes int64  `json:"used_memory_bytes"`
+	OpsPerSec       int64  `json:"ops_per_sec"`
+	HeartbeatAgeMS  int64  `json:"heartbeat_age_ms"`
+}
+
+// clusterStatus is what status prints.
+type clusterStatus struct {
+	NameNode string       `json:"namenode"`
+	Epoch    uint64       `json:"epoch"`
+	Version  uint64       `json:"version"`
+	Watchers int64        `json:"watchers"`
+	Nodes    []nodeStatus `json:"nodes"`
+}
+
+func statusFromProto(r *chkvpb.StatusResponse) clusterStatus {
+	s := clusterStatus{NameNode: r.GetNamenodeId(), Epoch: r.GetEpoch(), Version: r.GetVersion(), Watchers: r.GetWatchers(), Nodes: []nodeStatus{}}
+	for _, n := range r.GetNodes() {
+		s.Nodes = append(s.Nodes, nodeStatus{
+			ID: n.GetNode().GetId(), Address: n.GetNode().GetRespAddr(),
+			State: topology.State(n.GetNode().GetState()).String(),
+			Slots: n.GetSlots(), Keys: n.GetNode().GetLoad().GetKeys(),
+			UsedMemoryBytes: n.GetNode().GetLoad().GetUsedMemoryBytes(),
+			OpsPerSec:       n.GetNode().GetLoad().GetOpsPerSec(),
+			HeartbeatAgeMS:  n.GetHeartbeatAgeMs(),
+		})
+	}
+	return s
+}
+
+// cmdStatus prints the NameNode's table of DataNodes.
+func cmdStatus(cc *cli.Context) error {
+	c, ctx, cancel, s, err := connect(cc)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	defer c.Close()
+	resp, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	st := statusFromProto(resp)
+	if s.json {
+		return writeJSON(cc.App.Writer, st)
+	}
+	w := cc.App.Writer
+	fmt.Fprintf(w, "NameNode %s  epoch %d  version %d  watchers %d\n\n", st.NameNode, st.Epoch, st.Version, st.Watchers)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tSLOTS\tKEYS\tMEMORY\tOPS/S\tLAST HEARTBEAT")
+	for _, n := range st.Nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s ago\n", n.ID, n.Address, n.State, n.Slots, n.Keys,
+			humanBytes(n.UsedMemoryBytes), n.OpsPerSec, (time.Duration(n.HeartbeatAgeMS) * time.Millisecond).String())
+	}
+	return tw.Flush()
+}
+
+// humanBytes renders n in binary units with one decimal.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	f, i := float64(n), -1
+	for f >= unit && i < 4 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f%ciB", f, "KMGTP"[i])
+}
+
+// ringNode is one row of ring.
+type ringNode struct {
+	ID      string  `json:"id"`
+	Address string  `json:"address"`
+	State   string  `json:"state"`
+	Slots   int     `json:"slots"`
+	Ranges  int     `json:"ranges"`
+	Share   float64 `json:"share_pct"`
+	// Deviation is the node's distance from the mean of the serving
+	// (joining or up) nodes, in percent of that mean.
+	Deviation float64 `json:"deviation_pct"`
+}
+
+// ringReport is what ring prints.
+type ringReport struct {
+	Epoch        uint64     `json:"epoch"`
+	Version      uint64     `json:"version"`
+	Nodes        []ringNode `json:"nodes"`
+	Owned        int        `json:"owned_slots"`
+	Unowned      int        `json:"unowned_slots"`
+	Migrating    int        `json:"migrating_slots"`
+	Mean         float64    `json:"mean_slots"`
+	MaxDeviation float64    `json:"max_deviation_pct"`
+}
+
+// ring computes the balance of t's slot table.
+func ring(t *topology.Topology) ringReport {
+	r := ringReport{Epoch: t.Epoch, Version: t.Version, Nodes: []ringNode{}}
+	slots := make([]int, len(t.Nodes))
+	ranges := make([]int, len(t.Nodes))
+	for s, o := range t.Owners {
+		if o == topology.Unowned {
+			r.Unowned++
+		} else {
+			slots[o]++
+			if s == 0 || t.Owners[s-1] != o {
+				ranges[o]++
+			}
+		}
+		if t.Target != nil && t.Target[s] != o {
+			r.Migrating++
+		}
+	}
+	r.Owned = slot.Count - r.Unowned
+	serving := 0
+	for _, n := range t.Nodes {
+		if n.State == topology.Up || n.State == topology.Joining {
+			serving++
+		}
+	}
+	if serving > 0 {
+		r.Mean = float64(r.Owned) / float64(serving)
+	}
+	for i, n := range t.Nodes {
+		rn := ringNode{ID: n.ID, Address: n.RESPAddr, State: n.State.String(), Slots: slots[i], Ranges: ranges[i],
+			Share: 100 * float64(slots[i]) / slot.Count}
+		if r.Mean > 0 && (n.State == topology.Up || n.State == topology.Joining) {
+			rn.Deviation = 100 * (float64(slots[i]) - r.Mean) / r.Mean
+			r.MaxDeviation = max(r.MaxDeviation, abs(rn.Deviation))
+		}
+		r.Nodes = append(r.Nodes, rn)
+	}
+	return r
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+// cmdRing prints how the slots are spread over the DataNodes.
+func cmdRing(cc *cli.Context) error {
+	c, _, cancel, s, err := connect(cc)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	defer c.Close()
+	r := ring(c.Topology())
+	if s.json {
+		return writeJSON(cc.App.Writer, r)
+	}
+	return writeRing(cc.App.Writer, r)
+}
+
+func writeRing(w io.Writer, r ringReport) error {
+	fmt.Fprintf(w, "epoch %d  version %d\n\n", r.Epoch, r.Version)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tSLOTS\tRANGES\tSHARE\tDEVIATION\t")
+	for _, n := range r.Nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.2f%%\t%+.2f%%\t\n", n.ID, n.Address, n.State, n.Slots, n.Ranges, n.Share, n.Deviation)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d/%d slots owned, %d unowned, %d migrating; mean %.1f slots per serving node, largest deviation %.2f%%\n",
+		r.Owned, slot.Count, r.Unowned, r.Migrating, r.Mean, r.MaxDeviation)
+	return err
+}

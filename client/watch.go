@@ -1,0 +1,166 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// watchLoop keeps a Watch stream open on one NameNode at a time, rotating
+// through the list, until ctx ends. It is the only writer of the topology.
+func (c *Client) watchLoop(ctx context.Context) {
+	b := backoff{min: c.opts.watchBackoffMin, max: c.opts.watchBackoffMax}
+	for i := 0; ; i = (i + 1) % len(c.nn) {
+		got, err := c.watchOnce(ctx, i)
+		if ctx.Err() != nil {
+			return
+		}
+		if got {
+			b.reset()
+		}
+		c.watchErr.Store(&err)
+		c.opts.logger.Warn("client: topology watch ended", "namenode", c.cfg.NameNodes[i], "err", err)
+		if !sleepCtx(ctx, b.next()) {
+			return
+		}
+	}
+}
+
+// watchOnce reads one Watch stream from NameNode i until it fails, ctx
+// ends, or a refresh finds it stale. It reports whether it received a
+// topology, and why it ended.
+func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// A new stream starts with the current topology: it answers any
+	// refresh asked for until now.
+	select {
+	case <-c.refreshCh:
+	default:
+	}
+	c.nn[i].ResetConnectBackoff() // our backoff has already waited
+	stream, err := chkvpb.NewNameNodeClient(c.nn[i]).Watch(sctx, &chkvpb.WatchRequest{})
+	if err != nil {
+		return false, fmt.Errorf("watch %s: %w", c.cfg.NameNodes[i], err)
+	}
+	if !c.group.Go(func(context.Context) { c.staleWatchdog(sctx, cancel) }) {
+		return false, ErrClosed
+	}
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
+				err = cause
+			} else if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("watch %s: stream closed by the NameNode", c.cfg.NameNodes[i])
+			} else {
+				err = fmt.Errorf("watch %s: %w", c.cfg.NameNodes[i], err)
+			}
+			return got, err
+		}
+		var p chkvpb.Topology
+		if err := proto.Unmarshal(ev.GetTopology(), &p); err != nil {
+			return got, fmt.Errorf("watch %s: topology: %w", c.cfg.NameNodes[i], err)
+		}
+		t, err := topology.FromProto(&p)
+		if err != nil {
+			return got, fmt.Errorf("watch %s: %w", c.cfg.NameNodes[i], err)
+		}
+		got = true
+		c.adopt(t)
+	}
+}
+
+// errStale ends a Watch stream that brought nothing new after a refresh was
+// asked for.
+var errStale = errors.New("no newer topology after a refresh request")
+
+// staleWatchdog cancels the stream of sctx when a refresh is asked for and
+// no newer topology arrives within refreshAfter, so the watch moves on to
+// the next NameNode (whose view may be newer). It returns when sctx ends.
+func (c *Client) staleWatchdog(sctx context.Context, cancel context.CancelCauseFunc) {
+	for {
+		select {
+		case <-sctx.Done():
+			return
+		case <-c.refreshCh:
+		}
+		tb := c.router.current.Load()
+		if tb == nil {
+			continue // still waiting for the first topology
+		}
+		t := time.NewTimer(c.opts.refreshAfter)
+		select {
+		case <-sctx.Done():
+			t.Stop()
+			return
+		case <-tb.superseded:
+			t.Stop()
+		case <-t.C:
+			cancel(errStale)
+			return
+		}
+	}
+}
+
+// refresh asks for a newer topology: the watch is restarted on the next
+// NameNode unless one arrives soon. It never blocks.
+func (c *Client) refresh() {
+	select {
+	case c.refreshCh <- struct{}{}:
+	default:
+	}
+}
+
+// adopt installs t if it is newer than the current topology and tells the
+// WithOnTopology callback; older or equal versions are ignored.
+func (c *Client) adopt(t *topology.Topology) bool {
+	cur := c.router.current.Load()
+	if cur != nil && !t.NewerThan(cur.topo) {
+		c.opts.logger.Debug("client: ignored topology", "epoch", t.Epoch, "version", t.Version,
+			"have_epoch", cur.topo.Epoch, "have_version", cur.topo.Version)
+		return false
+	}
+	if !c.router.install(t, time.Now()) {
+		return false
+	}
+	c.opts.logger.Debug("client: topology", "epoch", t.Epoch, "version", t.Version, "nodes", len(t.Nodes))
+	c.readyOnce.Do(func() { close(c.ready) })
+	if c.opts.onTopology != nil {
+		c.opts.onTopology(t)
+	}
+	return true
+}
+
+// janitorLoop closes the pools of DataNodes that left the topology.
+func (c *Client) janitorLoop(ctx context.Context) {
+	tick := time.NewTicker(max(c.opts.retireGrace/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			c.router.sweepOnce(now, c.opts.retireGrace)
+		}
+	}
+}
+
+// sleepCtx sleeps for d and reports whether ctx is still alive.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
