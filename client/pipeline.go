@@ -282,7 +282,7 @@ func (b *batch) run(ctx context.Context) error {
 					continue
 				}
 			}
-			err, done, w := c.decide(&o.st, tb, o.node, f)
+			done, w, err := c.decide(&o.st, tb, o.node, f)
 			if done {
 				o.finish(nil, err)
 				continue

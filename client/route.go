@@ -244,7 +244,7 @@ func (c *Client) retry(ctx context.Context, st *retryState, fn attemptFunc, tb *
 	}
 	b := backoff{min: c.opts.retryBackoffMin, max: c.opts.retryBackoffMax}
 	for {
-		err, done, wait := c.decide(st, tb, n, f)
+		done, wait, err := c.decide(st, tb, n, f)
 		if done {
 			return err
 		}
@@ -286,36 +286,36 @@ func (c *Client) retry(ctx context.Context, st *retryState, fn attemptFunc, tb *
 
 // decide says what to do after an attempt of st, routed by tb to n, failed
 // with f: return err (done), or try again, after a pause when wait is set.
-func (c *Client) decide(st *retryState, tb *table, n *node, f failure) (err error, done, wait bool) {
+func (c *Client) decide(st *retryState, tb *table, n *node, f failure) (done, wait bool, err error) {
 	switch f.class {
 	case classFinal:
-		return c.finalErr(f.err), true, false
+		return true, false, c.finalErr(f.err)
 	case classMoved:
 		st.redirects++
 		if st.redirects > c.opts.maxRedirects {
-			return fmt.Errorf("%w (%d): %w", ErrTooManyRedirects, c.opts.maxRedirects, f.err), true, false
+			return true, false, fmt.Errorf("%w (%d): %w", ErrTooManyRedirects, c.opts.maxRedirects, f.err)
 		}
 		to := c.router.pool(f.addr)
 		if to == nil {
-			return ErrClosed, true, false
+			return true, false, ErrClosed
 		}
 		if n != nil {
 			c.router.redirect(tb, st.slot, n, to)
 		}
 		st.target = to
 		c.refresh()
-		return nil, false, false
+		return false, false, nil
 	case classTryAgain, classClusterDown:
 		st.last = f
-		return nil, false, true
+		return false, true, nil
 	case classNotSent:
 		if n != nil && n.closed.Load() {
 			// The pool was retired under us: route again, at once.
-			return nil, false, false
+			return false, false, nil
 		}
 	case classMaybeSent:
 		if !st.idem {
-			return fmt.Errorf("%w: %w", ErrUncertain, f.err), true, false
+			return true, false, fmt.Errorf("%w: %w", ErrUncertain, f.err)
 		}
 	}
 	// A connection failure: the topology may be stale, and so may a
@@ -326,7 +326,7 @@ func (c *Client) decide(st *retryState, tb *table, n *node, f failure) (err erro
 	}
 	st.last = f
 	c.refresh()
-	return nil, false, true
+	return false, true, nil
 }
 
 // expired returns the error of a command whose retries ran out of time:

@@ -3,7 +3,6 @@ package datanode
 import (
 	"errors"
 	"net"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -157,7 +156,6 @@ func (c *client) replyInt(n int64)         { c.out = redcon.AppendInt(c.out, n) 
 func (c *client) replyBulk(b []byte)       { c.out = redcon.AppendBulk(c.out, b) }
 func (c *client) replyBulkString(s string) { c.out = redcon.AppendBulkString(c.out, s) }
 func (c *client) replyNull()               { c.out = redcon.AppendNull(c.out) }
-func (c *client) replyNullArray()          { c.out = append(c.out, "*-1\r\n"...) }
 func (c *client) replyArray(n int)         { c.out = redcon.AppendArray(c.out, n) }
 
 // replyStoreError answers a write the store refused.
@@ -170,11 +168,6 @@ func (c *client) replyStoreError(err error) {
 }
 
 func (c *client) replyBool(b bool) { c.replyInt(boolInt(b)) }
-
-func (c *client) replyBulkInt(n int64) {
-	var digits [20]byte
-	c.out = redcon.AppendBulk(c.out, strconv.AppendInt(digits[:0], n, 10))
-}
 
 func (c *client) replyStrings(ss []string) {
 	c.replyArray(len(ss))

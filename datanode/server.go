@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -247,7 +248,7 @@ func (s *Server) acceptLoop(ctx context.Context) {
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {

@@ -6,7 +6,9 @@
 # Needs redis-server, redis-benchmark and redis-cli (Debian: redis-server,
 # redis-tools) and bin/datanode (make build). Ports are on loopback and can
 # be moved with REDIS_PORT and CHKV_PORT. Sizes: REQUESTS (default 1000000),
-# CLIENTS (50), KEYS (3000000) for the memory test.
+# CLIENTS (50), KEYS (3000000) for the memory test, ROUNDS (3): each
+# workload runs ROUNDS times, alternating Redis and the DataNode, and the
+# medians are compared, because a shared machine's speed drifts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,7 @@ CHKV_PORT=${CHKV_PORT:-16380}
 REQUESTS=${REQUESTS:-1000000}
 CLIENTS=${CLIENTS:-50}
 KEYS=${KEYS:-3000000}
+ROUNDS=${ROUNDS:-3}
 
 for tool in redis-server redis-benchmark redis-cli; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
@@ -39,6 +42,14 @@ start_servers() {
 	CHKV_PID=$!
 	for port in "$REDIS_PORT" "$CHKV_PORT"; do
 		for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+		if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+			echo "bench: nothing answers on port $port (set REDIS_PORT / CHKV_PORT to free ports)" >&2
+			exit 1
+		fi
+	done
+	# The ports must be ours, not a server left over from something else.
+	for pid in "$REDIS_PID" "$CHKV_PID"; do
+		kill -0 "$pid" 2>/dev/null || { echo "bench: a server exited at start (port in use?)" >&2; exit 1; }
 	done
 }
 
@@ -56,18 +67,27 @@ bench() {
 
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
+# median prints the median of its numeric arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
 # calc EXPR evaluates a floating-point expression.
 calc() { awk "BEGIN { print $1 }"; }
 
-echo "== throughput: redis-benchmark -c $CLIENTS -n $REQUESTS -r 1000000 -d 32 (rps, p99 ms) =="
+echo "== throughput: redis-benchmark -c $CLIENTS -n $REQUESTS -r 1000000 -d 32, median of $ROUNDS alternating rounds (rps, p99 ms) =="
 start_servers
 printf '%-12s %14s %10s %14s %10s %8s\n' test redis_rps p99_ms datanode_rps p99_ms ratio
 for pipeline in 1 16; do
 	for test in set get; do
-		read -r r_rps r_p99 <<<"$(bench "$REDIS_PORT" "$test" "$pipeline")"
-		read -r c_rps c_p99 <<<"$(bench "$CHKV_PORT" "$test" "$pipeline")"
-		printf '%-12s %14s %10s %14s %10s %8.2f\n' "$test -P $pipeline" "$r_rps" "$r_p99" "$c_rps" "$c_p99" \
-			"$(calc "$c_rps / $r_rps")"
+		r_rps=() r_p99=() c_rps=() c_p99=()
+		for _ in $(seq "$ROUNDS"); do
+			read -r rps p99 <<<"$(bench "$REDIS_PORT" "$test" "$pipeline")"
+			r_rps+=("$rps") r_p99+=("$p99")
+			read -r rps p99 <<<"$(bench "$CHKV_PORT" "$test" "$pipeline")"
+			c_rps+=("$rps") c_p99+=("$p99")
+		done
+		rr=$(median "${r_rps[@]}") cr=$(median "${c_rps[@]}")
+		printf '%-12s %14.0f %10s %14.0f %10s %8.2f\n' "$test -P $pipeline" "$rr" "$(median "${r_p99[@]}")" \
+			"$cr" "$(median "${c_p99[@]}")" "$(calc "$cr / $rr")"
 	done
 done
 stop_servers

@@ -450,7 +450,6 @@ func TestShrinkWhenIdle(t *testing.T) {
 		pw.Close()
 	}()
 	r := NewReader(pr, 0)
-	var reads []int
 	for {
 		args, err := r.Parse(nil)
 		if err == ErrIncomplete {
@@ -459,7 +458,6 @@ func TestShrinkWhenIdle(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			reads = append(reads, len(r.buf))
 			continue
 		}
 		if err != nil || len(args) != 3 {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 
@@ -194,8 +193,6 @@ func bytesOf(n int, seed byte) []byte {
 	}
 	return b
 }
-
-func equalBytes(a, b []byte) bool { return bytes.Equal(a, b) }
 
 // newTestStore returns a store whose freed memory is poisoned, so that a
 // read of freed memory shows as corrupt data.
