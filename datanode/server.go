@@ -17,6 +17,7 @@ import (
 
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/group"
+	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode/store"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -169,6 +170,15 @@ func (s *Server) startCluster() error {
 	})
 	s.group.Go(m.run)
 	return nil
+}
+
+// Topology returns the cluster topology the node currently holds, or nil
+// for a standalone node.
+func (s *Server) Topology() *topology.Topology {
+	if s.member == nil {
+		return nil
+	}
+	return s.member.view.Load().top
 }
 
 // advertiseAddr is the RESP address given to clients and other nodes.
