@@ -25,6 +25,10 @@ const (
 	maxRegisterBackoff       = 2 * time.Second
 )
 
+// flowWindow is the fixed gRPC flow-control window of the connections to
+// the NameNodes: room for a large topology in one reply.
+const flowWindow = 1 << 20
+
 // view is the node's current topology and its own index in it (-1 when the
 // topology does not list it). It is replaced whole, never modified.
 type view struct {
@@ -42,6 +46,7 @@ type member struct {
 	srv     *Server
 	clients []chkvpb.NameNodeClient
 	conns   []*grpc.ClientConn
+	streams []*hbStream // per NameNode; nil until opened
 
 	view       atomic.Pointer[view]
 	applyMu    sync.Mutex // serialises apply
@@ -61,7 +66,11 @@ func newMember(s *Server) (*member, error) {
 	m.interval.Store(int64(defaultHeartbeatInterval))
 	empty := topology.Empty(0, 0)
 	m.view.Store(&view{top: empty, self: -1})
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())},
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// Fixed flow-control windows: with gRPC's dynamic ones each
+		// heartbeat reply on an otherwise idle connection costs both sides
+		// a BDP ping round trip.
+		grpc.WithInitialWindowSize(flowWindow), grpc.WithInitialConnWindowSize(flowWindow)},
 		clustertoken.DialOptions(s.cfg.ClusterToken)...)
 	opts = append(opts, s.cfg.GRPCDialOptions...)
 	for _, addr := range s.cfg.NameNodes {
@@ -73,6 +82,7 @@ func newMember(s *Server) (*member, error) {
 		m.conns = append(m.conns, conn)
 		m.clients = append(m.clients, chkvpb.NewNameNodeClient(conn))
 	}
+	m.streams = make([]*hbStream, len(m.clients))
 	return m, nil
 }
 
@@ -163,7 +173,9 @@ func (m *member) registerOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// heartbeatOnce sends one heartbeat to every NameNode in parallel.
+// heartbeatOnce sends one heartbeat to every NameNode in parallel, each
+// on the NameNode's stream, opening or reopening the stream as needed. It
+// does not wait for the replies: each stream's receiver applies them.
 func (m *member) heartbeatOnce(ctx context.Context) {
 	v := m.view.Load()
 	st := m.srv.store
@@ -178,37 +190,143 @@ func (m *member) heartbeatOnce(ctx context.Context) {
 		},
 	}
 	var wg sync.WaitGroup
-	for _, nn := range m.clients {
+	for i := range m.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sentAt := m.now()
-			cctx, cancel := context.WithTimeout(ctx, time.Duration(m.interval.Load()))
-			resp, err := nn.Heartbeat(cctx, req)
-			cancel()
-			if status.Code(err) == codes.FailedPrecondition {
-				// The NameNode lost its state (a restart) and holds an
-				// older topology than ours: register again, keeping the
-				// data, so it adopts our topology.
-				m.srv.log.Info("namenode is behind this node's topology; registering again")
-				m.registered.Store(false)
-				return
-			}
-			if err != nil {
+			if err := m.beat(ctx, i, req); err != nil {
 				m.srv.log.Debug("heartbeat failed", "err", err)
-				return
-			}
-			if resp.GetRejoin() {
-				m.rejoin()
-				return
-			}
-			m.extendLease(sentAt, resp.GetLeaseMs())
-			if err := m.applyProto(resp.GetTopology()); err != nil {
-				m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// beat sends req on NameNode i's stream. A stream that has ended, or has
+// left a request unanswered for a heartbeat interval, is torn down and a
+// new one opened. Only heartbeatOnce, one call at a time, uses
+// m.streams[i].
+func (m *member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) error {
+	timeout := time.Duration(m.interval.Load())
+	hs := m.streams[i]
+	if hs != nil && !hs.healthy(m.now(), timeout) {
+		hs.cancel() // its receiver returns; the lease runs out unless renewed
+		hs, m.streams[i] = nil, nil
+	}
+	if hs == nil {
+		var err error
+		if hs, err = m.openStream(ctx, i, timeout); err != nil {
+			return err
+		}
+		m.streams[i] = hs
+	}
+	// Send blocks only when the NameNode stops reading; give up on the
+	// stream then.
+	defer time.AfterFunc(timeout, hs.cancel).Stop()
+	hs.push(m.now())
+	if err := hs.stream.Send(req); err != nil {
+		hs.cancel() // the receiver logs why the stream ended
+	}
+	return nil
+}
+
+// openStream opens a heartbeat stream to NameNode i, giving up after
+// timeout, and starts its receiver. The stream ends when ctx does.
+func (m *member) openStream(ctx context.Context, i int, timeout time.Duration) (*hbStream, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer time.AfterFunc(timeout, cancel).Stop()
+	stream, err := m.clients[i].HeartbeatStream(sctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	hs := &hbStream{ctx: sctx, cancel: cancel, stream: stream}
+	if !m.srv.group.Go(func(context.Context) { m.receive(hs) }) {
+		cancel()
+		return nil, ErrStopped
+	}
+	return hs, nil
+}
+
+// receive applies the replies on hs, each with the send time of its
+// request, until the stream ends.
+func (m *member) receive(hs *hbStream) {
+	defer hs.cancel()
+	for {
+		resp, err := hs.stream.Recv()
+		switch {
+		case status.Code(err) == codes.FailedPrecondition:
+			// The NameNode lost its state (a restart) and holds an older
+			// topology than ours: register again, keeping the data, so it
+			// adopts our topology.
+			m.srv.log.Info("namenode is behind this node's topology; registering again")
+			m.registered.Store(false)
+			return
+		case err != nil:
+			m.srv.log.Debug("heartbeat stream ended", "err", err)
+			return
+		}
+		sentAt, ok := hs.pop()
+		if !ok {
+			m.srv.log.Warn("namenode sent a heartbeat reply nobody asked for")
+			return
+		}
+		m.onHeartbeat(sentAt, resp)
+	}
+}
+
+// onHeartbeat applies a heartbeat reply to a request sent at sentAt.
+func (m *member) onHeartbeat(sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
+	if resp.GetRejoin() {
+		m.rejoin()
+		return
+	}
+	m.extendLease(sentAt, resp.GetLeaseMs())
+	if err := m.applyProto(resp.GetTopology()); err != nil {
+		m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
+	}
+}
+
+// hbStream is one HeartbeatStream to a NameNode. ctx is the stream's: it
+// is cancelled when the stream ends, by error or by cancel, and so is the
+// stream's receiver goroutine.
+type hbStream struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	stream chkvpb.NameNode_HeartbeatStreamClient
+
+	mu   sync.Mutex
+	sent []time.Duration // send times of unanswered requests, oldest first
+}
+
+// push records the send time of a request about to be sent.
+func (hs *hbStream) push(at time.Duration) {
+	hs.mu.Lock()
+	hs.sent = append(hs.sent, at)
+	hs.mu.Unlock()
+}
+
+// pop removes and returns the send time of the oldest unanswered request.
+func (hs *hbStream) pop() (time.Duration, bool) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if len(hs.sent) == 0 {
+		return 0, false
+	}
+	at := hs.sent[0]
+	hs.sent = hs.sent[1:]
+	return at, true
+}
+
+// healthy reports whether the stream is still open and has answered every
+// request sent before now-timeout.
+func (hs *hbStream) healthy(now, timeout time.Duration) bool {
+	if hs.ctx.Err() != nil {
+		return false
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	return len(hs.sent) == 0 || now-hs.sent[0] < timeout
 }
 
 // rejoin drops everything the node holds and registers again: the

@@ -2,6 +2,8 @@ package datanode
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -10,7 +12,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
@@ -29,8 +33,11 @@ type fakeNameNode struct {
 	intervalMs int64
 	silent     bool // answer nothing: heartbeats time out
 	rejoin     bool
+	behind     bool // fail heartbeats with FailedPrecondition
 	registered map[string]*chkvpb.Node
-	heartbeats int
+	registers  []*chkvpb.RegisterRequest
+	heartbeats int // answered
+	streams    int // heartbeat streams opened
 }
 
 func startFakeNameNode(t *testing.T) *fakeNameNode {
@@ -51,6 +58,7 @@ func (f *fakeNameNode) Register(ctx context.Context, req *chkvpb.RegisterRequest
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.registered[req.Node.Id] = req.Node
+	f.registers = append(f.registers, req)
 	resp := &chkvpb.RegisterResponse{HeartbeatIntervalMs: f.intervalMs, LeaseMs: f.leaseMs}
 	if f.top != nil {
 		resp.Topology = f.top.Proto()
@@ -59,15 +67,48 @@ func (f *fakeNameNode) Register(ctx context.Context, req *chkvpb.RegisterRequest
 }
 
 func (f *fakeNameNode) Heartbeat(ctx context.Context, req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
-	f.mu.Lock()
-	silent := f.silent
-	f.mu.Unlock()
-	if silent {
+	resp, err := f.reply(req)
+	if resp == nil && err == nil { // silent
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
+	return resp, err
+}
+
+// HeartbeatStream answers each request as Heartbeat does; silent, it
+// reads requests and answers none.
+func (f *fakeNameNode) HeartbeatStream(stream chkvpb.NameNode_HeartbeatStreamServer) error {
+	f.mu.Lock()
+	f.streams++
+	f.mu.Unlock()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return nil
+		}
+		resp, err := f.reply(req)
+		if err != nil {
+			return err
+		}
+		if resp == nil {
+			continue // silent
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+// reply is the answer to a heartbeat: nil, nil when silent.
+func (f *fakeNameNode) reply(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	switch {
+	case f.silent:
+		return nil, nil
+	case f.behind:
+		return nil, status.Error(codes.FailedPrecondition, "fake namenode: behind")
+	}
 	f.heartbeats++
 	resp := &chkvpb.HeartbeatResponse{LeaseMs: f.leaseMs, Rejoin: f.rejoin}
 	if f.top != nil && (req.Epoch < f.top.Epoch || req.Epoch == f.top.Epoch && req.Version < f.top.Version) {
@@ -188,6 +229,13 @@ func TestClusterModeStopsServingWhenLeaseEnds(t *testing.T) {
 	if got := c.do("GET", "k"); got != `"v"` {
 		t.Fatalf("GET after renewal = %s", got)
 	}
+	// The stalled stream was torn down and the lease renewed on a new one.
+	nn.mu.Lock()
+	streams := nn.streams
+	nn.mu.Unlock()
+	if streams < 2 {
+		t.Fatalf("%d heartbeat streams opened, want the stalled one replaced", streams)
+	}
 }
 
 func TestClusterModeRejoinDropsData(t *testing.T) {
@@ -243,5 +291,103 @@ func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
 	}
 	if resp, err := dn.Probe(ctx, &chkvpb.ProbeRequest{}); err != nil || resp.NodeId != "dn-a" {
 		t.Fatalf("Probe = %v, %v", resp, err)
+	}
+}
+
+// scriptedStream is a heartbeat stream whose replies are given in advance.
+type scriptedStream struct {
+	chkvpb.NameNode_HeartbeatStreamClient
+	replies []*chkvpb.HeartbeatResponse
+}
+
+func (s *scriptedStream) Recv() (*chkvpb.HeartbeatResponse, error) {
+	if len(s.replies) == 0 {
+		return nil, io.EOF
+	}
+	r := s.replies[0]
+	s.replies = s.replies[1:]
+	return r, nil
+}
+
+// TestHeartbeatRepliesLeaseFromTheirOwnRequests checks that each reply on
+// a stream extends the lease from the send time of its own request, the
+// oldest unanswered one, and that a reply to no request ends the stream.
+func TestHeartbeatRepliesLeaseFromTheirOwnRequests(t *testing.T) {
+	m := &member{srv: &Server{log: slog.New(slog.DiscardHandler)}, base: time.Now()}
+	ctx, cancel := context.WithCancel(context.Background())
+	hs := &hbStream{ctx: ctx, cancel: cancel, stream: &scriptedStream{replies: []*chkvpb.HeartbeatResponse{
+		{LeaseMs: 5000}, // answers the request sent at 100 ms
+		{LeaseMs: 1000}, // answers the request sent at 200 ms
+		{LeaseMs: 9000}, // answers nothing
+	}}}
+	hs.push(100 * time.Millisecond)
+	hs.push(200 * time.Millisecond)
+	m.receive(hs)
+	if got, want := time.Duration(m.leaseUntil.Load()), 5100*time.Millisecond; got != want {
+		t.Fatalf("lease until %v, want %v (each reply counted from its own request)", got, want)
+	}
+	if hs.ctx.Err() == nil {
+		t.Fatal("stream not torn down after an unsolicited reply")
+	}
+	if _, ok := hs.pop(); ok {
+		t.Fatal("send times left after every request was answered")
+	}
+}
+
+// TestHeartbeatsShareOneStream checks that a DataNode heartbeats over one
+// long-lived stream per NameNode, renewing its lease with each reply.
+func TestHeartbeatsShareOneStream(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	count := func() (beats, streams int) {
+		nn.mu.Lock()
+		defer nn.mu.Unlock()
+		return nn.heartbeats, nn.streams
+	}
+	waitFor(t, 5*time.Second, "10 heartbeats", func() bool { b, _ := count(); return b >= 10 })
+	if _, streams := count(); streams != 1 {
+		t.Fatalf("%d heartbeat streams opened, want 1", streams)
+	}
+	if !s.member.leaseValid() {
+		t.Fatal("no lease after 10 heartbeats")
+	}
+	if rest := time.Duration(s.member.leaseUntil.Load()) - s.member.now(); rest > 3*time.Second {
+		t.Fatalf("lease runs %v more, beyond the 3s granted when a request was sent", rest)
+	}
+}
+
+// TestClusterModeReRegistersKeepingDataWhenNameNodeBehind checks that a
+// FailedPrecondition on the stream makes the node register again with its
+// topology, keeping its data.
+func TestClusterModeReRegistersKeepingDataWhenNameNodeBehind(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
+	nn.set(func(f *fakeNameNode) {
+		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
+	})
+	c := s.dial(t)
+	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	if got := c.do("SET", "k", "v"); got != "OK" {
+		t.Fatalf("SET = %s", got)
+	}
+	registers := func() int {
+		nn.mu.Lock()
+		defer nn.mu.Unlock()
+		return len(nn.registers)
+	}
+	before := registers()
+	nn.set(func(f *fakeNameNode) { f.behind = true })
+	waitFor(t, 5*time.Second, "registering again", func() bool { return registers() > before })
+	nn.set(func(f *fakeNameNode) { f.behind = false })
+	nn.mu.Lock()
+	last := nn.registers[len(nn.registers)-1]
+	nn.mu.Unlock()
+	if last.GetTopology().GetVersion() != 1 {
+		t.Fatalf("re-registration sent topology %v, want version 1", last.GetTopology())
+	}
+	waitFor(t, 5*time.Second, "registered", func() bool { return s.member.registered.Load() })
+	if got := c.do("GET", "k"); got != `"v"` {
+		t.Fatalf("GET after re-registration = %s, want the kept value", got)
 	}
 }

@@ -314,7 +314,10 @@ func processCPU() time.Duration {
 // registers CHKV_SIM_NODES DataNodes with the NameNode at
 // CHKV_SIM_NAMENODE, all sharing one fake DataNode gRPC server for pushes,
 // prints "SIM READY", heartbeats each once a second for CHKV_SIM_SECONDS,
-// then prints a summary line.
+// then prints a summary line. Each node heartbeats over one HeartbeatStream
+// it keeps open, as a DataNode does, reopening it after an error; it waits
+// for each reply before the next tick, where a DataNode receives on its own
+// goroutine: the NameNode sees the same traffic.
 func TestSimulatedDataNodes(t *testing.T) {
 	addr := os.Getenv(simEnvAddr)
 	if addr == "" {
@@ -326,6 +329,7 @@ func TestSimulatedDataNodes(t *testing.T) {
 	var conns []chkvpb.NameNodeClient
 	for range 4 {
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithInitialWindowSize(flowWindow), grpc.WithInitialConnWindowSize(flowWindow), // as a DataNode
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.ForceCodecV2(peekCodec{newCodec(nil)})))
 		if err != nil {
 			t.Fatal(err)
@@ -340,7 +344,7 @@ func TestSimulatedDataNodes(t *testing.T) {
 	var regErr atomic.Value
 	rng := rand.New(rand.NewPCG(1, 2))
 	// Each node registers, then heartbeats once a second from a random
-	// phase, as a DataNode does.
+	// phase on its stream, as a DataNode does.
 	for i := range nodes {
 		phase := time.Duration(rng.Int64N(int64(time.Second)))
 		wg.Add(1)
@@ -362,14 +366,26 @@ func TestSimulatedDataNodes(t *testing.T) {
 			}
 			tick := time.NewTicker(time.Second)
 			defer tick.Stop()
+			var stream chkvpb.NameNode_HeartbeatStreamClient
 			for {
-				resp, err := c.Heartbeat(ctx, &chkvpb.HeartbeatRequest{NodeId: id,
-					Epoch: epoch, Version: version, Load: &chkvpb.Load{Keys: int64(i)}})
+				if stream == nil {
+					if stream, err = c.HeartbeatStream(ctx); err != nil {
+						stream = nil
+					}
+				}
+				var resp *chkvpb.HeartbeatResponse
+				if stream != nil {
+					if err = stream.Send(&chkvpb.HeartbeatRequest{NodeId: id,
+						Epoch: epoch, Version: version, Load: &chkvpb.Load{Keys: int64(i)}}); err == nil {
+						resp, err = stream.Recv()
+					}
+				}
 				switch {
 				case ctx.Err() != nil:
 					return
 				case err != nil:
 					errs.Add(1)
+					stream = nil // reopened at the next beat
 				case resp.GetRejoin():
 					rejoins.Add(1)
 				default:

@@ -2,9 +2,11 @@
 // track of which DataNodes are alive, and pushes every committed topology
 // version to the DataNodes and to long-lived client watchers.
 //
-// A Server serves the NameNode gRPC service (Register, Heartbeat, Watch,
-// Status) and, optionally, a small HTTP endpoint (/healthz, /status). Its
-// parts, one file each:
+// A Server serves the NameNode gRPC service (Register, Heartbeat and
+// HeartbeatStream, Watch, Status) and, optionally, a small HTTP endpoint
+// (/healthz, /status). DataNodes heartbeat over one long-lived
+// HeartbeatStream each, which costs the NameNode far less than a unary
+// call per heartbeat. Its parts, one file each:
 //
 //   - registry.go: membership, leases and commits. Every change to the
 //     membership goes through one commit path that computes the next

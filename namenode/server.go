@@ -21,6 +21,10 @@ import (
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
+// flowWindow is the fixed gRPC flow-control window of each stream and
+// connection: room for a large topology in one Register.
+const flowWindow = 1 << 20
+
 // Server is one NameNode.
 type Server struct {
 	cfg   Config
@@ -129,6 +133,13 @@ func (s *Server) Start() error {
 
 	opts := append(clustertoken.ServerOptions(s.cfg.ClusterToken),
 		grpc.ForceServerCodecV2(s.codec),
+		// Fixed flow-control windows: with gRPC's dynamic ones every
+		// heartbeat that arrives on an idle connection costs a window update
+		// and a BDP ping, a write and a read more than the reply itself.
+		grpc.InitialWindowSize(flowWindow), grpc.InitialConnWindowSize(flowWindow),
+		// Stop waits for the handlers of open streams (heartbeats, watches),
+		// which return once Stop closes their connections.
+		grpc.WaitForHandlers(true),
 		// A commit writes one frame to every watcher: fill larger writes. The
 		// buffer is shared, so idle connections do not each hold one.
 		grpc.WriteBufferSize(256<<10), grpc.SharedWriteBuffer(true),
@@ -243,6 +254,29 @@ func (r rpc) Register(_ context.Context, req *chkvpb.RegisterRequest) (*chkvpb.R
 func (r rpc) Heartbeat(_ context.Context, req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
 	resp, err := r.s.heartbeat(req)
 	return resp, toStatus(err)
+}
+
+// HeartbeatStream renews a DataNode's lease once per request on a stream
+// the DataNode keeps open, answering each request in order as Heartbeat
+// would. An error Heartbeat would return ends the stream with its status.
+// The stream ends when the DataNode closes it or the server stops.
+func (r rpc) HeartbeatStream(stream chkvpb.NameNode_HeartbeatStreamServer) error {
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err // already a status: the stream broke or was cancelled
+		}
+		resp, err := r.s.heartbeat(req)
+		if err != nil {
+			return toStatus(err)
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
 }
 
 // Watch streams topology versions.

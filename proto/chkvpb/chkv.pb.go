@@ -1096,10 +1096,11 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x12NODE_STATE_JOINING\x10\x01\x12\x11\n" +
 	"\rNODE_STATE_UP\x10\x02\x12\x17\n" +
 	"\x13NODE_STATE_DRAINING\x10\x03\x12\x13\n" +
-	"\x0fNODE_STATE_DOWN\x10\x042\x81\x02\n" +
+	"\x0fNODE_STATE_DOWN\x10\x042\xcf\x02\n" +
 	"\bNameNode\x12?\n" +
 	"\bRegister\x12\x18.chkv.v1.RegisterRequest\x1a\x19.chkv.v1.RegisterResponse\x12B\n" +
-	"\tHeartbeat\x12\x19.chkv.v1.HeartbeatRequest\x1a\x1a.chkv.v1.HeartbeatResponse\x125\n" +
+	"\tHeartbeat\x12\x19.chkv.v1.HeartbeatRequest\x1a\x1a.chkv.v1.HeartbeatResponse\x12L\n" +
+	"\x0fHeartbeatStream\x12\x19.chkv.v1.HeartbeatRequest\x1a\x1a.chkv.v1.HeartbeatResponse(\x010\x01\x125\n" +
 	"\x05Watch\x12\x15.chkv.v1.WatchRequest\x1a\x13.chkv.v1.WatchEvent0\x01\x129\n" +
 	"\x06Status\x12\x16.chkv.v1.StatusRequest\x1a\x17.chkv.v1.StatusResponse2\x8f\x01\n" +
 	"\bDataNode\x126\n" +
@@ -1153,18 +1154,20 @@ var file_chkvpb_chkv_proto_depIdxs = []int32{
 	3,  // 10: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
 	4,  // 11: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
 	6,  // 12: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
-	8,  // 13: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
-	10, // 14: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
-	13, // 15: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
-	15, // 16: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
-	5,  // 17: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
-	7,  // 18: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
-	9,  // 19: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
-	12, // 20: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
-	14, // 21: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
-	16, // 22: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
-	17, // [17:23] is the sub-list for method output_type
-	11, // [11:17] is the sub-list for method input_type
+	6,  // 13: chkv.v1.NameNode.HeartbeatStream:input_type -> chkv.v1.HeartbeatRequest
+	8,  // 14: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
+	10, // 15: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
+	13, // 16: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
+	15, // 17: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
+	5,  // 18: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
+	7,  // 19: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
+	7,  // 20: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
+	9,  // 21: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
+	12, // 22: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
+	14, // 23: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
+	16, // 24: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
+	18, // [18:25] is the sub-list for method output_type
+	11, // [11:18] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name

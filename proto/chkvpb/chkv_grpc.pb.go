@@ -25,10 +25,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NameNode_Register_FullMethodName  = "/chkv.v1.NameNode/Register"
-	NameNode_Heartbeat_FullMethodName = "/chkv.v1.NameNode/Heartbeat"
-	NameNode_Watch_FullMethodName     = "/chkv.v1.NameNode/Watch"
-	NameNode_Status_FullMethodName    = "/chkv.v1.NameNode/Status"
+	NameNode_Register_FullMethodName        = "/chkv.v1.NameNode/Register"
+	NameNode_Heartbeat_FullMethodName       = "/chkv.v1.NameNode/Heartbeat"
+	NameNode_HeartbeatStream_FullMethodName = "/chkv.v1.NameNode/HeartbeatStream"
+	NameNode_Watch_FullMethodName           = "/chkv.v1.NameNode/Watch"
+	NameNode_Status_FullMethodName          = "/chkv.v1.NameNode/Status"
 )
 
 // NameNodeClient is the client API for NameNode service.
@@ -41,6 +42,15 @@ type NameNodeClient interface {
 	Register(ctx context.Context, in *RegisterRequest, opts ...grpc.CallOption) (*RegisterResponse, error)
 	// Heartbeat renews the DataNode's lease and reports its load.
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
+	// HeartbeatStream carries a DataNode's heartbeats over one stream it
+	// keeps open: it sends one HeartbeatRequest per interval, and the
+	// NameNode answers each with exactly one HeartbeatResponse, in order,
+	// meaning what Heartbeat's reply means (lease_ms counted by the DataNode
+	// from when it sent that request; the topology when the node is behind;
+	// rejoin). An error Heartbeat would return ends the stream with that
+	// status, e.g. FAILED_PRECONDITION: register again, keeping the data.
+	// It saves the per-call cost of a unary call per heartbeat.
+	HeartbeatStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[HeartbeatRequest, HeartbeatResponse], error)
 	// Watch streams the current topology at once, then every newer version in
 	// order. A slow watcher may skip to the latest version.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
@@ -76,9 +86,22 @@ func (c *nameNodeClient) Heartbeat(ctx context.Context, in *HeartbeatRequest, op
 	return out, nil
 }
 
+func (c *nameNodeClient) HeartbeatStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[HeartbeatRequest, HeartbeatResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NameNode_ServiceDesc.Streams[0], NameNode_HeartbeatStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[HeartbeatRequest, HeartbeatResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NameNode_HeartbeatStreamClient = grpc.BidiStreamingClient[HeartbeatRequest, HeartbeatResponse]
+
 func (c *nameNodeClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &NameNode_ServiceDesc.Streams[0], NameNode_Watch_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &NameNode_ServiceDesc.Streams[1], NameNode_Watch_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +138,15 @@ type NameNodeServer interface {
 	Register(context.Context, *RegisterRequest) (*RegisterResponse, error)
 	// Heartbeat renews the DataNode's lease and reports its load.
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
+	// HeartbeatStream carries a DataNode's heartbeats over one stream it
+	// keeps open: it sends one HeartbeatRequest per interval, and the
+	// NameNode answers each with exactly one HeartbeatResponse, in order,
+	// meaning what Heartbeat's reply means (lease_ms counted by the DataNode
+	// from when it sent that request; the topology when the node is behind;
+	// rejoin). An error Heartbeat would return ends the stream with that
+	// status, e.g. FAILED_PRECONDITION: register again, keeping the data.
+	// It saves the per-call cost of a unary call per heartbeat.
+	HeartbeatStream(grpc.BidiStreamingServer[HeartbeatRequest, HeartbeatResponse]) error
 	// Watch streams the current topology at once, then every newer version in
 	// order. A slow watcher may skip to the latest version.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
@@ -135,6 +167,9 @@ func (UnimplementedNameNodeServer) Register(context.Context, *RegisterRequest) (
 }
 func (UnimplementedNameNodeServer) Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Heartbeat not implemented")
+}
+func (UnimplementedNameNodeServer) HeartbeatStream(grpc.BidiStreamingServer[HeartbeatRequest, HeartbeatResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method HeartbeatStream not implemented")
 }
 func (UnimplementedNameNodeServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error {
 	return status.Errorf(codes.Unimplemented, "method Watch not implemented")
@@ -199,6 +234,13 @@ func _NameNode_Heartbeat_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NameNode_HeartbeatStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(NameNodeServer).HeartbeatStream(&grpc.GenericServerStream[HeartbeatRequest, HeartbeatResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NameNode_HeartbeatStreamServer = grpc.BidiStreamingServer[HeartbeatRequest, HeartbeatResponse]
+
 func _NameNode_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -249,6 +291,12 @@ var NameNode_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "HeartbeatStream",
+			Handler:       _NameNode_HeartbeatStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "Watch",
 			Handler:       _NameNode_Watch_Handler,
