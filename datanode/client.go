@@ -132,8 +132,8 @@ func (c *client) flush() bool {
 	now := time.Now()
 	// Re-arm the write deadline only when less than half of it remains, so
 	// that most flushes cost no timer update.
-	if c.writeDeadline.Sub(now) < writeTimeout/2 {
-		c.writeDeadline = now.Add(writeTimeout)
+	if c.writeDeadline.Sub(now) < c.srv.writeTimeout/2 {
+		c.writeDeadline = now.Add(c.srv.writeTimeout)
 		c.conn.SetWriteDeadline(c.writeDeadline)
 	}
 	n, err := c.conn.Write(c.out)

@@ -3,8 +3,10 @@
 // libraries work against it unchanged.
 //
 // A Server owns its listener, one goroutine per client connection
-// (client.go), and a background cron (active expiry, idle timeouts,
-// statistics). Requests are read by package resp, which enforces Redis's
+// (client.go) or, with Config.IOModel "epoll" on Linux, Config.EventLoops
+// event loops that each serve many connections from one thread
+// (eventloop_linux.go), and a background cron (active expiry, idle
+// timeouts, statistics). Requests are read by package resp, which enforces Redis's
 // input limits; execute (command.go) checks existence, arity,
 // authentication, slot ownership and memory, then runs the command.
 //

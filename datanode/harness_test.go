@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,10 @@ import (
 	"testing"
 	"time"
 )
+
+// testIOModelEnv names the environment variable that, when set, selects
+// Config.IOModel for every server startServer starts.
+const testIOModelEnv = "CHKV_TEST_IO_MODEL"
 
 // startServer starts a standalone DataNode on a loopback port chosen by the
 // kernel, with cfg adjusted by mutate, and stops it when the test ends.
@@ -25,6 +30,9 @@ func startServer(t testing.TB, mutate func(*Config)) *Server {
 	cfg.Listener = ln
 	cfg.Listen = ln.Addr().String()
 	cfg.Seed = 1
+	if m := os.Getenv(testIOModelEnv); m != "" {
+		cfg.IOModel = m
+	}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -49,6 +49,14 @@ type Server struct {
 	clients map[uint64]*client
 	stopped bool
 
+	// loops are the event loops serving clients under IOModelEpoll; nil
+	// under IOModelGoroutine. Set by Start.
+	loops    []*eventLoop
+	nextLoop int // accept-loop owned: the loop the next client goes to
+	// writeTimeout is how long a reply may wait for a client that does not
+	// read (writeTimeout unless a test shortens it before Start).
+	writeTimeout time.Duration
+
 	nextClientID atomic.Uint64
 	numClients   atomic.Int64
 	stats        serverStats
@@ -82,6 +90,8 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		clients: make(map[uint64]*client),
 		store:   store.New(store.Config{Seed: cfg.Seed}),
+
+		writeTimeout: writeTimeout,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -129,6 +139,13 @@ func (s *Server) Start() error {
 	s.stats.lastOpsSampleAt = s.started
 	s.memory.sample()
 	s.group = group.New(context.Background())
+	if s.cfg.IOModel == IOModelEpoll {
+		if err := s.startLoops(); err != nil {
+			ln.Close()
+			s.group.Stop()
+			return err
+		}
+	}
 	if len(s.cfg.NameNodes) > 0 {
 		if err := s.startCluster(); err != nil {
 			ln.Close()
@@ -236,6 +253,9 @@ func (s *Server) Stop() {
 	for _, c := range s.clients {
 		c.conn.Close()
 	}
+	for _, l := range s.loops {
+		l.stop()
+	}
 	s.mu.Unlock()
 	if ln != nil {
 		ln.Close()
@@ -281,6 +301,12 @@ func (s *Server) acceptLoop(ctx context.Context) {
 			nc.SetWriteDeadline(time.Now().Add(time.Second))
 			io.WriteString(nc, "-"+reason+"\r\n")
 			nc.Close()
+			continue
+		}
+		if s.loops != nil && loopable(nc) {
+			if !s.handOff(nc) {
+				return
+			}
 			continue
 		}
 		c := s.register(nc)

@@ -9,6 +9,7 @@
 # CLIENTS (50), KEYS (3000000) for the memory test, ROUNDS (3): each
 # workload runs ROUNDS times, alternating Redis and the DataNode, and the
 # medians are compared, because a shared machine's speed drifts.
+# DATANODE_FLAGS adds flags to the DataNode, e.g. "--io-model epoll".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,8 @@ start_servers() {
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$workdir" --logfile "$workdir/redis.log" &
 	pids+=($!)
 	REDIS_PID=$!
-	./bin/datanode --listen "127.0.0.1:$CHKV_PORT" --log-level warn &
+	# shellcheck disable=SC2086 # DATANODE_FLAGS is a list of flags
+	./bin/datanode --listen "127.0.0.1:$CHKV_PORT" --log-level warn ${DATANODE_FLAGS:-} &
 	pids+=($!)
 	CHKV_PID=$!
 	for port in "$REDIS_PORT" "$CHKV_PORT"; do

@@ -107,6 +107,12 @@ var ErrIncomplete = errors.New("resp: incomplete command")
 // Fill calls return it too.
 var ErrQueryBufferLimit = errors.New("resp: client query buffer limit reached")
 
+// ErrWouldBlock is returned by an underlying reader over a non-blocking
+// file descriptor that has no bytes to offer yet. Fill passes it through
+// without making it sticky: the caller waits for readability and calls Fill
+// again. Bytes returned together with it are kept and Fill returns nil.
+var ErrWouldBlock = errors.New("resp: read would block")
+
 // ProtocolError is a malformed or over-limit request. Its Error text is the
 // message Redis replies with after "ERR ", e.g. "Protocol error: invalid bulk
 // length"; it never contains '\r' or '\n'. The server should reply and close
@@ -433,6 +439,9 @@ func (r *Reader) finish(next int) {
 //   - the error of the underlying Read (io.EOF when the peer closed, even in
 //     the middle of a command); io.ErrNoProgress after 100 consecutive
 //     empty reads without error.
+//   - ErrWouldBlock, when the underlying Read returned it with no bytes;
+//     unlike the other errors it is not sticky, and Fill may be called
+//     again once more bytes can be read.
 //
 // After Parse returned a protocol error, Fill returns it without reading.
 // Errors are sticky: later Fill calls return the same error.
@@ -474,6 +483,12 @@ func (r *Reader) Fill(limits *Limits) error {
 			return r.rerr
 		}
 		r.w += n
+		if err == ErrWouldBlock {
+			if n > 0 {
+				return nil
+			}
+			return err
+		}
 		if err != nil {
 			r.rerr = err
 			if n > 0 {

@@ -32,6 +32,8 @@ const (
 	flagQueryBufLimit = "client-query-buffer-limit"
 	flagProtectedMode = "protected-mode"
 	flagTimeout       = "timeout"
+	flagIOModel       = "io-model"
+	flagEventLoops    = "event-loops"
 	flagLogLevel      = "log-level"
 	flagLogFormat     = "log-format"
 )
@@ -56,6 +58,8 @@ func flags() []cli.Flag {
 		cliconf.String(flagQueryBufLimit, bytesize.Format(d.Settings.ClientQueryBufferLimit), "largest unparsed request buffer per client"),
 		cliconf.Bool(flagProtectedMode, d.Settings.ProtectedMode, "without a password, refuse clients that are not on loopback"),
 		cliconf.Int(flagTimeout, 0, "close clients idle this many seconds; 0 means never"),
+		cliconf.String(flagIOModel, d.IOModel, "how client connections are served: goroutine (one per connection) or epoll (event loops, Linux only)"),
+		cliconf.Int(flagEventLoops, d.EventLoops, "event loops for --io-model epoll; 0 means one per CPU (GOMAXPROCS)"),
 		cliconf.String(flagLogLevel, "info", "log level: debug, info, warn, error"),
 		cliconf.String(flagLogFormat, "text", "log format: text or json"),
 	}
@@ -91,6 +95,8 @@ func configFromCLI(cc *cli.Context) (datanode.Config, error) {
 	cfg.GRPCListen = cc.String(flagGRPC)
 	cfg.Advertise = cc.String(flagAdvertise)
 	cfg.ClusterToken = cc.String(flagClusterToken)
+	cfg.IOModel = cc.String(flagIOModel)
+	cfg.EventLoops = cc.Int(flagEventLoops)
 	if w := cc.Int(flagWeight); w < 1 {
 		return cfg, fmt.Errorf("--%s must be at least 1", flagWeight)
 	} else {

@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := datanode.DefaultConfig()
-	if cfg.Listen != d.Listen || cfg.Settings != d.Settings || len(cfg.NameNodes) != 0 {
+	if cfg.Listen != d.Listen || cfg.Settings != d.Settings || len(cfg.NameNodes) != 0 || cfg.IOModel != d.IOModel || cfg.EventLoops != d.EventLoops {
 		t.Fatalf("defaults: got %+v, want %+v", cfg, d)
 	}
 }
@@ -49,6 +49,7 @@ func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
 	}
 	t.Setenv("CHKV_MAXCLIENTS", "22")
 	t.Setenv("CHKV_REQUIREPASS", "fromenv")
+	t.Setenv("CHKV_IO_MODEL", datanode.IOModelEpoll)
 	cfg, err := parse(t, "--config", file, "--requirepass", "fromflag", "--namenodes", "a:1, b:2")
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +64,7 @@ func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
 		{"maxmemory from file with units", cfg.Settings.MaxMemory, int64(1 << 20)},
 		{"policy from file", cfg.Settings.MaxMemoryPolicy, store.AllKeysLRU},
 		{"namenodes split", len(cfg.NameNodes), 2},
+		{"io-model from env", cfg.IOModel, datanode.IOModelEpoll},
 		{"proto-max-bulk-len default", cfg.Settings.ProtoMaxBulkLen, int64(datanode.DefaultProtoMaxBulkLen)},
 	}
 	for _, c := range checks {
@@ -79,6 +81,8 @@ func TestBadValuesAreRejected(t *testing.T) {
 		{"--maxclients", "0"},
 		{"--log-level", "loud"},
 		{"--listen", "nohostport"},
+		{"--io-model", "threads"},
+		{"--event-loops", "-1"},
 		{"--config", "/nonexistent/chkv.yaml"},
 	} {
 		if _, err := parse(t, args...); err == nil {
