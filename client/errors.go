@@ -131,13 +131,15 @@ func classify(err error, from string) failure {
 		}
 		return failure{class: classFinal, err: &ServerError{Msg: msg}}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return failure{class: classFinal, err: err}
-	}
+	// A failed dial comes first: it never sent the command, whatever the
+	// cause, and a dial that timed out also matches DeadlineExceeded.
 	var de *dialError
 	if errors.As(err, &de) || errors.Is(err, redis.ErrClosed) {
 		// No connection, or a retired pool: the command was not written.
 		return failure{class: classNotSent, err: fmt.Errorf("%w: %s: %w", ErrUnavailable, from, err)}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return failure{class: classFinal, err: err}
 	}
 	if err.Error() == poolTimeout {
 		// Every connection to the node is busy: retrying adds load.

@@ -36,6 +36,8 @@ func TestClassify(t *testing.T) {
 		{redisErr("WRONGTYPE Operation against a key holding the wrong kind of value"), classFinal, nil, ""},
 		{context.DeadlineExceeded, classFinal, context.DeadlineExceeded, ""},
 		{&dialError{err: &net.OpError{Op: "dial", Err: errors.New("refused")}}, classNotSent, ErrUnavailable, ""},
+		// A dial that timed out also matches DeadlineExceeded: still not sent.
+		{&dialError{err: fmt.Errorf("dial tcp: %w", context.DeadlineExceeded)}, classNotSent, ErrUnavailable, ""},
 		{redis.ErrClosed, classNotSent, ErrUnavailable, ""},
 		{errors.New("redis: connection pool timeout"), classFinal, nil, ""},
 		{io.EOF, classMaybeSent, ErrUnavailable, ""},
