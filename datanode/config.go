@@ -79,7 +79,33 @@ type Config struct {
 	// EventLoops is the number of event loops under IOModelEpoll; 0 means
 	// GOMAXPROCS.
 	EventLoops int
+	// MigrationRate bounds the bytes per second this node sends when it
+	// moves slots to other DataNodes; 0 means unlimited.
+	MigrationRate int64
+	// MigrationWorkers is how many slots this node moves at once; 0 means
+	// DefaultMigrationWorkers.
+	MigrationWorkers int
+	// PeerDialOptions are added when dialling other DataNodes (tests
+	// inject fault-injecting dialers here).
+	PeerDialOptions []grpc.DialOption
+	// DrainListen is the address of the drain port (cluster mode); empty
+	// disables it.
+	DrainListen string
+	// DrainListener, when set, is used instead of listening on DrainListen.
+	DrainListener net.Listener
+	// ExitAfterDrain makes Run return once a drain has finished.
+	ExitAfterDrain bool
+	// Hook, when set, is called at each step of a slot's migration on the
+	// source ("begin", "snapshot", "cutover", "handoff") and may block:
+	// tests use it to inject faults at an exact point.
+	Hook func(step string, slot int)
 }
+
+// DefaultMigrationWorkers is Config.MigrationWorkers's default.
+const DefaultMigrationWorkers = 8
+
+// DefaultDrainListen is the drain port's default address.
+const DefaultDrainListen = "127.0.0.1:6666"
 
 // Settings are the runtime-adjustable parameters, named as in redis.conf.
 type Settings struct {
@@ -97,10 +123,11 @@ type Settings struct {
 // DefaultConfig returns a standalone configuration with Redis's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Listen:     DefaultListen,
-		GRPCListen: DefaultGRPCListen,
-		IOModel:    DefaultIOModel,
-		EventLoops: DefaultEventLoops,
+		Listen:           DefaultListen,
+		GRPCListen:       DefaultGRPCListen,
+		IOModel:          DefaultIOModel,
+		EventLoops:       DefaultEventLoops,
+		MigrationWorkers: DefaultMigrationWorkers,
 		Settings: Settings{
 			MaxClients:             DefaultMaxClients,
 			MaxMemoryPolicy:        store.NoEviction,

@@ -59,10 +59,16 @@ type member struct {
 	// while the ownership of s changes, so no write lands in a slot the
 	// node has just given away.
 	gates [slot.Count]sync.RWMutex
+	ovr   overrides
+
+	reporter *reporter
+	migrator *migrator
+	drain    drainState
 }
 
 func newMember(s *Server) (*member, error) {
 	m := &member{srv: s, base: time.Now()}
+	m.drain.done = make(chan struct{})
 	m.interval.Store(int64(defaultHeartbeatInterval))
 	empty := topology.Empty(0, 0)
 	m.view.Store(&view{top: empty, self: -1})
@@ -83,10 +89,13 @@ func newMember(s *Server) (*member, error) {
 		m.clients = append(m.clients, chkvpb.NewNameNodeClient(conn))
 	}
 	m.streams = make([]*hbStream, len(m.clients))
+	m.reporter = newReporter(m)
+	m.migrator = newMigrator(m)
 	return m, nil
 }
 
 func (m *member) close() {
+	m.migrator.close()
 	for _, c := range m.conns {
 		c.Close()
 	}
@@ -183,11 +192,12 @@ func (m *member) heartbeatOnce(ctx context.Context) {
 		NodeId:  m.srv.id,
 		Epoch:   v.top.Epoch,
 		Version: v.top.Version,
-		Load: &chkvpb.Load{
+		Load: topology.Load{
 			Keys:            int64(st.Len()),
 			UsedMemoryBytes: m.srv.usedMemory(),
 			OpsPerSec:       m.srv.stats.opsPerSec.Load(),
-		},
+			Migration:       m.migrator.load(),
+		}.Proto(),
 	}
 	var wg sync.WaitGroup
 	for i := range m.clients {
@@ -281,10 +291,12 @@ func (m *member) onHeartbeat(sentAt time.Duration, resp *chkvpb.HeartbeatRespons
 		m.rejoin()
 		return
 	}
-	m.extendLease(sentAt, resp.GetLeaseMs())
+	// The topology first: a lease must not renew the serving of a slot
+	// the reply's topology takes away.
 	if err := m.applyProto(resp.GetTopology()); err != nil {
 		m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
 	}
+	m.extendLease(sentAt, resp.GetLeaseMs())
 }
 
 // hbStream is one HeartbeatStream to a NameNode. ctx is the stream's: it
@@ -339,7 +351,9 @@ func (m *member) rejoin() {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
 	cur := m.view.Load()
-	m.setView(cur, &view{top: topology.Empty(cur.top.Epoch, cur.top.VNodes), self: -1})
+	next := &view{top: topology.Empty(cur.top.Epoch, cur.top.VNodes), self: -1}
+	m.setView(cur, next)
+	m.migrator.plan(next)
 	m.srv.store.Flush()
 }
 
@@ -356,8 +370,8 @@ func (m *member) applyProto(p *chkvpb.Topology) error {
 	return nil
 }
 
-// apply installs t if it is newer than the current topology, and frees the
-// slots the node no longer owns.
+// apply installs t if it is newer than the current topology, frees the
+// slots the node no longer serves, and plans the migrations it shows.
 func (m *member) apply(t *topology.Topology) {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
@@ -367,26 +381,33 @@ func (m *member) apply(t *topology.Topology) {
 	}
 	next := &view{top: t, self: t.Index(m.srv.id)}
 	lost := m.setView(cur, next)
-	for _, s := range lost {
-		m.srv.store.DropSlot(s)
-	}
+	m.reporter.prune(t)
+	m.migrator.plan(next)
+	m.drain.observe(m, next)
 	m.srv.log.Debug("topology applied", "epoch", t.Epoch, "version", t.Version, "slots_lost", len(lost))
 }
 
 // setView publishes next while holding the gates of every slot whose
-// ownership changes, and returns the slots the node lost.
+// ownership or handoff state may change, reconciles the handoffs not yet
+// committed with it, and drops and returns the slots the node stopped
+// serving.
 func (m *member) setView(cur, next *view) (lost []int) {
 	var changed []int
 	for s := range slot.Count {
-		if cur.owns(s) != next.owns(s) {
+		if cur.owns(s) != next.owns(s) || m.hasOverride(s) {
 			changed = append(changed, s)
-			if cur.owns(s) {
-				lost = append(lost, s)
-			}
 		}
 	}
 	for _, s := range changed {
 		m.gates[s].Lock()
+	}
+	for _, s := range changed {
+		before := m.serves(cur, s)
+		drop := m.reconcile(next, s)
+		if drop || (before && !m.serves(next, s)) {
+			lost = append(lost, s)
+			m.srv.store.DropSlot(s)
+		}
 	}
 	m.view.Store(next)
 	for _, s := range changed {
@@ -427,6 +448,12 @@ func (m *member) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
 	gate.RLock()
 	v := m.view.Load()
 	owner := v.top.Owners[s]
+	if m.ovr.in[s].Load() != nil {
+		owner = v.self // received by handoff, not committed yet
+	} else if h := m.ovr.out[s].Load(); h != nil {
+		gate.RUnlock()
+		return nil, h.reply
+	}
 	switch {
 	case owner == topology.Unowned:
 		gate.RUnlock()

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/group"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/datanode/drainport"
 	"github.com/chkv/chkv/datanode/store"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -39,8 +42,9 @@ type Server struct {
 	started  time.Time
 
 	// member is the cluster-mode membership; nil when standalone.
-	member  *member
-	grpcSrv *grpc.Server
+	member   *member
+	grpcSrv  *grpc.Server
+	drainSrv *drainport.Server // the drain port; nil when disabled
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -186,7 +190,81 @@ func (s *Server) startCluster() error {
 		}
 	})
 	s.group.Go(m.run)
+	s.group.Go(m.reporter.run)
+	m.migrator.start(s.group)
+	return s.startDrainPort()
+}
+
+// startDrainPort serves the drain port, if configured. A listener that is
+// not on loopback requires the cluster token with k.
+func (s *Server) startDrainPort() error {
+	ln := s.cfg.DrainListener
+	if ln == nil && s.cfg.DrainListen == "" {
+		return nil
+	}
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.DrainListen); err != nil {
+			return fmt.Errorf("datanode: drain port: %w", err)
+		}
+	}
+	token := ""
+	if !isLoopback(ln.Addr()) {
+		if s.cfg.ClusterToken == "" {
+			ln.Close()
+			return fmt.Errorf("datanode: drain port %s is not on loopback: it requires --cluster-token", ln.Addr())
+		}
+		token = s.cfg.ClusterToken
+	}
+	srv, err := drainport.New(drainport.Config{Drainer: s.member, Token: token, PID: os.Getpid(), NodeID: s.id, Logger: s.log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.drainSrv = srv
+	s.group.Go(func(context.Context) {
+		if err := srv.Serve(ln); err != nil {
+			s.log.Error("drain port stopped", "err", err)
+		}
+	})
+	s.log.Info("drain port listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// Drained is closed once this node has been drained: it owns no slots and
+// can be stopped. It is nil for a standalone node.
+func (s *Server) Drained() <-chan struct{} {
+	if s.member == nil {
+		return nil
+	}
+	return s.member.drain.done
+}
+
+// CutoverPauses returns the write pauses of the most recent slot
+// handoffs this node made, oldest first.
+func (s *Server) CutoverPauses() []time.Duration {
+	if s.member == nil {
+		return nil
+	}
+	g := s.member.migrator
+	g.pauseMu.Lock()
+	defer g.pauseMu.Unlock()
+	return slices.Clone(g.pauses)
+}
+
+// MigrationLoad returns this node's outgoing migration figures.
+func (s *Server) MigrationLoad() topology.MigrationLoad {
+	if s.member == nil {
+		return topology.MigrationLoad{}
+	}
+	return s.member.migrator.load()
+}
+
+// hook calls the test hook, if any, at a migration step.
+func (s *Server) hook(step string, slot int) {
+	if s.cfg.Hook != nil {
+		s.cfg.Hook(step, slot)
+	}
 }
 
 // Topology returns the cluster topology the node currently holds, or nil
@@ -227,12 +305,21 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// Run starts the node and serves until ctx is cancelled, then stops it.
+// Run starts the node and serves until ctx is cancelled, or with
+// ExitAfterDrain until the node has been drained, then stops it.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(); err != nil {
 		return err
 	}
-	<-ctx.Done()
+	var drained <-chan struct{}
+	if s.cfg.ExitAfterDrain {
+		drained = s.Drained()
+	}
+	select {
+	case <-ctx.Done():
+	case <-drained:
+		s.log.Info("drained; exiting as --exit-after-drain asks")
+	}
 	s.Stop()
 	return nil
 }
@@ -259,6 +346,9 @@ func (s *Server) Stop() {
 	s.mu.Unlock()
 	if ln != nil {
 		ln.Close()
+	}
+	if s.drainSrv != nil {
+		s.drainSrv.Close()
 	}
 	if s.grpcSrv != nil {
 		s.grpcSrv.Stop()

@@ -40,7 +40,29 @@ func cluster3(t *testing.T) (*testNameNode, chkvpb.NameNodeClient, map[string]*f
 		dns[id] = startFakeDataNode(t, id, "")
 		register(t, c, dns[id].node(), nil)
 	}
+	settleMigration(t, c, nn.Topology())
 	return nn, c, dns, nn.clock.Now()
+}
+
+// settleMigration reports every migration top plans as handed off, as the
+// DataNodes would once they moved the slots.
+func settleMigration(t *testing.T, c chkvpb.NameNodeClient, top *topology.Topology) {
+	t.Helper()
+	var hs []*chkvpb.Handoff
+	for s, tg := range top.Target {
+		if o := top.Owners[s]; o != tg && o != topology.Unowned && tg != topology.Unowned {
+			hs = append(hs, &chkvpb.Handoff{Slot: uint32(s), FromId: top.Nodes[o].ID, ToId: top.Nodes[tg].ID})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := c.ReportHandoff(ctx, &chkvpb.ReportHandoffRequest{NodeId: "test", Handoffs: hs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) > 0 && resp.GetVersion() != top.Version+1 {
+		t.Fatalf("handoffs committed at version %d, want %d", resp.GetVersion(), top.Version+1)
+	}
 }
 
 func TestNodeAnsweringProbesStaysUp(t *testing.T) {
@@ -158,20 +180,24 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 		t.Fatal("a down node was committed twice")
 	}
 
-	// a comes back: its heartbeat says rejoin; it registers and is Up with
-	// the slots the ring gives it, the same as before it failed.
+	// a comes back: its heartbeat says rejoin; it registers and joins: the
+	// ring targets the slots it had before it failed, which b and c keep
+	// until they hand them off.
 	dns["a"].restart(t)
 	if resp := heartbeat(t, c, "a", 1, v); !resp.GetRejoin() {
 		t.Fatalf("returning node not told to rejoin: %v", resp)
 	}
 	back := mustTopology(t, register(t, c, dns["a"].node(), nil).GetTopology())
-	if back.Version != after.Version+1 || back.Nodes[back.Index("a")].State != topology.Up {
+	if back.Version != after.Version+1 || back.Nodes[back.Index("a")].State != topology.Joining {
 		t.Fatalf("after a re-registered: version %d, a %v", back.Version, back.Nodes[back.Index("a")].State)
 	}
 	for s := range back.Owners {
-		if back.Nodes[back.Owners[s]].ID != before.Nodes[before.Owners[s]].ID {
-			t.Fatalf("slot %d: owner %s after a returned, %s before it failed", s,
-				back.Nodes[back.Owners[s]].ID, before.Nodes[before.Owners[s]].ID)
+		if back.Nodes[back.Target[s]].ID != before.Nodes[before.Target[s]].ID {
+			t.Fatalf("slot %d: target %s after a returned, %s before it failed", s,
+				back.Nodes[back.Target[s]].ID, before.Nodes[before.Target[s]].ID)
+		}
+		if back.Nodes[back.Owners[s]].ID != after.Nodes[after.Owners[s]].ID {
+			t.Fatalf("slot %d changed owner before any handoff", s)
 		}
 	}
 	if resp := heartbeat(t, c, "a", back.Epoch, back.Version); resp.GetRejoin() || resp.GetLeaseMs() == 0 {

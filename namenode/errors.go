@@ -26,6 +26,13 @@ var (
 	// DataNode should Register again, sending its topology, and keep its
 	// data; rejoin (drop the data) would lose every key in the cluster.
 	ErrBehind = errors.New("namenode: topology older than the node's; register again")
+	// ErrUnknownNode is returned for a DataNode the topology does not list.
+	ErrUnknownNode = errors.New("namenode: no such datanode")
+	// ErrLastNode refuses to drain the last DataNode that holds data, which
+	// would discard the data; DrainRequest.force overrides it.
+	ErrLastNode = errors.New("namenode: the last datanode holding data cannot be drained without force")
+	// ErrNodeDown refuses to drain a DataNode declared down.
+	ErrNodeDown = errors.New("namenode: datanode is down")
 )
 
 // toStatus translates an error to the gRPC status the caller sees.
@@ -40,8 +47,10 @@ func toStatus(err error) error {
 	switch {
 	case errors.Is(err, ErrInvalidNode), errors.Is(err, topology.ErrInvalid):
 		code = codes.InvalidArgument
-	case errors.Is(err, ErrBehind):
+	case errors.Is(err, ErrBehind), errors.Is(err, ErrLastNode), errors.Is(err, ErrNodeDown):
 		code = codes.FailedPrecondition
+	case errors.Is(err, ErrUnknownNode):
+		code = codes.NotFound
 	case errors.Is(err, ErrStopped):
 		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):

@@ -40,7 +40,7 @@ func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
 	pn := req.GetNode()
 	node := topology.Node{
 		ID: pn.GetId(), RESPAddr: pn.GetRespAddr(), GRPCAddr: pn.GetGrpcAddr(),
-		State: topology.Up, Weight: pn.GetWeight(),
+		State: topology.Joining, Weight: pn.GetWeight(),
 	}
 	if node.ID == "" || node.RESPAddr == "" || node.GRPCAddr == "" {
 		return nil, fmt.Errorf("%w: id, resp_addr and grpc_addr are required", ErrInvalidNode)
@@ -73,6 +73,9 @@ func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
 	default:
 		old := s.nodes[i]
 		node.Load = old.Load
+		if old.State != topology.Down {
+			node.State = old.State // a joining, up or draining node stays so
+		}
 		if old != node {
 			s.nodes[i] = node
 			s.dirty = true
@@ -168,7 +171,7 @@ func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatRespo
 	}
 	m.renew(now)
 	l := req.GetLoad()
-	m.load = topology.Load{Keys: l.GetKeys(), UsedMemoryBytes: l.GetUsedMemoryBytes(), OpsPerSec: l.GetOpsPerSec()}
+	m.load = topology.LoadFromProto(l)
 	s.mu.Unlock()
 	resp := &chkvpb.HeartbeatResponse{LeaseMs: s.cfg.lease().Milliseconds()}
 	if before(req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version) {
@@ -196,8 +199,19 @@ func (s *Server) commitPending() *version {
 		}
 	}
 	epoch := s.epoch
+	handoffs := s.handoffs
+	s.handoffs = nil
 	s.mu.Unlock()
-	return s.publishLocked(s.cur.Load().topo.Next(epoch, nodes))
+	next := s.cur.Load().topo.Next(epoch, nodes, handoffs...)
+	s.mu.Lock()
+	// Next promotes joining nodes that received all their slots.
+	for _, n := range next.Nodes {
+		if i := slices.IndexFunc(s.nodes, func(m topology.Node) bool { return m.ID == n.ID }); i >= 0 && s.nodes[i].State == topology.Joining {
+			s.nodes[i].State = n.State
+		}
+	}
+	s.mu.Unlock()
+	return s.publishLocked(next)
 }
 
 // publishLocked makes t the current version and hands it to watchers and
@@ -228,8 +242,19 @@ func (s *Server) status() *chkvpb.StatusResponse {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	in, out := make([]uint32, len(v.topo.Nodes)), make([]uint32, len(v.topo.Nodes))
+	for sl, o := range v.topo.Owners {
+		if tg := v.topo.Target[sl]; tg != o {
+			if tg != topology.Unowned {
+				in[tg]++
+			}
+			if o != topology.Unowned {
+				out[o]++
+			}
+		}
+	}
 	for i, n := range v.topo.Nodes {
-		ns := &chkvpb.NodeStatus{Slots: slots[i], HeartbeatAgeMs: -1}
+		ns := &chkvpb.NodeStatus{Slots: slots[i], HeartbeatAgeMs: -1, SlotsIn: in[i], SlotsOut: out[i]}
 		load := n.Load
 		if m := s.members[n.ID]; m != nil {
 			load = m.load
@@ -237,7 +262,7 @@ func (s *Server) status() *chkvpb.StatusResponse {
 		}
 		ns.Node = &chkvpb.Node{
 			Id: n.ID, RespAddr: n.RESPAddr, GrpcAddr: n.GRPCAddr, State: chkvpb.NodeState(n.State), Weight: n.Weight,
-			Load: &chkvpb.Load{Keys: load.Keys, UsedMemoryBytes: load.UsedMemoryBytes, OpsPerSec: load.OpsPerSec},
+			Load: load.Proto(),
 		}
 		resp.Nodes = append(resp.Nodes, ns)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -13,12 +14,16 @@ import (
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-func TestRegisterCommitsVersionsInOrderAndAssignsAllSlots(t *testing.T) {
+// The first DataNode gets every slot at once; each later one joins: the
+// ring targets it, but the slots stay with their owners until they are
+// handed off, and it is up once it holds all its slots.
+func TestRegisterCommitsVersionsInOrderAndPlansMigration(t *testing.T) {
 	nn := startNameNode(t, nil)
 	c := nn.client(t, "")
 	if v := nn.Topology().Version; v != 0 {
 		t.Fatalf("empty NameNode at version %d, want 0", v)
 	}
+	var prev *topology.Topology
 	for i, id := range nodeIDs(4) {
 		dn := startFakeDataNode(t, id, "")
 		resp := register(t, c, dn.node(), nil)
@@ -29,26 +34,63 @@ func TestRegisterCommitsVersionsInOrderAndAssignsAllSlots(t *testing.T) {
 		if resp.GetHeartbeatIntervalMs() != 1000 || resp.GetLeaseMs() != 3000 {
 			t.Fatalf("interval %d ms, lease %d ms; want 1000, 3000", resp.GetHeartbeatIntervalMs(), resp.GetLeaseMs())
 		}
-		if len(got.Nodes) != i+1 || got.Index(id) < 0 || got.Nodes[got.Index(id)].State != topology.Up {
+		wantState := topology.Joining
+		if i == 0 {
+			wantState = topology.Up // nothing to move to it
+		}
+		if len(got.Nodes) != i+1 || got.Index(id) < 0 || got.Nodes[got.Index(id)].State != wantState {
 			t.Fatalf("register %s: nodes %+v", id, got.Nodes)
 		}
 		own := owners(got)
-		if own["<unowned>"] != 0 {
-			t.Fatalf("version %d leaves %d slots unowned", got.Version, own["<unowned>"])
+		if own["<unowned>"] != 0 || own["dn-0"] != slot.Count {
+			t.Fatalf("version %d: owners %v, want dn-0 to keep every slot until handoffs", got.Version, own)
 		}
-		total := 0
-		for _, n := range got.Nodes {
-			if own[n.ID] == 0 {
-				t.Errorf("version %d: node %s owns no slots", got.Version, n.ID)
+		targets := 0
+		for s, tg := range got.Target {
+			if tg == got.Index(id) {
+				targets++
 			}
-			total += own[n.ID]
+			if prev != nil && tg != got.Index(id) && got.Nodes[tg].ID != prev.Nodes[prev.Target[s]].ID {
+				t.Fatalf("slot %d retargeted from %s to %s, not to the new node", s, prev.Nodes[prev.Target[s]].ID, got.Nodes[tg].ID)
+			}
 		}
-		if total != slot.Count {
-			t.Fatalf("version %d: %d slots owned, want %d", got.Version, total, slot.Count)
+		if targets == 0 {
+			t.Fatalf("version %d targets no slot at %s", got.Version, id)
 		}
 		if topology.Compare(got, nn.Topology()) != 0 {
 			t.Fatalf("reply differs from the NameNode's current topology")
 		}
+		prev = got
+	}
+
+	// dn-0 hands off every slot the ring gives the others: all are up and
+	// owners equal targets.
+	var hs []*chkvpb.Handoff
+	for s, tg := range prev.Target {
+		if to := prev.Nodes[tg].ID; to != "dn-0" {
+			hs = append(hs, &chkvpb.Handoff{Slot: uint32(s), FromId: "dn-0", ToId: to})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.ReportHandoff(ctx, &chkvpb.ReportHandoffRequest{NodeId: "dn-0", Handoffs: hs}); err != nil {
+		t.Fatal(err)
+	}
+	done := nn.Topology()
+	if done.Version != prev.Version+1 || done.Migrating() {
+		t.Fatalf("after the handoffs: version %d, migrating %v", done.Version, done.Migrating())
+	}
+	for _, n := range done.Nodes {
+		if n.State != topology.Up {
+			t.Fatalf("%s is %v after receiving its slots", n.ID, n.State)
+		}
+	}
+	// A repeated report (the target reporting too) changes nothing.
+	if _, err := c.ReportHandoff(ctx, &chkvpb.ReportHandoffRequest{NodeId: "dn-1", Handoffs: hs}); err != nil {
+		t.Fatal(err)
+	}
+	if nn.Topology().Version != done.Version {
+		t.Fatal("a repeated handoff report committed a version")
 	}
 }
 

@@ -41,6 +41,8 @@ type Server struct {
 	nodes   []topology.Node
 	members map[string]*member
 	dirty   bool   // nodes differ from the current version's
+	// handoffs reported since the last commit; the next commit applies them.
+	handoffs []topology.Handoff
 	epoch   uint64 // epoch of the next commit
 
 	// commitMu orders commits, adoptions and publications; it guards seq
@@ -282,6 +284,21 @@ func (r rpc) HeartbeatStream(stream chkvpb.NameNode_HeartbeatStreamServer) error
 // Watch streams topology versions.
 func (r rpc) Watch(_ *chkvpb.WatchRequest, stream chkvpb.NameNode_WatchServer) error {
 	return toStatus(r.s.hub.serve(stream.Context(), stream))
+}
+
+// ReportHandoff commits reported handoffs.
+func (r rpc) ReportHandoff(_ context.Context, req *chkvpb.ReportHandoffRequest) (*chkvpb.ReportHandoffResponse, error) {
+	v, err := r.s.reportHandoff(req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &chkvpb.ReportHandoffResponse{Epoch: v.topo.Epoch, Version: v.topo.Version}, nil
+}
+
+// Drain starts draining a DataNode.
+func (r rpc) Drain(_ context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
+	resp, err := r.s.drain(req.GetNode(), req.GetForce())
+	return resp, toStatus(err)
 }
 
 // Status describes the cluster.

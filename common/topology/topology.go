@@ -52,6 +52,35 @@ type Load struct {
 	Keys            int64
 	UsedMemoryBytes int64
 	OpsPerSec       int64
+	Migration       MigrationLoad
+}
+
+// MigrationLoad is a DataNode's outgoing migration: slots moving now, slots
+// whose move keeps failing, and totals handed off since it started.
+type MigrationLoad struct {
+	MigratingSlots, StuckSlots        int64
+	SlotsMoved, KeysMoved, BytesMoved int64
+}
+
+// LoadFromProto converts a wire Load; nil gives the zero Load.
+func LoadFromProto(l *chkvpb.Load) Load {
+	return Load{
+		Keys: l.GetKeys(), UsedMemoryBytes: l.GetUsedMemoryBytes(), OpsPerSec: l.GetOpsPerSec(),
+		Migration: MigrationLoad{
+			MigratingSlots: l.GetMigratingSlots(), StuckSlots: l.GetStuckSlots(),
+			SlotsMoved: l.GetSlotsMoved(), KeysMoved: l.GetKeysMoved(), BytesMoved: l.GetBytesMoved(),
+		},
+	}
+}
+
+// Proto converts l to its wire form.
+func (l Load) Proto() *chkvpb.Load {
+	m := l.Migration
+	return &chkvpb.Load{
+		Keys: l.Keys, UsedMemoryBytes: l.UsedMemoryBytes, OpsPerSec: l.OpsPerSec,
+		MigratingSlots: m.MigratingSlots, StuckSlots: m.StuckSlots,
+		SlotsMoved: m.SlotsMoved, KeysMoved: m.KeysMoved, BytesMoved: m.BytesMoved,
+	}
 }
 
 // Node is one DataNode.
@@ -162,17 +191,83 @@ func Ranges(assign []int) []Range {
 	return out
 }
 
+// Handoff is a slot that moved from one DataNode to another: the target
+// has taken it and serves it.
+type Handoff struct {
+	Slot     int
+	From, To string // node IDs
+}
+
+// Live reports whether a node in state st holds data that must be moved
+// rather than dropped: it is joining, up or draining.
+func (st State) Live() bool { return st == Joining || st == Up || st == Draining }
+
 // Next returns the topology that follows t with nodes as the membership:
-// version t.Version+1 in the given epoch, each slot assigned by the ring
-// over the nodes that are joining or up. Draining and down nodes own
-// nothing. t is not modified.
-func (t *Topology) Next(epoch uint64, nodes []Node) *Topology {
+// version t.Version+1 in the given epoch. t is not modified.
+//
+// Target is the ring's assignment over the joining and up nodes. A slot
+// keeps its current owner while that owner is live and the slot has a
+// target, so its data can be migrated; each handoff whose From still owns
+// the slot moves it to To when To is live. A slot with no live owner goes
+// straight to its target: there is nothing to move. A joining node that
+// owns every slot the ring gives it becomes up.
+func (t *Topology) Next(epoch uint64, nodes []Node, handoffs ...Handoff) *Topology {
 	next := &Topology{
 		Epoch:   epoch,
 		Version: t.Version + 1,
 		VNodes:  t.VNodes,
 		Nodes:   slices.Clone(nodes),
 	}
+	byID := make(map[string]int, len(next.Nodes))
+	for i, n := range next.Nodes {
+		byID[n.ID] = i
+	}
+	live := func(id string) int {
+		if i, ok := byID[id]; ok && next.Nodes[i].State.Live() {
+			return i
+		}
+		return Unowned
+	}
+	next.Target = t.nextTarget(next)
+	// liveNow maps t's node indices to next's, for owners that are live.
+	liveNow := make([]int, len(t.Nodes))
+	for i, n := range t.Nodes {
+		liveNow[i] = live(n.ID)
+	}
+	next.Owners = make([]int, slot.Count)
+	for s, tg := range next.Target {
+		next.Owners[s] = tg
+		if o := t.Owners[s]; o != Unowned && tg != Unowned && liveNow[o] != Unowned {
+			next.Owners[s] = liveNow[o]
+		}
+	}
+	for _, h := range handoffs {
+		if h.Slot < 0 || h.Slot >= slot.Count {
+			continue
+		}
+		from, to := live(h.From), live(h.To)
+		if from != Unowned && to != Unowned && next.Owners[h.Slot] == from {
+			next.Owners[h.Slot] = to
+		}
+	}
+	pending := make([]bool, len(next.Nodes)) // still has slots to receive
+	for s, tg := range next.Target {
+		if tg != Unowned && next.Owners[s] != tg {
+			pending[tg] = true
+		}
+	}
+	for i := range next.Nodes {
+		if next.Nodes[i].State == Joining && !pending[i] {
+			next.Nodes[i].State = Up
+		}
+	}
+	return next
+}
+
+// nextTarget returns the ring's assignment over next's joining and up
+// nodes. It reuses t's when the ring has the same members at the same
+// indices, which is the common case of a commit that only moves owners.
+func (t *Topology) nextTarget(next *Topology) []int {
 	var members []ring.Member
 	var index []int // member -> node index
 	for i, n := range next.Nodes {
@@ -181,17 +276,39 @@ func (t *Topology) Next(epoch uint64, nodes []Node) *Topology {
 			index = append(index, i)
 		}
 	}
+	if t.sameRing(next) {
+		return slices.Clone(t.Target)
+	}
 	assign := ring.New(t.VNodes, members).Assign()
-	next.Target = make([]int, slot.Count)
+	target := make([]int, slot.Count)
 	for s, m := range assign {
-		next.Target[s] = Unowned
+		target[s] = Unowned
 		if m >= 0 {
-			next.Target[s] = index[m]
+			target[s] = index[m]
 		}
 	}
-	next.Owners = slices.Clone(next.Target)
-	return next
+	return target
 }
+
+// sameRing reports whether t and next place the same ring members at the
+// same node indices.
+func (t *Topology) sameRing(next *Topology) bool {
+	if len(t.Nodes) != len(next.Nodes) || t.VNodes != next.VNodes || t.Version == 0 {
+		return false
+	}
+	for i, n := range next.Nodes {
+		o := t.Nodes[i]
+		inRing := n.State == Joining || n.State == Up
+		wasInRing := o.State == Joining || o.State == Up
+		if n.ID != o.ID || inRing != wasInRing || (inRing && n.Weight != o.Weight) {
+			return false
+		}
+	}
+	return true
+}
+
+// Migrating reports whether any slot's owner differs from its target.
+func (t *Topology) Migrating() bool { return !slices.Equal(t.Owners, t.Target) }
 
 // Proto converts t to its wire form.
 func (t *Topology) Proto() *chkvpb.Topology {
@@ -200,7 +317,7 @@ func (t *Topology) Proto() *chkvpb.Topology {
 		p.Nodes = append(p.Nodes, &chkvpb.Node{
 			Id: n.ID, RespAddr: n.RESPAddr, GrpcAddr: n.GRPCAddr,
 			State:  chkvpb.NodeState(n.State),
-			Load:   &chkvpb.Load{Keys: n.Load.Keys, UsedMemoryBytes: n.Load.UsedMemoryBytes, OpsPerSec: n.Load.OpsPerSec},
+			Load:   n.Load.Proto(),
 			Weight: n.Weight,
 		})
 	}
@@ -241,7 +358,7 @@ func FromProto(p *chkvpb.Topology) (*Topology, error) {
 		t.Nodes = append(t.Nodes, Node{
 			ID: n.GetId(), RESPAddr: n.GetRespAddr(), GRPCAddr: n.GetGrpcAddr(),
 			State: State(n.GetState()), Weight: n.GetWeight(),
-			Load: Load{Keys: n.GetLoad().GetKeys(), UsedMemoryBytes: n.GetLoad().GetUsedMemoryBytes(), OpsPerSec: n.GetLoad().GetOpsPerSec()},
+			Load: LoadFromProto(n.GetLoad()),
 		})
 	}
 	if len(p.Owners) > 0 {

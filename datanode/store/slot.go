@@ -28,10 +28,11 @@ type Slot struct {
 	store    *Store
 	idxH     uint64
 	slabH    uint64
-	garbage  int // bytes of dead entries in slab[:used]
+	garbage  int      // bytes of dead entries in slab[:used]
+	tracker  *Tracker // non-nil while the slot is migrating
 	id       int32
-	idle     bool     // no keys; the blocks are kept for the next one
-	_        [11]byte // to 128 bytes: slots start on cache lines
+	idle     bool    // no keys; the blocks are kept for the next one
+	_        [3]byte // to 128 bytes: slots start on cache lines
 }
 
 // Lock locks the slot.
@@ -71,6 +72,7 @@ func (sl *Slot) Peek(key []byte, now int64) (value []byte, expireAt int64, ok bo
 // replacing any previous value and expiry. key and value may point into the
 // store, into this slot included.
 func (sl *Slot) Set(key, value []byte, expireAt int64, now int64) error {
+	sl.touched(key)
 	h := hashKey(key)
 	if q := sl.find(h, key); q >= 0 {
 		return sl.overwrite(q, h, key, value, expireAt, now)
@@ -174,6 +176,7 @@ func (sl *Slot) SetExpire(key []byte, expireAt int64, now int64) (bool, error) {
 	if q < 0 {
 		return false, nil
 	}
+	sl.touched(key)
 	e := parseEntry(sl.slab, entOff(sl.idx[q]))
 	exp := expireAt != 0
 	if exp == (e.exp != 0) {
@@ -238,6 +241,11 @@ func (sl *Slot) Delete(key []byte) bool {
 // fn must not modify the slot; key, as any slice from a Slot, is valid until
 // the slot is modified or unlocked.
 func (sl *Slot) Scan(cursor uint32, count int, now int64, fn func(key []byte, expireAt int64)) (next uint32, done bool) {
+	return sl.ScanValues(cursor, count, now, func(key, _ []byte, expireAt int64) { fn(key, expireAt) })
+}
+
+// ScanValues is Scan that also passes each key's value.
+func (sl *Slot) ScanValues(cursor uint32, count int, now int64, fn func(key, value []byte, expireAt int64)) (next uint32, done bool) {
 	if sl.idx == nil {
 		return 0, true
 	}
@@ -259,7 +267,7 @@ func (sl *Slot) Scan(cursor uint32, count int, now int64, fn func(key []byte, ex
 		if expired(exp, now) {
 			continue
 		}
-		fn(e.keyBytes(sl.slab), exp)
+		fn(e.keyBytes(sl.slab), sl.value(&e), exp)
 		n++
 		last = h
 	}
@@ -319,6 +327,9 @@ func (sl *Slot) removeAt(q int) {
 	ent := sl.idx[q]
 	off := entOff(ent)
 	e := parseEntry(sl.slab, off)
+	if sl.tracker != nil {
+		sl.touched(e.keyBytes(sl.slab))
+	}
 	if e.flags&hdrOut != 0 {
 		sl.store.arena.free(e.ref(sl.slab))
 	}
@@ -469,8 +480,17 @@ func (sl *Slot) release() {
 	sl.idx, sl.idxH, sl.slab, sl.slabH, sl.used, sl.garbage = nil, 0, nil, 0, 0, 0
 }
 
+// Clear removes every key and frees the slot's memory.
+func (sl *Slot) Clear() {
+	sl.clear()
+	sl.store.untidy.clear(int(sl.id))
+}
+
 // clear removes every key and frees the slot's memory.
 func (sl *Slot) clear() {
+	if sl.tracker != nil {
+		sl.tracker.Reset = true
+	}
 	for _, ent := range sl.idx {
 		if ent == 0 {
 			continue

@@ -143,8 +143,7 @@ func (s *Store) Flush() {
 func (s *Store) DropSlot(i int) {
 	sl := &s.slots[i]
 	sl.Lock()
-	sl.clear()
-	s.untidy.clear(i)
+	sl.Clear()
 	sl.Unlock()
 }
 

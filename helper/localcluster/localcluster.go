@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,6 +64,9 @@ type DataNode struct {
 	ToNameNode *faultnet.Link
 	// FromNameNode carries the NameNode's calls to the DataNode.
 	FromNameNode *faultnet.Link
+	// ToPeers carries the DataNode's calls to other DataNodes: the slots
+	// it migrates away.
+	ToPeers *faultnet.Link
 
 	stopOnce sync.Once
 }
@@ -112,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return countUp(t) == opts.DataNodes && allServed(t)
 	})
 	if err == nil {
-		err = c.WaitConverged(ctx)
+		err = c.WaitMigrated(ctx)
 	}
 	if err != nil {
 		c.Stop()
@@ -121,10 +125,34 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
+// WaitMigrated waits until no slot is being migrated (every slot is owned
+// by its ring target, so no node is joining) and every DataNode holds that
+// version.
+func (c *Cluster) WaitMigrated(ctx context.Context) error {
+	err := c.WaitForTopology(ctx, func(t *topology.Topology) bool {
+		return !t.Migrating() && allServed(t) && !slices.ContainsFunc(t.Nodes, func(n topology.Node) bool { return n.State == topology.Joining })
+	})
+	if err != nil {
+		t := c.Topology()
+		stuck := 0
+		for s := range t.Owners {
+			if t.Owners[s] != t.Target[s] {
+				stuck++
+			}
+		}
+		return fmt.Errorf("migration did not finish (%d slots left): %w", stuck, err)
+	}
+	return c.WaitConverged(ctx)
+}
+
+// Drain starts draining dn through the NameNode.
+func (c *Cluster) Drain(dn *DataNode, force bool) error {
+	_, err := c.nameNode().Drain(dn.ID(), force)
+	return err
+}
+
 // WaitConverged waits until every DataNode the NameNode counts as up holds
-// the NameNode's current topology version. Until then a DataNode may still
-// accept writes for a slot the new version gives to another node, and (as
-// data does not migrate yet) drop them when it catches up.
+// the NameNode's current topology version.
 func (c *Cluster) WaitConverged(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -235,7 +263,7 @@ func (c *Cluster) AddDataNode() (*DataNode, error) {
 		resp.Close()
 		return nil, err
 	}
-	dn := &DataNode{ToNameNode: faultnet.NewLink(), FromNameNode: faultnet.NewLink()}
+	dn := &DataNode{ToNameNode: faultnet.NewLink(), FromNameNode: faultnet.NewLink(), ToPeers: faultnet.NewLink()}
 	cfg := datanode.DefaultConfig()
 	cfg.ID = id
 	cfg.Listener = resp
@@ -245,6 +273,7 @@ func (c *Cluster) AddDataNode() (*DataNode, error) {
 	cfg.ClusterToken = c.opts.ClusterToken
 	cfg.Logger = c.opts.Logger
 	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithContextDialer(dn.ToNameNode.Dialer())}
+	cfg.PeerDialOptions = []grpc.DialOption{grpc.WithContextDialer(dn.ToPeers.Dialer())}
 	if c.opts.DataNodeConfig != nil {
 		c.opts.DataNodeConfig(&cfg)
 	}

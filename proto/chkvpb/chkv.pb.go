@@ -87,14 +87,84 @@ func (NodeState) EnumDescriptor() ([]byte, []int) {
 	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{0}
 }
 
+type MigrateRequest_Kind int32
+
+const (
+	MigrateRequest_KIND_UNSPECIFIED MigrateRequest_Kind = 0
+	// BEGIN: the target drops anything it holds of the slot and accepts
+	// data for it under this session.
+	MigrateRequest_BEGIN MigrateRequest_Kind = 1
+	// DATA: records to apply, in order.
+	MigrateRequest_DATA MigrateRequest_Kind = 2
+	// HANDOFF: the source has paused writes to the slot and sent every
+	// record; the target starts serving the slot and answers handed_off.
+	MigrateRequest_HANDOFF MigrateRequest_Kind = 3
+	// ABORT: the target drops what it received of the slot.
+	MigrateRequest_ABORT MigrateRequest_Kind = 4
+)
+
+// Enum value maps for MigrateRequest_Kind.
+var (
+	MigrateRequest_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "BEGIN",
+		2: "DATA",
+		3: "HANDOFF",
+		4: "ABORT",
+	}
+	MigrateRequest_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"BEGIN":            1,
+		"DATA":             2,
+		"HANDOFF":          3,
+		"ABORT":            4,
+	}
+)
+
+func (x MigrateRequest_Kind) Enum() *MigrateRequest_Kind {
+	p := new(MigrateRequest_Kind)
+	*p = x
+	return p
+}
+
+func (x MigrateRequest_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MigrateRequest_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_chkvpb_chkv_proto_enumTypes[1].Descriptor()
+}
+
+func (MigrateRequest_Kind) Type() protoreflect.EnumType {
+	return &file_chkvpb_chkv_proto_enumTypes[1]
+}
+
+func (x MigrateRequest_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MigrateRequest_Kind.Descriptor instead.
+func (MigrateRequest_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{21, 0}
+}
+
 // Load is what a DataNode reports of itself in each heartbeat.
 type Load struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Keys            int64                  `protobuf:"varint,1,opt,name=keys,proto3" json:"keys,omitempty"`
 	UsedMemoryBytes int64                  `protobuf:"varint,2,opt,name=used_memory_bytes,json=usedMemoryBytes,proto3" json:"used_memory_bytes,omitempty"`
 	OpsPerSec       int64                  `protobuf:"varint,3,opt,name=ops_per_sec,json=opsPerSec,proto3" json:"ops_per_sec,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Outgoing migration: slots being moved away right now, and slots whose
+	// move has failed MigrationStuckAttempts times in a row.
+	MigratingSlots int64 `protobuf:"varint,4,opt,name=migrating_slots,json=migratingSlots,proto3" json:"migrating_slots,omitempty"`
+	StuckSlots     int64 `protobuf:"varint,5,opt,name=stuck_slots,json=stuckSlots,proto3" json:"stuck_slots,omitempty"`
+	// Totals since the DataNode started, of slots, keys and bytes it has
+	// handed off to other DataNodes.
+	SlotsMoved    int64 `protobuf:"varint,6,opt,name=slots_moved,json=slotsMoved,proto3" json:"slots_moved,omitempty"`
+	KeysMoved     int64 `protobuf:"varint,7,opt,name=keys_moved,json=keysMoved,proto3" json:"keys_moved,omitempty"`
+	BytesMoved    int64 `protobuf:"varint,8,opt,name=bytes_moved,json=bytesMoved,proto3" json:"bytes_moved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Load) Reset() {
@@ -144,6 +214,41 @@ func (x *Load) GetUsedMemoryBytes() int64 {
 func (x *Load) GetOpsPerSec() int64 {
 	if x != nil {
 		return x.OpsPerSec
+	}
+	return 0
+}
+
+func (x *Load) GetMigratingSlots() int64 {
+	if x != nil {
+		return x.MigratingSlots
+	}
+	return 0
+}
+
+func (x *Load) GetStuckSlots() int64 {
+	if x != nil {
+		return x.StuckSlots
+	}
+	return 0
+}
+
+func (x *Load) GetSlotsMoved() int64 {
+	if x != nil {
+		return x.SlotsMoved
+	}
+	return 0
+}
+
+func (x *Load) GetKeysMoved() int64 {
+	if x != nil {
+		return x.KeysMoved
+	}
+	return 0
+}
+
+func (x *Load) GetBytesMoved() int64 {
+	if x != nil {
+		return x.BytesMoved
 	}
 	return 0
 }
@@ -582,6 +687,297 @@ func (x *HeartbeatResponse) GetRejoin() bool {
 	return false
 }
 
+// Handoff is one slot that moved from one DataNode to another.
+type Handoff struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Slot          uint32                 `protobuf:"varint,1,opt,name=slot,proto3" json:"slot,omitempty"`
+	FromId        string                 `protobuf:"bytes,2,opt,name=from_id,json=fromId,proto3" json:"from_id,omitempty"`
+	ToId          string                 `protobuf:"bytes,3,opt,name=to_id,json=toId,proto3" json:"to_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Handoff) Reset() {
+	*x = Handoff{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Handoff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Handoff) ProtoMessage() {}
+
+func (x *Handoff) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Handoff.ProtoReflect.Descriptor instead.
+func (*Handoff) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Handoff) GetSlot() uint32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *Handoff) GetFromId() string {
+	if x != nil {
+		return x.FromId
+	}
+	return ""
+}
+
+func (x *Handoff) GetToId() string {
+	if x != nil {
+		return x.ToId
+	}
+	return ""
+}
+
+type ReportHandoffRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reporting DataNode: the source or the target of the handoffs.
+	NodeId        string     `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Handoffs      []*Handoff `protobuf:"bytes,2,rep,name=handoffs,proto3" json:"handoffs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportHandoffRequest) Reset() {
+	*x = ReportHandoffRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportHandoffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportHandoffRequest) ProtoMessage() {}
+
+func (x *ReportHandoffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportHandoffRequest.ProtoReflect.Descriptor instead.
+func (*ReportHandoffRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReportHandoffRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ReportHandoffRequest) GetHandoffs() []*Handoff {
+	if x != nil {
+		return x.Handoffs
+	}
+	return nil
+}
+
+type ReportHandoffResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// (epoch, version) after the NameNode committed what it could.
+	Epoch         uint64 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version       uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportHandoffResponse) Reset() {
+	*x = ReportHandoffResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportHandoffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportHandoffResponse) ProtoMessage() {}
+
+func (x *ReportHandoffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportHandoffResponse.ProtoReflect.Descriptor instead.
+func (*ReportHandoffResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReportHandoffResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ReportHandoffResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type DrainRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The DataNode's ID, RESP address or gRPC address.
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// Drain even the last DataNode that holds data, discarding its data.
+	Force         bool `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainRequest) Reset() {
+	*x = DrainRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainRequest) ProtoMessage() {}
+
+func (x *DrainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainRequest.ProtoReflect.Descriptor instead.
+func (*DrainRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DrainRequest) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *DrainRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+type DrainResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ID of the DataNode now draining.
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// Slots it owned when the drain began.
+	Slots         uint32 `protobuf:"varint,2,opt,name=slots,proto3" json:"slots,omitempty"`
+	Epoch         uint64 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version       uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainResponse) Reset() {
+	*x = DrainResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainResponse) ProtoMessage() {}
+
+func (x *DrainResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainResponse.ProtoReflect.Descriptor instead.
+func (*DrainResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DrainResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *DrainResponse) GetSlots() uint32 {
+	if x != nil {
+		return x.Slots
+	}
+	return 0
+}
+
+func (x *DrainResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *DrainResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 type WatchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -590,7 +986,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[7]
+	mi := &file_chkvpb_chkv_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +998,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[7]
+	mi := &file_chkvpb_chkv_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +1011,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{7}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{12}
 }
 
 // WatchEvent carries one topology version, marshaled once by the NameNode
@@ -630,7 +1026,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[8]
+	mi := &file_chkvpb_chkv_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +1038,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[8]
+	mi := &file_chkvpb_chkv_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +1051,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{8}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchEvent) GetTopology() []byte {
@@ -673,7 +1069,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[9]
+	mi := &file_chkvpb_chkv_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +1081,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[9]
+	mi := &file_chkvpb_chkv_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +1094,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{9}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{14}
 }
 
 // NodeStatus is the NameNode's view of one DataNode.
@@ -709,13 +1105,17 @@ type NodeStatus struct {
 	Slots uint32 `protobuf:"varint,2,opt,name=slots,proto3" json:"slots,omitempty"`
 	// Milliseconds since its last heartbeat.
 	HeartbeatAgeMs int64 `protobuf:"varint,3,opt,name=heartbeat_age_ms,json=heartbeatAgeMs,proto3" json:"heartbeat_age_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Slots the ring gives the node that it does not own yet (incoming), and
+	// slots it owns that the ring gives to another node (outgoing).
+	SlotsIn       uint32 `protobuf:"varint,4,opt,name=slots_in,json=slotsIn,proto3" json:"slots_in,omitempty"`
+	SlotsOut      uint32 `protobuf:"varint,5,opt,name=slots_out,json=slotsOut,proto3" json:"slots_out,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[10]
+	mi := &file_chkvpb_chkv_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +1127,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[10]
+	mi := &file_chkvpb_chkv_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +1140,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{10}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *NodeStatus) GetNode() *Node {
@@ -764,6 +1164,20 @@ func (x *NodeStatus) GetHeartbeatAgeMs() int64 {
 	return 0
 }
 
+func (x *NodeStatus) GetSlotsIn() uint32 {
+	if x != nil {
+		return x.SlotsIn
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetSlotsOut() uint32 {
+	if x != nil {
+		return x.SlotsOut
+	}
+	return 0
+}
+
 type StatusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NamenodeId    string                 `protobuf:"bytes,1,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
@@ -777,7 +1191,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[11]
+	mi := &file_chkvpb_chkv_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +1203,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[11]
+	mi := &file_chkvpb_chkv_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1216,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{11}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StatusResponse) GetNamenodeId() string {
@@ -850,7 +1264,7 @@ type ProbeRequest struct {
 
 func (x *ProbeRequest) Reset() {
 	*x = ProbeRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[12]
+	mi := &file_chkvpb_chkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +1276,7 @@ func (x *ProbeRequest) String() string {
 func (*ProbeRequest) ProtoMessage() {}
 
 func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[12]
+	mi := &file_chkvpb_chkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +1289,7 @@ func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeRequest.ProtoReflect.Descriptor instead.
 func (*ProbeRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{12}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProbeRequest) GetEpoch() uint64 {
@@ -894,7 +1308,7 @@ type ProbeResponse struct {
 
 func (x *ProbeResponse) Reset() {
 	*x = ProbeResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[13]
+	mi := &file_chkvpb_chkv_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +1320,7 @@ func (x *ProbeResponse) String() string {
 func (*ProbeResponse) ProtoMessage() {}
 
 func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[13]
+	mi := &file_chkvpb_chkv_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1333,7 @@ func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResponse.ProtoReflect.Descriptor instead.
 func (*ProbeResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{13}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProbeResponse) GetNodeId() string {
@@ -938,7 +1352,7 @@ type PushTopologyRequest struct {
 
 func (x *PushTopologyRequest) Reset() {
 	*x = PushTopologyRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[14]
+	mi := &file_chkvpb_chkv_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +1364,7 @@ func (x *PushTopologyRequest) String() string {
 func (*PushTopologyRequest) ProtoMessage() {}
 
 func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[14]
+	mi := &file_chkvpb_chkv_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +1377,7 @@ func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyRequest.ProtoReflect.Descriptor instead.
 func (*PushTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{14}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PushTopologyRequest) GetTopology() *Topology {
@@ -984,7 +1398,7 @@ type PushTopologyResponse struct {
 
 func (x *PushTopologyResponse) Reset() {
 	*x = PushTopologyResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[15]
+	mi := &file_chkvpb_chkv_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1410,7 @@ func (x *PushTopologyResponse) String() string {
 func (*PushTopologyResponse) ProtoMessage() {}
 
 func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[15]
+	mi := &file_chkvpb_chkv_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1423,7 @@ func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyResponse.ProtoReflect.Descriptor instead.
 func (*PushTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{15}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PushTopologyResponse) GetEpoch() uint64 {
@@ -1026,15 +1440,280 @@ func (x *PushTopologyResponse) GetVersion() uint64 {
 	return 0
 }
 
+// MigrateRequest is one message of a slot migration from a source DataNode
+// to a target. A stream carries any number of slots, one after another or
+// interleaved; per slot the order is BEGIN, DATA*, then HANDOFF or ABORT.
+type MigrateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  MigrateRequest_Kind    `protobuf:"varint,1,opt,name=kind,proto3,enum=chkv.v1.MigrateRequest_Kind" json:"kind,omitempty"`
+	Slot  uint32                 `protobuf:"varint,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	// Chosen by the source for each attempt at a slot; a message whose
+	// session is not the slot's current one is ignored.
+	Session uint64 `protobuf:"varint,3,opt,name=session,proto3" json:"session,omitempty"`
+	// The source DataNode's ID (on BEGIN).
+	SourceId string `protobuf:"bytes,4,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
+	// DATA: records in the encoding of package datanode/migrate: for each
+	// record, flags (1 byte), key length, key, TTL in milliseconds (0: none),
+	// value offset, value total length, chunk length, chunk — integers as
+	// unsigned varints. A value larger than one chunk comes in records with
+	// growing offsets; a record with the deleted flag removes the key.
+	Records       []byte `protobuf:"bytes,5,opt,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigrateRequest) Reset() {
+	*x = MigrateRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrateRequest) ProtoMessage() {}
+
+func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrateRequest.ProtoReflect.Descriptor instead.
+func (*MigrateRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *MigrateRequest) GetKind() MigrateRequest_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return MigrateRequest_KIND_UNSPECIFIED
+}
+
+func (x *MigrateRequest) GetSlot() uint32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *MigrateRequest) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
+}
+
+func (x *MigrateRequest) GetSourceId() string {
+	if x != nil {
+		return x.SourceId
+	}
+	return ""
+}
+
+func (x *MigrateRequest) GetRecords() []byte {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+// MigrateResponse answers a HANDOFF, or refuses a slot.
+type MigrateResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Slot    uint32                 `protobuf:"varint,1,opt,name=slot,proto3" json:"slot,omitempty"`
+	Session uint64                 `protobuf:"varint,2,opt,name=session,proto3" json:"session,omitempty"`
+	// The target now serves the slot.
+	HandedOff bool `protobuf:"varint,3,opt,name=handed_off,json=handedOff,proto3" json:"handed_off,omitempty"`
+	// Non-empty when the target refused the slot; the source aborts it.
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigrateResponse) Reset() {
+	*x = MigrateResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrateResponse) ProtoMessage() {}
+
+func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrateResponse.ProtoReflect.Descriptor instead.
+func (*MigrateResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *MigrateResponse) GetSlot() uint32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *MigrateResponse) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
+}
+
+func (x *MigrateResponse) GetHandedOff() bool {
+	if x != nil {
+		return x.HandedOff
+	}
+	return false
+}
+
+func (x *MigrateResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type HandoffStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Slot          uint32                 `protobuf:"varint,1,opt,name=slot,proto3" json:"slot,omitempty"`
+	Session       uint64                 `protobuf:"varint,2,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandoffStatusRequest) Reset() {
+	*x = HandoffStatusRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandoffStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandoffStatusRequest) ProtoMessage() {}
+
+func (x *HandoffStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandoffStatusRequest.ProtoReflect.Descriptor instead.
+func (*HandoffStatusRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *HandoffStatusRequest) GetSlot() uint32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *HandoffStatusRequest) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
+}
+
+type HandoffStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The target accepted the handoff of this session. When false, it will
+	// never accept it from now on.
+	HandedOff     bool `protobuf:"varint,1,opt,name=handed_off,json=handedOff,proto3" json:"handed_off,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandoffStatusResponse) Reset() {
+	*x = HandoffStatusResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandoffStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandoffStatusResponse) ProtoMessage() {}
+
+func (x *HandoffStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandoffStatusResponse.ProtoReflect.Descriptor instead.
+func (*HandoffStatusResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *HandoffStatusResponse) GetHandedOff() bool {
+	if x != nil {
+		return x.HandedOff
+	}
+	return false
+}
+
 var File_chkvpb_chkv_proto protoreflect.FileDescriptor
 
 const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\n" +
-	"\x11chkvpb/chkv.proto\x12\achkv.v1\"f\n" +
+	"\x11chkvpb/chkv.proto\x12\achkv.v1\"\x91\x02\n" +
 	"\x04Load\x12\x12\n" +
 	"\x04keys\x18\x01 \x01(\x03R\x04keys\x12*\n" +
 	"\x11used_memory_bytes\x18\x02 \x01(\x03R\x0fusedMemoryBytes\x12\x1e\n" +
-	"\vops_per_sec\x18\x03 \x01(\x03R\topsPerSec\"\xb5\x01\n" +
+	"\vops_per_sec\x18\x03 \x01(\x03R\topsPerSec\x12'\n" +
+	"\x0fmigrating_slots\x18\x04 \x01(\x03R\x0emigratingSlots\x12\x1f\n" +
+	"\vstuck_slots\x18\x05 \x01(\x03R\n" +
+	"stuckSlots\x12\x1f\n" +
+	"\vslots_moved\x18\x06 \x01(\x03R\n" +
+	"slotsMoved\x12\x1d\n" +
+	"\n" +
+	"keys_moved\x18\a \x01(\x03R\tkeysMoved\x12\x1f\n" +
+	"\vbytes_moved\x18\b \x01(\x03R\n" +
+	"bytesMoved\"\xb5\x01\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tresp_addr\x18\x02 \x01(\tR\brespAddr\x12\x1b\n" +
@@ -1064,17 +1743,37 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x11HeartbeatResponse\x12\x19\n" +
 	"\blease_ms\x18\x01 \x01(\x03R\aleaseMs\x12-\n" +
 	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
-	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\"\x0e\n" +
+	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\"K\n" +
+	"\aHandoff\x12\x12\n" +
+	"\x04slot\x18\x01 \x01(\rR\x04slot\x12\x17\n" +
+	"\afrom_id\x18\x02 \x01(\tR\x06fromId\x12\x13\n" +
+	"\x05to_id\x18\x03 \x01(\tR\x04toId\"]\n" +
+	"\x14ReportHandoffRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12,\n" +
+	"\bhandoffs\x18\x02 \x03(\v2\x10.chkv.v1.HandoffR\bhandoffs\"G\n" +
+	"\x15ReportHandoffResponse\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"8\n" +
+	"\fDrainRequest\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x14\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\"n\n" +
+	"\rDrainResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05slots\x18\x02 \x01(\rR\x05slots\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"\x0e\n" +
 	"\fWatchRequest\"(\n" +
 	"\n" +
 	"WatchEvent\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\fR\btopology\"\x0f\n" +
-	"\rStatusRequest\"o\n" +
+	"\rStatusRequest\"\xa7\x01\n" +
 	"\n" +
 	"NodeStatus\x12!\n" +
 	"\x04node\x18\x01 \x01(\v2\r.chkv.v1.NodeR\x04node\x12\x14\n" +
 	"\x05slots\x18\x02 \x01(\rR\x05slots\x12(\n" +
-	"\x10heartbeat_age_ms\x18\x03 \x01(\x03R\x0eheartbeatAgeMs\"\xa8\x01\n" +
+	"\x10heartbeat_age_ms\x18\x03 \x01(\x03R\x0eheartbeatAgeMs\x12\x19\n" +
+	"\bslots_in\x18\x04 \x01(\rR\aslotsIn\x12\x1b\n" +
+	"\tslots_out\x18\x05 \x01(\rR\bslotsOut\"\xa8\x01\n" +
 	"\x0eStatusResponse\x12\x1f\n" +
 	"\vnamenode_id\x18\x01 \x01(\tR\n" +
 	"namenodeId\x12\x14\n" +
@@ -1090,20 +1789,48 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\btopology\x18\x01 \x01(\v2\x11.chkv.v1.TopologyR\btopology\"F\n" +
 	"\x14PushTopologyResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion*\x80\x01\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\xf2\x01\n" +
+	"\x0eMigrateRequest\x120\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1c.chkv.v1.MigrateRequest.KindR\x04kind\x12\x12\n" +
+	"\x04slot\x18\x02 \x01(\rR\x04slot\x12\x18\n" +
+	"\asession\x18\x03 \x01(\x04R\asession\x12\x1b\n" +
+	"\tsource_id\x18\x04 \x01(\tR\bsourceId\x12\x18\n" +
+	"\arecords\x18\x05 \x01(\fR\arecords\"I\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05BEGIN\x10\x01\x12\b\n" +
+	"\x04DATA\x10\x02\x12\v\n" +
+	"\aHANDOFF\x10\x03\x12\t\n" +
+	"\x05ABORT\x10\x04\"t\n" +
+	"\x0fMigrateResponse\x12\x12\n" +
+	"\x04slot\x18\x01 \x01(\rR\x04slot\x12\x18\n" +
+	"\asession\x18\x02 \x01(\x04R\asession\x12\x1d\n" +
+	"\n" +
+	"handed_off\x18\x03 \x01(\bR\thandedOff\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"D\n" +
+	"\x14HandoffStatusRequest\x12\x12\n" +
+	"\x04slot\x18\x01 \x01(\rR\x04slot\x12\x18\n" +
+	"\asession\x18\x02 \x01(\x04R\asession\"6\n" +
+	"\x15HandoffStatusResponse\x12\x1d\n" +
+	"\n" +
+	"handed_off\x18\x01 \x01(\bR\thandedOff*\x80\x01\n" +
 	"\tNodeState\x12\x1a\n" +
 	"\x16NODE_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12NODE_STATE_JOINING\x10\x01\x12\x11\n" +
 	"\rNODE_STATE_UP\x10\x02\x12\x17\n" +
 	"\x13NODE_STATE_DRAINING\x10\x03\x12\x13\n" +
-	"\x0fNODE_STATE_DOWN\x10\x042\xcf\x02\n" +
+	"\x0fNODE_STATE_DOWN\x10\x042\xd7\x03\n" +
 	"\bNameNode\x12?\n" +
 	"\bRegister\x12\x18.chkv.v1.RegisterRequest\x1a\x19.chkv.v1.RegisterResponse\x12B\n" +
 	"\tHeartbeat\x12\x19.chkv.v1.HeartbeatRequest\x1a\x1a.chkv.v1.HeartbeatResponse\x12L\n" +
 	"\x0fHeartbeatStream\x12\x19.chkv.v1.HeartbeatRequest\x1a\x1a.chkv.v1.HeartbeatResponse(\x010\x01\x125\n" +
 	"\x05Watch\x12\x15.chkv.v1.WatchRequest\x1a\x13.chkv.v1.WatchEvent0\x01\x129\n" +
-	"\x06Status\x12\x16.chkv.v1.StatusRequest\x1a\x17.chkv.v1.StatusResponse2\x8f\x01\n" +
-	"\bDataNode\x126\n" +
+	"\x06Status\x12\x16.chkv.v1.StatusRequest\x1a\x17.chkv.v1.StatusResponse\x12N\n" +
+	"\rReportHandoff\x12\x1d.chkv.v1.ReportHandoffRequest\x1a\x1e.chkv.v1.ReportHandoffResponse\x126\n" +
+	"\x05Drain\x12\x15.chkv.v1.DrainRequest\x1a\x16.chkv.v1.DrainResponse2\xa1\x02\n" +
+	"\bDataNode\x12@\n" +
+	"\aMigrate\x12\x17.chkv.v1.MigrateRequest\x1a\x18.chkv.v1.MigrateResponse(\x010\x01\x12N\n" +
+	"\rHandoffStatus\x12\x1d.chkv.v1.HandoffStatusRequest\x1a\x1e.chkv.v1.HandoffStatusResponse\x126\n" +
 	"\x05Probe\x12\x15.chkv.v1.ProbeRequest\x1a\x16.chkv.v1.ProbeResponse\x12K\n" +
 	"\fPushTopology\x12\x1c.chkv.v1.PushTopologyRequest\x1a\x1d.chkv.v1.PushTopologyResponseB#Z!github.com/chkv/chkv/proto/chkvpbb\x06proto3"
 
@@ -1119,58 +1846,78 @@ func file_chkvpb_chkv_proto_rawDescGZIP() []byte {
 	return file_chkvpb_chkv_proto_rawDescData
 }
 
-var file_chkvpb_chkv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_chkvpb_chkv_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_chkvpb_chkv_proto_goTypes = []any{
-	(NodeState)(0),               // 0: chkv.v1.NodeState
-	(*Load)(nil),                 // 1: chkv.v1.Load
-	(*Node)(nil),                 // 2: chkv.v1.Node
-	(*Topology)(nil),             // 3: chkv.v1.Topology
-	(*RegisterRequest)(nil),      // 4: chkv.v1.RegisterRequest
-	(*RegisterResponse)(nil),     // 5: chkv.v1.RegisterResponse
-	(*HeartbeatRequest)(nil),     // 6: chkv.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),    // 7: chkv.v1.HeartbeatResponse
-	(*WatchRequest)(nil),         // 8: chkv.v1.WatchRequest
-	(*WatchEvent)(nil),           // 9: chkv.v1.WatchEvent
-	(*StatusRequest)(nil),        // 10: chkv.v1.StatusRequest
-	(*NodeStatus)(nil),           // 11: chkv.v1.NodeStatus
-	(*StatusResponse)(nil),       // 12: chkv.v1.StatusResponse
-	(*ProbeRequest)(nil),         // 13: chkv.v1.ProbeRequest
-	(*ProbeResponse)(nil),        // 14: chkv.v1.ProbeResponse
-	(*PushTopologyRequest)(nil),  // 15: chkv.v1.PushTopologyRequest
-	(*PushTopologyResponse)(nil), // 16: chkv.v1.PushTopologyResponse
+	(NodeState)(0),                // 0: chkv.v1.NodeState
+	(MigrateRequest_Kind)(0),      // 1: chkv.v1.MigrateRequest.Kind
+	(*Load)(nil),                  // 2: chkv.v1.Load
+	(*Node)(nil),                  // 3: chkv.v1.Node
+	(*Topology)(nil),              // 4: chkv.v1.Topology
+	(*RegisterRequest)(nil),       // 5: chkv.v1.RegisterRequest
+	(*RegisterResponse)(nil),      // 6: chkv.v1.RegisterResponse
+	(*HeartbeatRequest)(nil),      // 7: chkv.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),     // 8: chkv.v1.HeartbeatResponse
+	(*Handoff)(nil),               // 9: chkv.v1.Handoff
+	(*ReportHandoffRequest)(nil),  // 10: chkv.v1.ReportHandoffRequest
+	(*ReportHandoffResponse)(nil), // 11: chkv.v1.ReportHandoffResponse
+	(*DrainRequest)(nil),          // 12: chkv.v1.DrainRequest
+	(*DrainResponse)(nil),         // 13: chkv.v1.DrainResponse
+	(*WatchRequest)(nil),          // 14: chkv.v1.WatchRequest
+	(*WatchEvent)(nil),            // 15: chkv.v1.WatchEvent
+	(*StatusRequest)(nil),         // 16: chkv.v1.StatusRequest
+	(*NodeStatus)(nil),            // 17: chkv.v1.NodeStatus
+	(*StatusResponse)(nil),        // 18: chkv.v1.StatusResponse
+	(*ProbeRequest)(nil),          // 19: chkv.v1.ProbeRequest
+	(*ProbeResponse)(nil),         // 20: chkv.v1.ProbeResponse
+	(*PushTopologyRequest)(nil),   // 21: chkv.v1.PushTopologyRequest
+	(*PushTopologyResponse)(nil),  // 22: chkv.v1.PushTopologyResponse
+	(*MigrateRequest)(nil),        // 23: chkv.v1.MigrateRequest
+	(*MigrateResponse)(nil),       // 24: chkv.v1.MigrateResponse
+	(*HandoffStatusRequest)(nil),  // 25: chkv.v1.HandoffStatusRequest
+	(*HandoffStatusResponse)(nil), // 26: chkv.v1.HandoffStatusResponse
 }
 var file_chkvpb_chkv_proto_depIdxs = []int32{
 	0,  // 0: chkv.v1.Node.state:type_name -> chkv.v1.NodeState
-	1,  // 1: chkv.v1.Node.load:type_name -> chkv.v1.Load
-	2,  // 2: chkv.v1.Topology.nodes:type_name -> chkv.v1.Node
-	2,  // 3: chkv.v1.RegisterRequest.node:type_name -> chkv.v1.Node
-	3,  // 4: chkv.v1.RegisterRequest.topology:type_name -> chkv.v1.Topology
-	3,  // 5: chkv.v1.RegisterResponse.topology:type_name -> chkv.v1.Topology
-	1,  // 6: chkv.v1.HeartbeatRequest.load:type_name -> chkv.v1.Load
-	3,  // 7: chkv.v1.HeartbeatResponse.topology:type_name -> chkv.v1.Topology
-	2,  // 8: chkv.v1.NodeStatus.node:type_name -> chkv.v1.Node
-	11, // 9: chkv.v1.StatusResponse.nodes:type_name -> chkv.v1.NodeStatus
-	3,  // 10: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
-	4,  // 11: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
-	6,  // 12: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
-	6,  // 13: chkv.v1.NameNode.HeartbeatStream:input_type -> chkv.v1.HeartbeatRequest
-	8,  // 14: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
-	10, // 15: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
-	13, // 16: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
-	15, // 17: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
-	5,  // 18: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
-	7,  // 19: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
-	7,  // 20: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
-	9,  // 21: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
-	12, // 22: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
-	14, // 23: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
-	16, // 24: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
-	18, // [18:25] is the sub-list for method output_type
-	11, // [11:18] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	2,  // 1: chkv.v1.Node.load:type_name -> chkv.v1.Load
+	3,  // 2: chkv.v1.Topology.nodes:type_name -> chkv.v1.Node
+	3,  // 3: chkv.v1.RegisterRequest.node:type_name -> chkv.v1.Node
+	4,  // 4: chkv.v1.RegisterRequest.topology:type_name -> chkv.v1.Topology
+	4,  // 5: chkv.v1.RegisterResponse.topology:type_name -> chkv.v1.Topology
+	2,  // 6: chkv.v1.HeartbeatRequest.load:type_name -> chkv.v1.Load
+	4,  // 7: chkv.v1.HeartbeatResponse.topology:type_name -> chkv.v1.Topology
+	9,  // 8: chkv.v1.ReportHandoffRequest.handoffs:type_name -> chkv.v1.Handoff
+	3,  // 9: chkv.v1.NodeStatus.node:type_name -> chkv.v1.Node
+	17, // 10: chkv.v1.StatusResponse.nodes:type_name -> chkv.v1.NodeStatus
+	4,  // 11: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
+	1,  // 12: chkv.v1.MigrateRequest.kind:type_name -> chkv.v1.MigrateRequest.Kind
+	5,  // 13: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
+	7,  // 14: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
+	7,  // 15: chkv.v1.NameNode.HeartbeatStream:input_type -> chkv.v1.HeartbeatRequest
+	14, // 16: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
+	16, // 17: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
+	10, // 18: chkv.v1.NameNode.ReportHandoff:input_type -> chkv.v1.ReportHandoffRequest
+	12, // 19: chkv.v1.NameNode.Drain:input_type -> chkv.v1.DrainRequest
+	23, // 20: chkv.v1.DataNode.Migrate:input_type -> chkv.v1.MigrateRequest
+	25, // 21: chkv.v1.DataNode.HandoffStatus:input_type -> chkv.v1.HandoffStatusRequest
+	19, // 22: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
+	21, // 23: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
+	6,  // 24: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
+	8,  // 25: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
+	8,  // 26: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
+	15, // 27: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
+	18, // 28: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
+	11, // 29: chkv.v1.NameNode.ReportHandoff:output_type -> chkv.v1.ReportHandoffResponse
+	13, // 30: chkv.v1.NameNode.Drain:output_type -> chkv.v1.DrainResponse
+	24, // 31: chkv.v1.DataNode.Migrate:output_type -> chkv.v1.MigrateResponse
+	26, // 32: chkv.v1.DataNode.HandoffStatus:output_type -> chkv.v1.HandoffStatusResponse
+	20, // 33: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
+	22, // 34: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
+	24, // [24:35] is the sub-list for method output_type
+	13, // [13:24] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_chkvpb_chkv_proto_init() }
@@ -1183,8 +1930,8 @@ func file_chkvpb_chkv_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chkvpb_chkv_proto_rawDesc), len(file_chkvpb_chkv_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   16,
+			NumEnums:      2,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

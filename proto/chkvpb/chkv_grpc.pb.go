@@ -30,6 +30,8 @@ const (
 	NameNode_HeartbeatStream_FullMethodName = "/chkv.v1.NameNode/HeartbeatStream"
 	NameNode_Watch_FullMethodName           = "/chkv.v1.NameNode/Watch"
 	NameNode_Status_FullMethodName          = "/chkv.v1.NameNode/Status"
+	NameNode_ReportHandoff_FullMethodName   = "/chkv.v1.NameNode/ReportHandoff"
+	NameNode_Drain_FullMethodName           = "/chkv.v1.NameNode/Drain"
 )
 
 // NameNodeClient is the client API for NameNode service.
@@ -56,6 +58,16 @@ type NameNodeClient interface {
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
 	// Status describes the cluster for operators.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
+	// ReportHandoff tells the NameNode that slots have been handed off from
+	// one DataNode to another, so it commits their new owners. Both ends of
+	// a handoff report it until a committed version shows it; repeats are
+	// harmless, and a report that no longer matches the topology (the slot
+	// has another owner by now) is ignored.
+	ReportHandoff(ctx context.Context, in *ReportHandoffRequest, opts ...grpc.CallOption) (*ReportHandoffResponse, error)
+	// Drain starts moving every slot of a DataNode to the other nodes.
+	// FAILED_PRECONDITION: it is the last DataNode holding data (see force).
+	// NOT_FOUND: no such DataNode.
+	Drain(ctx context.Context, in *DrainRequest, opts ...grpc.CallOption) (*DrainResponse, error)
 }
 
 type nameNodeClient struct {
@@ -128,6 +140,26 @@ func (c *nameNodeClient) Status(ctx context.Context, in *StatusRequest, opts ...
 	return out, nil
 }
 
+func (c *nameNodeClient) ReportHandoff(ctx context.Context, in *ReportHandoffRequest, opts ...grpc.CallOption) (*ReportHandoffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportHandoffResponse)
+	err := c.cc.Invoke(ctx, NameNode_ReportHandoff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nameNodeClient) Drain(ctx context.Context, in *DrainRequest, opts ...grpc.CallOption) (*DrainResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DrainResponse)
+	err := c.cc.Invoke(ctx, NameNode_Drain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NameNodeServer is the server API for NameNode service.
 // All implementations must embed UnimplementedNameNodeServer
 // for forward compatibility.
@@ -152,6 +184,16 @@ type NameNodeServer interface {
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
 	// Status describes the cluster for operators.
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
+	// ReportHandoff tells the NameNode that slots have been handed off from
+	// one DataNode to another, so it commits their new owners. Both ends of
+	// a handoff report it until a committed version shows it; repeats are
+	// harmless, and a report that no longer matches the topology (the slot
+	// has another owner by now) is ignored.
+	ReportHandoff(context.Context, *ReportHandoffRequest) (*ReportHandoffResponse, error)
+	// Drain starts moving every slot of a DataNode to the other nodes.
+	// FAILED_PRECONDITION: it is the last DataNode holding data (see force).
+	// NOT_FOUND: no such DataNode.
+	Drain(context.Context, *DrainRequest) (*DrainResponse, error)
 	mustEmbedUnimplementedNameNodeServer()
 }
 
@@ -176,6 +218,12 @@ func (UnimplementedNameNodeServer) Watch(*WatchRequest, grpc.ServerStreamingServ
 }
 func (UnimplementedNameNodeServer) Status(context.Context, *StatusRequest) (*StatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Status not implemented")
+}
+func (UnimplementedNameNodeServer) ReportHandoff(context.Context, *ReportHandoffRequest) (*ReportHandoffResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportHandoff not implemented")
+}
+func (UnimplementedNameNodeServer) Drain(context.Context, *DrainRequest) (*DrainResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Drain not implemented")
 }
 func (UnimplementedNameNodeServer) mustEmbedUnimplementedNameNodeServer() {}
 func (UnimplementedNameNodeServer) testEmbeddedByValue()                  {}
@@ -270,6 +318,42 @@ func _NameNode_Status_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NameNode_ReportHandoff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportHandoffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NameNodeServer).ReportHandoff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NameNode_ReportHandoff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NameNodeServer).ReportHandoff(ctx, req.(*ReportHandoffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NameNode_Drain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DrainRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NameNodeServer).Drain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NameNode_Drain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NameNodeServer).Drain(ctx, req.(*DrainRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NameNode_ServiceDesc is the grpc.ServiceDesc for NameNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -289,6 +373,14 @@ var NameNode_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Status",
 			Handler:    _NameNode_Status_Handler,
 		},
+		{
+			MethodName: "ReportHandoff",
+			Handler:    _NameNode_ReportHandoff_Handler,
+		},
+		{
+			MethodName: "Drain",
+			Handler:    _NameNode_Drain_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -307,8 +399,10 @@ var NameNode_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	DataNode_Probe_FullMethodName        = "/chkv.v1.DataNode/Probe"
-	DataNode_PushTopology_FullMethodName = "/chkv.v1.DataNode/PushTopology"
+	DataNode_Migrate_FullMethodName       = "/chkv.v1.DataNode/Migrate"
+	DataNode_HandoffStatus_FullMethodName = "/chkv.v1.DataNode/HandoffStatus"
+	DataNode_Probe_FullMethodName         = "/chkv.v1.DataNode/Probe"
+	DataNode_PushTopology_FullMethodName  = "/chkv.v1.DataNode/PushTopology"
 )
 
 // DataNodeClient is the client API for DataNode service.
@@ -317,6 +411,13 @@ const (
 //
 // DataNode is served by each DataNode on its gRPC address.
 type DataNodeClient interface {
+	// Migrate receives slots from another DataNode; the replies carry the
+	// handoff acknowledgements.
+	Migrate(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[MigrateRequest, MigrateResponse], error)
+	// HandoffStatus settles a handoff whose acknowledgement was lost: it
+	// says whether the target took the slot, and if not, makes sure it never
+	// will under that session.
+	HandoffStatus(ctx context.Context, in *HandoffStatusRequest, opts ...grpc.CallOption) (*HandoffStatusResponse, error)
 	// Probe answers the NameNode's direct liveness check.
 	Probe(ctx context.Context, in *ProbeRequest, opts ...grpc.CallOption) (*ProbeResponse, error)
 	// PushTopology delivers a committed topology version.
@@ -329,6 +430,29 @@ type dataNodeClient struct {
 
 func NewDataNodeClient(cc grpc.ClientConnInterface) DataNodeClient {
 	return &dataNodeClient{cc}
+}
+
+func (c *dataNodeClient) Migrate(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[MigrateRequest, MigrateResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &DataNode_ServiceDesc.Streams[0], DataNode_Migrate_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[MigrateRequest, MigrateResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DataNode_MigrateClient = grpc.BidiStreamingClient[MigrateRequest, MigrateResponse]
+
+func (c *dataNodeClient) HandoffStatus(ctx context.Context, in *HandoffStatusRequest, opts ...grpc.CallOption) (*HandoffStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandoffStatusResponse)
+	err := c.cc.Invoke(ctx, DataNode_HandoffStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *dataNodeClient) Probe(ctx context.Context, in *ProbeRequest, opts ...grpc.CallOption) (*ProbeResponse, error) {
@@ -357,6 +481,13 @@ func (c *dataNodeClient) PushTopology(ctx context.Context, in *PushTopologyReque
 //
 // DataNode is served by each DataNode on its gRPC address.
 type DataNodeServer interface {
+	// Migrate receives slots from another DataNode; the replies carry the
+	// handoff acknowledgements.
+	Migrate(grpc.BidiStreamingServer[MigrateRequest, MigrateResponse]) error
+	// HandoffStatus settles a handoff whose acknowledgement was lost: it
+	// says whether the target took the slot, and if not, makes sure it never
+	// will under that session.
+	HandoffStatus(context.Context, *HandoffStatusRequest) (*HandoffStatusResponse, error)
 	// Probe answers the NameNode's direct liveness check.
 	Probe(context.Context, *ProbeRequest) (*ProbeResponse, error)
 	// PushTopology delivers a committed topology version.
@@ -371,6 +502,12 @@ type DataNodeServer interface {
 // pointer dereference when methods are called.
 type UnimplementedDataNodeServer struct{}
 
+func (UnimplementedDataNodeServer) Migrate(grpc.BidiStreamingServer[MigrateRequest, MigrateResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Migrate not implemented")
+}
+func (UnimplementedDataNodeServer) HandoffStatus(context.Context, *HandoffStatusRequest) (*HandoffStatusResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method HandoffStatus not implemented")
+}
 func (UnimplementedDataNodeServer) Probe(context.Context, *ProbeRequest) (*ProbeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Probe not implemented")
 }
@@ -396,6 +533,31 @@ func RegisterDataNodeServer(s grpc.ServiceRegistrar, srv DataNodeServer) {
 		t.testEmbeddedByValue()
 	}
 	s.RegisterService(&DataNode_ServiceDesc, srv)
+}
+
+func _DataNode_Migrate_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(DataNodeServer).Migrate(&grpc.GenericServerStream[MigrateRequest, MigrateResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DataNode_MigrateServer = grpc.BidiStreamingServer[MigrateRequest, MigrateResponse]
+
+func _DataNode_HandoffStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandoffStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataNodeServer).HandoffStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataNode_HandoffStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataNodeServer).HandoffStatus(ctx, req.(*HandoffStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
 }
 
 func _DataNode_Probe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
@@ -442,6 +604,10 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*DataNodeServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
+			MethodName: "HandoffStatus",
+			Handler:    _DataNode_HandoffStatus_Handler,
+		},
+		{
 			MethodName: "Probe",
 			Handler:    _DataNode_Probe_Handler,
 		},
@@ -450,6 +616,13 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _DataNode_PushTopology_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Migrate",
+			Handler:       _DataNode_Migrate_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "chkvpb/chkv.proto",
 }

@@ -34,6 +34,10 @@ const (
 	flagTimeout       = "timeout"
 	flagIOModel       = "io-model"
 	flagEventLoops    = "event-loops"
+	flagMigrationRate = "migration-rate"
+	flagMigrationWork = "migration-workers"
+	flagDrainListen   = "drain-listen"
+	flagExitAfter     = "exit-after-drain"
 	flagLogLevel      = "log-level"
 	flagLogFormat     = "log-format"
 )
@@ -60,6 +64,10 @@ func flags() []cli.Flag {
 		cliconf.Int(flagTimeout, 0, "close clients idle this many seconds; 0 means never"),
 		cliconf.String(flagIOModel, d.IOModel, "how client connections are served: goroutine (one per connection) or epoll (event loops, Linux only)"),
 		cliconf.Int(flagEventLoops, d.EventLoops, "event loops for --io-model epoll; 0 means one per CPU (GOMAXPROCS)"),
+		cliconf.String(flagMigrationRate, "0", "bytes per second this node may send when moving slots away, with units (50mb); 0 means unlimited"),
+		cliconf.Int(flagMigrationWork, d.MigrationWorkers, "slots this node moves at once"),
+		cliconf.String(flagDrainListen, datanode.DefaultDrainListen, "drain port (telnet, then k); a non-loopback address requires --cluster-token as 'k <token>'; empty disables it (cluster mode)"),
+		cliconf.Bool(flagExitAfter, false, "exit once a drain has finished"),
 		cliconf.String(flagLogLevel, "info", "log level: debug, info, warn, error"),
 		cliconf.String(flagLogFormat, "text", "log format: text or json"),
 	}
@@ -97,6 +105,12 @@ func configFromCLI(cc *cli.Context) (datanode.Config, error) {
 	cfg.ClusterToken = cc.String(flagClusterToken)
 	cfg.IOModel = cc.String(flagIOModel)
 	cfg.EventLoops = cc.Int(flagEventLoops)
+	cfg.MigrationWorkers = cc.Int(flagMigrationWork)
+	cfg.DrainListen = cc.String(flagDrainListen)
+	cfg.ExitAfterDrain = cc.Bool(flagExitAfter)
+	if cfg.MigrationWorkers < 1 {
+		return cfg, fmt.Errorf("--%s must be at least 1", flagMigrationWork)
+	}
 	if w := cc.Int(flagWeight); w < 1 {
 		return cfg, fmt.Errorf("--%s must be at least 1", flagWeight)
 	} else {
@@ -116,6 +130,7 @@ func configFromCLI(cc *cli.Context) (datanode.Config, error) {
 		{flagMaxMemory, &st.MaxMemory},
 		{flagProtoMaxBulk, &st.ProtoMaxBulkLen},
 		{flagQueryBufLimit, &st.ClientQueryBufferLimit},
+		{flagMigrationRate, &cfg.MigrationRate},
 	} {
 		if *size.dst, err = bytesize.Parse(cc.String(size.flag)); err != nil {
 			return cfg, fmt.Errorf("--%s: %w", size.flag, err)

@@ -1,0 +1,92 @@
+package datanode
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/datanode/drainport"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// drainState follows this node's drain: when it began, how many slots it
+// had then, and whether it has finished.
+type drainState struct {
+	mu      sync.Mutex
+	total   int  // slots owned when the drain began
+	started bool // the topology (or a Drain call) showed the node draining
+	done    chan struct{}
+}
+
+// observe updates the drain from a newly applied view. The caller holds
+// applyMu.
+func (d *drainState) observe(m *member, v *view) {
+	if v.self < 0 || v.top.Nodes[v.self].State != topology.Draining {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	owned := v.top.SlotCount(v.self)
+	if !d.started {
+		d.started = true
+		d.total = max(d.total, owned)
+		m.srv.log.Info("draining: moving every slot to the other datanodes", "slots", owned)
+	}
+	if owned == 0 {
+		select {
+		case <-d.done:
+		default:
+			close(d.done)
+			m.srv.log.Info("drained: this node owns no slots and can be stopped")
+		}
+	}
+}
+
+// StartDrain asks a NameNode to drain this node. It returns once the drain
+// has been accepted.
+func (m *member) StartDrain(ctx context.Context) error {
+	var errs []error
+	for _, nn := range m.clients {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := nn.Drain(cctx, &chkvpb.DrainRequest{Node: m.srv.id})
+		cancel()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.drain.mu.Lock()
+		m.drain.total = max(m.drain.total, int(resp.GetSlots()))
+		m.drain.mu.Unlock()
+		m.srv.log.Info("drain accepted by namenode", "slots", resp.GetSlots(), "version", resp.GetVersion())
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+// Progress describes this node's drain for the drain port.
+func (m *member) Progress() drainport.Progress {
+	v := m.view.Load()
+	load := m.migrator.load()
+	p := drainport.Progress{
+		SlotsMoving: int(load.MigratingSlots),
+		StuckSlots:  int(load.StuckSlots),
+		KeysMoved:   load.KeysMoved,
+		BytesMoved:  load.BytesMoved,
+		State:       "unregistered",
+	}
+	if v.self >= 0 {
+		p.State = v.top.Nodes[v.self].State.String()
+		p.SlotsLeft = v.top.SlotCount(v.self)
+	}
+	m.drain.mu.Lock()
+	p.Draining, p.SlotsTotal = m.drain.started, max(m.drain.total, p.SlotsLeft)
+	m.drain.mu.Unlock()
+	select {
+	case <-m.drain.done:
+		p.Done, p.State = true, "drained"
+	default:
+	}
+	return p
+}

@@ -1,0 +1,141 @@
+package drainport
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultIdleTimeout      = 5 * time.Minute
+	DefaultProgressInterval = 500 * time.Millisecond
+	DefaultMaxLineBytes     = 1024
+	DefaultMaxConns         = 16
+	DefaultWriteTimeout     = 5 * time.Second
+	DefaultStartTimeout     = 10 * time.Second
+)
+
+// maxLineBytesLimit bounds Config.MaxLineBytes: a line is a command typed by
+// a person.
+const maxLineBytesLimit = 64 << 10
+
+// Drainer is what the server needs from the DataNode.
+type Drainer interface {
+	// StartDrain asks the cluster to drain this node. It returns once the
+	// drain has been accepted (or failed to start), not when it ends, and
+	// should return early when ctx is done. Calling it when a drain is
+	// already under way is not an error.
+	StartDrain(ctx context.Context) error
+	// Progress describes the drain (or its absence) now. It must not block.
+	Progress() Progress
+}
+
+// Progress is a snapshot of a node's drain.
+type Progress struct {
+	State       string // the node's state: "up", "joining", "draining", "drained", "standalone", ...
+	Draining    bool   // a drain has been started
+	Done        bool   // the node owns no slots and has nothing in flight: it can be stopped
+	SlotsTotal  int    // slots the node owned when the drain began
+	SlotsLeft   int    // slots it still owns
+	SlotsMoving int    // slots being moved right now
+	StuckSlots  int    // slots whose move keeps failing
+	KeysMoved   int64  // keys handed off so far
+	BytesMoved  int64  // bytes handed off so far
+}
+
+// Config configures a Server. Zero durations and sizes take the defaults
+// above.
+type Config struct {
+	// Drainer is the DataNode; required.
+	Drainer Drainer
+	// Token, when non-empty, must follow k as "k <token>"; required for a
+	// non-loopback listener (the DataNode sets it to the cluster token then).
+	Token string
+	// PID is printed in the final "drained" line.
+	PID int
+	// NodeID names the node in the greeting and the final line.
+	NodeID string
+	// Logger receives connection and drain events; nil discards them.
+	Logger *slog.Logger
+	// IdleTimeout closes a connection with no input for this long, except
+	// while k streams progress.
+	IdleTimeout time.Duration
+	// ProgressInterval is the time between k's progress lines.
+	ProgressInterval time.Duration
+	// MaxLineBytes is the longest line accepted, terminator excluded.
+	MaxLineBytes int
+	// MaxConns is the most connections served at once; more get
+	// "ERR too many connections" and are closed.
+	MaxConns int
+	// WriteTimeout bounds every write, so a peer that does not read cannot
+	// hold a goroutine.
+	WriteTimeout time.Duration
+	// StartTimeout bounds Drainer.StartDrain.
+	StartTimeout time.Duration
+}
+
+// DefaultConfig returns a Config with every default filled in and no
+// Drainer.
+func DefaultConfig() Config {
+	return Config{
+		IdleTimeout:      DefaultIdleTimeout,
+		ProgressInterval: DefaultProgressInterval,
+		MaxLineBytes:     DefaultMaxLineBytes,
+		MaxConns:         DefaultMaxConns,
+		WriteTimeout:     DefaultWriteTimeout,
+		StartTimeout:     DefaultStartTimeout,
+	}
+}
+
+// Validate reports the first problem with c; zero fields are valid (they
+// mean the default).
+func (c Config) Validate() error {
+	if c.Drainer == nil {
+		return fmt.Errorf("%w: Drainer is nil", ErrInvalidConfig)
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"IdleTimeout", c.IdleTimeout}, {"ProgressInterval", c.ProgressInterval},
+		{"WriteTimeout", c.WriteTimeout}, {"StartTimeout", c.StartTimeout},
+	} {
+		if f.d < 0 {
+			return fmt.Errorf("%w: %s %v is negative", ErrInvalidConfig, f.name, f.d)
+		}
+	}
+	if c.MaxConns < 0 {
+		return fmt.Errorf("%w: MaxConns %d is negative", ErrInvalidConfig, c.MaxConns)
+	}
+	if c.MaxLineBytes < 0 || c.MaxLineBytes > maxLineBytesLimit {
+		return fmt.Errorf("%w: MaxLineBytes %d is outside [0, %d]", ErrInvalidConfig, c.MaxLineBytes, maxLineBytesLimit)
+	}
+	maxLine := cmp.Or(c.MaxLineBytes, DefaultMaxLineBytes)
+	for i := 0; i < len(c.Token); i++ {
+		if b := c.Token[i]; b <= ' ' || b >= 0x7f {
+			return fmt.Errorf("%w: Token must be printable ASCII without spaces (byte %d is %#x)", ErrInvalidConfig, i, b)
+		}
+	}
+	if len("k ")+len(c.Token) > maxLine {
+		return fmt.Errorf("%w: Token is too long for MaxLineBytes %d", ErrInvalidConfig, maxLine)
+	}
+	return nil
+}
+
+// withDefaults returns c with its zero fields set to the defaults.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, d.IdleTimeout)
+	c.ProgressInterval = cmp.Or(c.ProgressInterval, d.ProgressInterval)
+	c.MaxLineBytes = cmp.Or(c.MaxLineBytes, d.MaxLineBytes)
+	c.MaxConns = cmp.Or(c.MaxConns, d.MaxConns)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, d.WriteTimeout)
+	c.StartTimeout = cmp.Or(c.StartTimeout, d.StartTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

@@ -1,0 +1,20 @@
+package drainport
+
+import "errors"
+
+// ErrInvalidConfig is wrapped by the errors New returns for a bad Config.
+var ErrInvalidConfig = errors.New("drainport: invalid config")
+
+// ErrClosed is returned by Serve when it is called after Close.
+var ErrClosed = errors.New("drainport: server closed")
+
+// ErrTokenRequired is returned by Serve when Config.Token is empty and the
+// listener is not on a loopback address: anyone who can reach the port could
+// otherwise drain the node.
+var ErrTokenRequired = errors.New("drainport: a token is required to serve on a non-loopback address")
+
+// Input errors; each ends the connection after an ERR line.
+var (
+	errLineTooLong = errors.New("line too long")
+	errBinaryInput = errors.New("binary input")
+)

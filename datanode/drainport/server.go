@@ -1,0 +1,169 @@
+package drainport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// rejectTimeout bounds the write of "ERR too many connections", done on the
+// accept loop.
+const rejectTimeout = time.Second
+
+// Server serves the drain port. Its methods are safe for concurrent use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	// ctx is canceled by Close; it bounds StartDrain and waits in sessions.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	lns    map[net.Listener]struct{}
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup // Serve loops and sessions; no Add once closed
+}
+
+// New returns a Server for cfg, with cfg's zero fields set to the defaults.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "drainport"),
+		ctx:    ctx,
+		cancel: cancel,
+		lns:    make(map[net.Listener]struct{}),
+		conns:  make(map[net.Conn]struct{}),
+	}, nil
+}
+
+// Serve accepts on ln until Close; it owns one goroutine per connection and
+// every goroutine stops on Close. It closes ln when it returns, and returns
+// nil after Close, ErrClosed if called after Close, ErrTokenRequired if
+// Config.Token is empty and ln is not on a loopback address, or the error
+// that stopped Accept.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.cfg.Token == "" && !isLoopback(ln.Addr()) {
+		ln.Close()
+		return fmt.Errorf("%w (listener on %s)", ErrTokenRequired, ln.Addr())
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrClosed
+	}
+	s.lns[ln] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+		ln.Close()
+		s.wg.Done()
+	}()
+
+	s.log.Info("drain port listening", "addr", ln.Addr().String())
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			var temp interface{ Temporary() bool }
+			if !errors.As(err, &temp) || !temp.Temporary() {
+				return fmt.Errorf("drainport: accept: %w", err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("drain port accept failed; retrying", "err", err, "backoff", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		s.start(nc)
+	}
+}
+
+// start runs a session on nc in a new goroutine, or turns nc away.
+func (s *Server) start(nc net.Conn) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	if len(s.conns) >= s.cfg.MaxConns {
+		s.mu.Unlock()
+		s.log.Warn("drain port connection refused: too many connections", "remote", nc.RemoteAddr().String(), "max", s.cfg.MaxConns)
+		nc.SetWriteDeadline(time.Now().Add(rejectTimeout))
+		nc.Write([]byte("ERR too many connections\r\n"))
+		nc.Close()
+		return
+	}
+	s.conns[nc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		newSession(s, nc).serve()
+		s.mu.Lock()
+		delete(s.conns, nc)
+		s.mu.Unlock()
+		nc.Close()
+	}()
+}
+
+// Close stops accepting, closes every connection and waits for their
+// goroutines (a session inside Drainer.StartDrain waits for it to return;
+// its context is canceled). It is safe to call more than once and always
+// returns nil.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		s.cancel()
+		for ln := range s.lns {
+			ln.Close()
+		}
+		for nc := range s.conns {
+			nc.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// numConns returns the number of sessions running.
+func (s *Server) numConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// isLoopback reports whether addr is reachable only from this host.
+func isLoopback(addr net.Addr) bool {
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	return false
+}

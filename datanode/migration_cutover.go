@@ -1,0 +1,228 @@
+package datanode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// handoffTimeout bounds the wait for a target's acknowledgement of a
+// handoff, which is also the longest write pause of a slot.
+const handoffTimeout = time.Second
+
+// errRefused is a target's refusal of a slot.
+var errRefused = errors.New("datanode: target refused the slot")
+
+// cutover hands off the slots of a group that caught up: it pauses writes
+// to each (taking its gate exclusively, in slot order), sends the keys
+// written since the last round and the HANDOFF, and resumes each slot as
+// soon as the target acknowledges it, now redirecting with MOVED. A slot
+// whose acknowledgement does not come is in doubt (see inDoubt).
+func (g *migrator) cutover(mvs []*slotMove) {
+	m := g.m
+	var paused []*slotMove
+	for _, mv := range mvs {
+		if !mv.over {
+			paused = append(paused, mv)
+		}
+	}
+	slices.SortFunc(paused, func(a, b *slotMove) int { return a.j.slot - b.j.slot })
+	start := make(map[int]time.Time, len(paused))
+	resume := func(mv *slotMove) {
+		if t, ok := start[mv.j.slot]; ok {
+			delete(start, mv.j.slot)
+			m.gates[mv.j.slot].Unlock()
+			g.recordPause(time.Since(t))
+		}
+	}
+	defer func() {
+		for _, mv := range paused {
+			resume(mv)
+		}
+	}()
+	v := m.view.Load()
+	var sent []*slotMove
+	var doubts []doubt
+	for _, mv := range paused {
+		s := mv.j.slot
+		m.srv.hook("cutover", s)
+		m.gates[s].Lock()
+		start[s] = time.Now()
+		tg := v.top.Target[s]
+		if v2 := m.view.Load(); v2 != v || !v.owns(s) || m.ovr.out[s].Load() != nil || tg < 0 || v.top.Nodes[tg].ID != mv.j.to.ID {
+			// The topology changed since the group began: replan.
+			mv.fail(fmt.Errorf("%w: slot %d was replanned", errRetry, s))
+			resume(mv)
+			continue
+		}
+		mv.sl.Lock()
+		reset := mv.tr.Reset
+		mv.sl.Unlock()
+		if reset {
+			mv.fail(fmt.Errorf("%w: slot %d was flushed", errRetry, s))
+			resume(mv)
+			continue
+		}
+		if err := mv.sendDirty(); err != nil {
+			mv.fail(err)
+			resume(mv)
+			continue
+		}
+		if err := mv.send(&chkvpb.MigrateRequest{Kind: chkvpb.MigrateRequest_HANDOFF, Slot: uint32(s), Session: mv.session}); err != nil {
+			// The handoff may have left before the stream broke.
+			doubts = append(doubts, mv.inDoubt(err))
+			resume(mv)
+			continue
+		}
+		sent = append(sent, mv)
+	}
+	g.awaitHandoffs(sent, func(mv *slotMove, err error) {
+		switch {
+		case err == nil:
+			mv.handedOff(&handedOut{to: mv.j.to, reply: movedReply(mv.j.slot, mv.j.to.RESPAddr), session: mv.session})
+			mv.over = true
+		case errors.Is(err, errRefused):
+			mv.fail(err)
+		default:
+			doubts = append(doubts, mv.inDoubt(err))
+		}
+		resume(mv)
+	})
+	for _, d := range doubts { // every gate is released by now
+		d.mv.fail(d.mv.settle(d.h))
+	}
+}
+
+// doubt is a handoff whose acknowledgement was lost.
+type doubt struct {
+	mv *slotMove
+	h  *handedOut
+}
+
+func movedReply(s int, addr string) string { return fmt.Sprintf("MOVED %d %s", s, addr) }
+
+// awaitHandoffs waits for the target's answers to the HANDOFFs of sent,
+// calling done once for each: nil when acknowledged, errRefused, or the
+// reason the answer did not come.
+func (g *migrator) awaitHandoffs(sent []*slotMove, done func(*slotMove, error)) {
+	if len(sent) == 0 {
+		return
+	}
+	st := sent[0].st
+	waiting := make(map[uint32]*slotMove, len(sent))
+	for _, mv := range sent {
+		waiting[uint32(mv.j.slot)] = mv
+	}
+	timer := time.NewTimer(handoffTimeout)
+	defer timer.Stop()
+	var lost error
+	for len(waiting) > 0 && lost == nil {
+		select {
+		case r := <-st.replies:
+			mv := waiting[r.GetSlot()]
+			if mv == nil || r.GetSession() != mv.session {
+				continue
+			}
+			delete(waiting, r.GetSlot())
+			switch {
+			case r.GetError() != "":
+				done(mv, fmt.Errorf("%w %d: %s", errRefused, mv.j.slot, r.GetError()))
+			case r.GetHandedOff():
+				done(mv, nil)
+			}
+		case <-st.done:
+			lost = errors.New("datanode: migration stream ended before the handoff was acknowledged")
+		case <-timer.C:
+			lost = errors.New("datanode: handoff not acknowledged in time")
+		}
+	}
+	for _, mv := range waiting {
+		done(mv, lost)
+	}
+}
+
+// handedOff records a handoff the target acknowledged: the node redirects
+// the slot from now on, frees its data and reports the handoff. The caller
+// holds the slot's gate exclusively.
+func (mv *slotMove) handedOff(h *handedOut) {
+	m, s := mv.g.m, mv.j.slot
+	m.ovr.out[s].Store(h)
+	mv.sl.Lock()
+	mv.sl.Track(nil)
+	mv.sl.Clear()
+	mv.sl.Unlock()
+	mv.tr = nil
+	mv.g.slotsMoved.Add(1)
+	mv.g.keysMoved.Add(mv.keys)
+	mv.g.bytesMoved.Add(mv.bytes)
+	m.reporter.add(s, m.srv.id, h.to.ID, 0)
+	m.srv.hook("handoff", s)
+}
+
+// inDoubt marks a handoff whose acknowledgement was lost: the target may or
+// may not serve the slot now. Until settle settles it the node answers
+// TRYAGAIN for the slot, keeping its data. The caller holds the slot's
+// gate exclusively.
+func (mv *slotMove) inDoubt(cause error) doubt {
+	s := mv.j.slot
+	h := &handedOut{to: mv.j.to, session: mv.session, inDoubt: true,
+		reply: fmt.Sprintf("TRYAGAIN Slot %d is being handed off to %s", s, mv.j.to.RESPAddr)}
+	mv.g.m.ovr.out[s].Store(h)
+	mv.g.m.srv.log.Warn("handoff in doubt; asking the target", "slot", s, "target", mv.j.to.ID, "err", cause)
+	return doubt{mv: mv, h: h}
+}
+
+// settle asks the target whether it took the handoff h, until it answers
+// or the topology settles it (the target declared down). Its answer is
+// final: a target that did not take the slot never will under h's session.
+func (mv *slotMove) settle(h *handedOut) error {
+	m, s := mv.g.m, mv.j.slot
+	conn, err := mv.g.dial(h.to.GRPCAddr)
+	if err != nil {
+		return err
+	}
+	client := chkvpb.NewDataNodeClient(conn)
+	for {
+		if m.ovr.out[s].Load() != h {
+			return fmt.Errorf("%w: handoff of slot %d settled by the topology", errRetry, s)
+		}
+		cctx, cancel := context.WithTimeout(mv.j.ctx, handoffTimeout)
+		resp, err := client.HandoffStatus(cctx, &chkvpb.HandoffStatusRequest{Slot: uint32(s), Session: h.session})
+		cancel()
+		if err == nil {
+			return mv.settled(h, resp.GetHandedOff())
+		}
+		select {
+		case <-mv.j.ctx.Done():
+			return mv.j.ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// settled applies the target's answer about the handoff in doubt h.
+func (mv *slotMove) settled(h *handedOut, taken bool) error {
+	m, s := mv.g.m, mv.j.slot
+	gate := &m.gates[s]
+	gate.Lock()
+	defer gate.Unlock()
+	if m.ovr.out[s].Load() != h {
+		return fmt.Errorf("%w: handoff of slot %d settled by the topology", errRetry, s)
+	}
+	if !taken {
+		m.ovr.out[s].Store(nil)
+		return fmt.Errorf("datanode: target %s did not take slot %d; serving it again", h.to.ID, s)
+	}
+	if mv.tr == nil { // a handoff left in doubt by an earlier attempt
+		mv.sl.Lock()
+		mv.sl.Track(nil)
+		mv.sl.Unlock()
+	}
+	mv.handedOff(&handedOut{to: h.to, reply: movedReply(s, h.to.RESPAddr), session: h.session})
+	m.srv.log.Info("handoff in doubt was taken by the target", "slot", s, "target", h.to.ID)
+	return nil
+}

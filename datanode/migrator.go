@@ -1,0 +1,275 @@
+package datanode
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc"
+
+	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/common/topology"
+)
+
+// Migration scheduling.
+const (
+	// groupSlots is how many slots to one target a worker moves together,
+	// sharing their round trips.
+	groupSlots = 32
+	retryBase  = 100 * time.Millisecond
+	retryMax   = 5 * time.Second
+	// StuckAttempts is how many failed attempts in a row make a slot's
+	// move show as stuck in status.
+	StuckAttempts = 3
+	// maxPauseSamples bounds the cutover pauses kept for CutoverPauses.
+	maxPauseSamples = 1 << 16
+)
+
+// errRetry ends an attempt at a slot that should be retried at once,
+// without counting as a failure: the slot was flushed or replanned, or its
+// backlog would not shrink.
+var errRetry = errors.New("datanode: migration restarted")
+
+// job is one slot to move to another DataNode.
+type job struct {
+	slot      int
+	to        topology.Node
+	attempts  int
+	notBefore time.Time
+	running   bool
+	ctx       context.Context    // the running attempt's
+	cancel    context.CancelFunc // non-nil while running
+}
+
+// migrator moves the slots this node owns and the topology targets at
+// another node: it keeps one job per such slot and runs them on a fixed
+// number of workers, each with its own streams to the targets.
+type migrator struct {
+	m       *member
+	limiter *rate.Limiter // nil: unlimited
+
+	mu    sync.Mutex
+	jobs  [slot.Count]*job
+	count int   // non-nil jobs
+	queue []int // slots whose jobs wait to run, oldest first
+	wake  chan struct{}
+
+	conns sync.Map // gRPC address -> *grpc.ClientConn, shared by workers
+
+	slotsMoved, keysMoved, bytesMoved atomic.Int64
+
+	pauseMu sync.Mutex
+	pauses  []time.Duration
+}
+
+func newMigrator(m *member) *migrator {
+	g := &migrator{m: m, wake: make(chan struct{}, 1)}
+	if r := m.srv.cfg.MigrationRate; r > 0 {
+		g.limiter = rate.NewLimiter(rate.Limit(r), int(max(r, 2*chunkBytes)))
+	}
+	return g
+}
+
+// start starts the workers in group; they stop with it.
+func (g *migrator) start(group interface {
+	Go(func(context.Context)) bool
+}) {
+	for range max(g.m.srv.cfg.MigrationWorkers, 1) {
+		group.Go(g.work)
+	}
+}
+
+// close closes the connections to other DataNodes.
+func (g *migrator) close() {
+	g.conns.Range(func(k, v any) bool {
+		v.(*grpc.ClientConn).Close()
+		g.conns.Delete(k)
+		return true
+	})
+}
+
+// plan makes the jobs match view v: one per slot the node owns (and has not
+// handed off, or has in doubt) whose target is another node. A job whose
+// slot no longer needs it, or whose target changed, is cancelled.
+func (g *migrator) plan(v *view) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	added := false
+	for s := range slot.Count {
+		var to *topology.Node
+		if v.self >= 0 && v.top.Owners[s] == v.self {
+			tg := v.top.Target[s]
+			h := g.m.ovr.out[s].Load()
+			if tg != v.self && tg != topology.Unowned && (h == nil || h.inDoubt) {
+				to = &v.top.Nodes[tg]
+			}
+		}
+		j := g.jobs[s]
+		if j != nil && (to == nil || to.ID != j.to.ID || to.GRPCAddr != j.to.GRPCAddr) {
+			if j.cancel != nil {
+				j.cancel()
+			}
+			g.jobs[s], j = nil, nil
+			g.count--
+		}
+		if j == nil && to != nil {
+			g.jobs[s] = &job{slot: s, to: *to}
+			g.count++
+			g.queue = append(g.queue, s)
+			added = true
+		}
+	}
+	if added {
+		g.signal()
+	}
+}
+
+func (g *migrator) signal() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next takes up to groupSlots due jobs for one target, marking them
+// running; when none is due it returns how long until one is (0: none
+// queued).
+func (g *migrator) next(ctx context.Context, now time.Time) ([]*job, time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var picked []*job
+	var wait time.Duration
+	kept := g.queue[:0]
+	for i, s := range g.queue {
+		j := g.jobs[s]
+		if j == nil || j.running {
+			continue // cancelled, or queued twice
+		}
+		due := j.notBefore.Sub(now)
+		if len(picked) >= groupSlots || i > 4*groupSlots+len(picked) || due > 0 ||
+			(len(picked) > 0 && j.to.ID != picked[0].to.ID) {
+			if due > 0 && (wait == 0 || due < wait) {
+				wait = due
+			}
+			kept = append(kept, s)
+			continue
+		}
+		j.ctx, j.cancel = context.WithCancel(ctx)
+		j.running = true
+		picked = append(picked, j)
+	}
+	g.queue = kept
+	return picked, wait
+}
+
+// finish records the end of an attempt at j: done, to retry, or gone.
+func (g *migrator) finish(j *job, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	j.cancel()
+	j.running, j.cancel, j.ctx = false, nil, nil
+	if g.jobs[j.slot] != j {
+		return // replanned meanwhile
+	}
+	if err == nil {
+		g.jobs[j.slot] = nil
+		g.count--
+		return
+	}
+	if !errors.Is(err, errRetry) {
+		j.attempts++
+		j.notBefore = time.Now().Add(min(retryBase<<min(j.attempts-1, 10), retryMax))
+	}
+	g.queue = append(g.queue, j.slot)
+	g.signal()
+}
+
+// load reports the migration figures for heartbeats and status.
+func (g *migrator) load() topology.MigrationLoad {
+	g.mu.Lock()
+	stuck := 0
+	for _, j := range g.jobs {
+		if j != nil && j.attempts >= StuckAttempts {
+			stuck++
+		}
+	}
+	pending := g.count
+	g.mu.Unlock()
+	return topology.MigrationLoad{
+		MigratingSlots: int64(pending),
+		StuckSlots:     int64(stuck),
+		SlotsMoved:     g.slotsMoved.Load(),
+		KeysMoved:      g.keysMoved.Load(),
+		BytesMoved:     g.bytesMoved.Load(),
+	}
+}
+
+// work runs groups of jobs until ctx ends, keeping one stream per target.
+func (g *migrator) work(ctx context.Context) {
+	streams := make(map[string]*outStream)
+	defer func() {
+		for _, st := range streams {
+			st.close()
+		}
+	}()
+	for ctx.Err() == nil {
+		jobs, wait := g.next(ctx, time.Now())
+		if len(jobs) == 0 {
+			var timer <-chan time.Time
+			if wait > 0 {
+				timer = time.After(wait)
+			}
+			select {
+			case <-ctx.Done():
+			case <-g.wake:
+			case <-timer:
+			}
+			continue
+		}
+		g.signal() // another idle worker may find more
+		to := jobs[0].to
+		st := streams[to.ID]
+		var err error
+		if st == nil || st.broken() {
+			if st != nil {
+				st.close()
+			}
+			delete(streams, to.ID)
+			if st, err = g.openStream(ctx, to); err == nil {
+				streams[to.ID] = st
+			}
+		}
+		errs := make([]error, len(jobs))
+		if err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+		} else {
+			errs = g.moveGroup(jobs, st)
+			if st.broken() {
+				st.close()
+				delete(streams, to.ID)
+			}
+		}
+		for i, j := range jobs {
+			if err := errs[i]; err != nil && !errors.Is(err, errRetry) && ctx.Err() == nil && j.ctx.Err() == nil {
+				g.m.srv.log.Warn("slot migration failed; retrying", "slot", j.slot, "target", j.to.ID,
+					"attempt", j.attempts+1, "err", err)
+			}
+			g.finish(j, errs[i])
+		}
+	}
+}
+
+// recordPause keeps a cutover's write pause for CutoverPauses.
+func (g *migrator) recordPause(d time.Duration) {
+	g.pauseMu.Lock()
+	defer g.pauseMu.Unlock()
+	if len(g.pauses) >= maxPauseSamples {
+		g.pauses = g.pauses[1:]
+	}
+	g.pauses = append(g.pauses, d)
+}

@@ -1,0 +1,38 @@
+package store
+
+// Tracker records which keys of a slot change while the slot is being
+// migrated, so the migration can send their final state: every Set,
+// SetExpire, Delete, expiry and eviction of the slot adds the key, and
+// clearing the slot (FLUSHALL) sets Reset. Its fields are guarded by the
+// slot's lock.
+type Tracker struct {
+	// Dirty holds the keys changed since it was last taken.
+	Dirty map[string]struct{}
+	// Reset reports that the slot was cleared: every key sent so far may
+	// be gone.
+	Reset bool
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker { return &Tracker{Dirty: make(map[string]struct{})} }
+
+// Track starts recording the slot's changes in t, or stops with nil.
+func (sl *Slot) Track(t *Tracker) { sl.tracker = t }
+
+// TakeDirty returns the keys changed since the last call and starts a new
+// set. The slot must be tracked.
+func (sl *Slot) TakeDirty() map[string]struct{} {
+	d := sl.tracker.Dirty
+	sl.tracker.Dirty = make(map[string]struct{}, len(d)/2)
+	return d
+}
+
+// DirtyLen returns how many changed keys await TakeDirty.
+func (sl *Slot) DirtyLen() int { return len(sl.tracker.Dirty) }
+
+// touched records a change of key.
+func (sl *Slot) touched(key []byte) {
+	if sl.tracker != nil {
+		sl.tracker.Dirty[string(key)] = struct{}{}
+	}
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"maps"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/chkv/chkv/common/slot"
+)
+
+func TestSlotSizeIsCacheLineMultiple(t *testing.T) {
+	if n := unsafe.Sizeof(Slot{}); n != 128 {
+		t.Fatalf("Slot is %d bytes, want 128", n)
+	}
+}
+
+// Every way a key can change while its slot is tracked is recorded:
+// writes, expiry changes, deletes, lazy expiry and eviction.
+func TestTrackerRecordsEveryChange(t *testing.T) {
+	s := newTestStore(Config{})
+	defer s.Close()
+	keys := []string{"{t}set", "{t}persist", "{t}del", "{t}expired", "{t}evicted", "{t}untouched"}
+	for _, k := range keys {
+		set(s, k, "v", 0, t0)
+	}
+	sl := s.Slot(slot.OfString("{t}"))
+	sl.Lock()
+	sl.SetExpire([]byte("{t}expired"), t0+10, t0)
+	sl.SetExpire([]byte("{t}persist"), t0+1000, t0)
+	tr := NewTracker()
+	sl.Track(tr)
+	sl.Unlock()
+
+	set(s, "{t}set", "w", 0, t0)
+	sl.Lock()
+	if ok, err := sl.SetExpire([]byte("{t}persist"), 0, t0); !ok || err != nil {
+		t.Fatalf("SetExpire = %v %v", ok, err)
+	}
+	sl.Delete([]byte("{t}del"))
+	if _, _, ok := sl.Get([]byte("{t}expired"), t0+20); ok {
+		t.Fatal("expired key returned")
+	}
+	sl.Unlock()
+	if !s.Evict(AllKeysRandom, 1, t0+20) { // every key is in the tracked slot
+		t.Fatal("nothing evicted")
+	}
+	sl.Lock()
+	dirty := slices.Sorted(maps.Keys(sl.TakeDirty()))
+	if sl.DirtyLen() != 0 {
+		t.Fatal("TakeDirty did not start a new set")
+	}
+	sl.Unlock()
+	sl.Lock()
+	for _, k := range keys {
+		_, _, present := sl.Peek([]byte(k), t0+20)
+		changed := k != "{t}untouched" && k != "{t}evicted"
+		if (changed || !present) && !slices.Contains(dirty, k) {
+			t.Errorf("dirty %q misses %q", dirty, k)
+		}
+	}
+	sl.Unlock()
+	s.DropSlot(slot.OfString("{t}"))
+	sl.Lock()
+	defer sl.Unlock()
+	if !tr.Reset {
+		t.Fatal("clearing a tracked slot did not set Reset")
+	}
+	sl.Track(nil)
+}
