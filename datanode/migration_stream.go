@@ -117,4 +117,3 @@ func (st *outStream) sendErr(err error) error {
 	}
 	return err
 }
-

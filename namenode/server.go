@@ -40,10 +40,10 @@ type Server struct {
 	mu      sync.Mutex
 	nodes   []topology.Node
 	members map[string]*member
-	dirty   bool   // nodes differ from the current version's
+	dirty   bool // nodes differ from the current version's
 	// handoffs reported since the last commit; the next commit applies them.
 	handoffs []topology.Handoff
-	epoch   uint64 // epoch of the next commit
+	epoch    uint64 // epoch of the next commit
 
 	// commitMu orders commits, adoptions and publications; it guards seq
 	// and peers.
