@@ -508,3 +508,7 @@ func (s *Server) cronOnce(now time.Time) {
 	}
 	s.stats.lastOpsSample, s.stats.lastOpsSampleAt = processed, now
 }
+
+// Keys returns the number of keys the node holds, expired ones not yet
+// removed included.
+func (s *Server) Keys() int { return s.store.Len() }

@@ -24,6 +24,8 @@ const (
 	flagTTL          = "ttl"
 	flagNX           = "nx"
 	flagXX           = "xx"
+	flagForce        = "force"
+	flagNoWait       = "no-wait"
 )
 
 // Output formats.
@@ -38,7 +40,7 @@ func flags() []cli.Flag {
 		cliconf.String(flagNameNodes, client.DefaultNameNode, "comma-separated NameNode gRPC addresses"),
 		cliconf.String(flagClusterToken, "", "cluster token sent to the NameNodes"),
 		cliconf.String(flagPassword, "", "DataNode password (AUTH)"),
-		cliconf.String(flagTimeout, "5s", "time limit of each command (watch: of the first topology)"),
+		cliconf.String(flagTimeout, "5s", "time limit of each command (watch: of the first topology; drain: of each call, and of the NameNode staying unreachable)"),
 		cliconf.String(flagOutput, outputTable, "output format: table or json"),
 	}
 }
@@ -68,6 +70,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				},
 			},
 			{Name: "del", Usage: "delete KEYs and print how many existed", ArgsUsage: "KEY...", Action: cmdDel},
+			{
+				Name:      "drain",
+				Usage:     "move every slot of a DataNode to the others and show the progress until it can be stopped",
+				ArgsUsage: "NODE (ID, RESP address or gRPC address)",
+				Action:    cmdDrain,
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: flagForce, Usage: "drain even the last DataNode holding data, discarding its data"},
+					&cli.BoolFlag{Name: flagNoWait, Usage: "start the drain and return without waiting for it"},
+				},
+			},
 		},
 	}
 }

@@ -1,5 +1,6 @@
 // Command chkvctl is CHKV's admin CLI: cluster status, the ring's balance,
-// a live view of topology versions, and get/set/del through the Go SDK.
+// a live view of topology versions, draining a DataNode, and get/set/del
+// through the Go SDK.
 package main
 
 import (

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +24,30 @@ type nodeStatus struct {
 	UsedMemoryBytes int64  `json:"used_memory_bytes"`
 	OpsPerSec       int64  `json:"ops_per_sec"`
 	HeartbeatAgeMS  int64  `json:"heartbeat_age_ms"`
+	// Slots the ring gives the node that it does not own yet, and slots it
+	// owns that the ring gives to another node.
+	SlotsIn  uint32 `json:"slots_in"`
+	SlotsOut uint32 `json:"slots_out"`
+	// The node's outgoing migration: slots moving now, slots whose move
+	// keeps failing, and totals handed off since the node started.
+	MigratingSlots int64 `json:"migrating_slots"`
+	StuckSlots     int64 `json:"stuck_slots"`
+	SlotsMoved     int64 `json:"slots_moved"`
+	KeysMoved      int64 `json:"keys_moved"`
+	BytesMoved     int64 `json:"bytes_moved"`
+}
+
+// migration summarizes the node's outgoing migration for the table: empty
+// when nothing is moving or stuck.
+func (n nodeStatus) migration() string {
+	var parts []string
+	if n.MigratingSlots > 0 {
+		parts = append(parts, fmt.Sprintf("%d moving", n.MigratingSlots))
+	}
+	if n.StuckSlots > 0 {
+		parts = append(parts, fmt.Sprintf("%d stuck", n.StuckSlots))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // clusterStatus is what status prints.
@@ -32,21 +57,36 @@ type clusterStatus struct {
 	Version  uint64       `json:"version"`
 	Watchers int64        `json:"watchers"`
 	Nodes    []nodeStatus `json:"nodes"`
+	// Slots owned by one node that the ring gives to another (the sum of
+	// the nodes' slots_out), and the nodes' stuck slots.
+	MigratingSlots int64 `json:"migrating_slots"`
+	StuckSlots     int64 `json:"stuck_slots"`
 }
 
 func statusFromProto(r *chkvpb.StatusResponse) clusterStatus {
 	s := clusterStatus{NameNode: r.GetNamenodeId(), Epoch: r.GetEpoch(), Version: r.GetVersion(), Watchers: r.GetWatchers(), Nodes: []nodeStatus{}}
 	for _, n := range r.GetNodes() {
-		s.Nodes = append(s.Nodes, nodeStatus{
-			ID: n.GetNode().GetId(), Address: n.GetNode().GetRespAddr(),
-			State: topology.State(n.GetNode().GetState()).String(),
-			Slots: n.GetSlots(), Keys: n.GetNode().GetLoad().GetKeys(),
-			UsedMemoryBytes: n.GetNode().GetLoad().GetUsedMemoryBytes(),
-			OpsPerSec:       n.GetNode().GetLoad().GetOpsPerSec(),
-			HeartbeatAgeMS:  n.GetHeartbeatAgeMs(),
-		})
+		ns := nodeStatusFromProto(n)
+		s.Nodes = append(s.Nodes, ns)
+		s.MigratingSlots += int64(ns.SlotsOut)
+		s.StuckSlots += ns.StuckSlots
 	}
 	return s
+}
+
+func nodeStatusFromProto(n *chkvpb.NodeStatus) nodeStatus {
+	load := n.GetNode().GetLoad()
+	return nodeStatus{
+		ID: n.GetNode().GetId(), Address: n.GetNode().GetRespAddr(),
+		State: topology.State(n.GetNode().GetState()).String(),
+		Slots: n.GetSlots(), Keys: load.GetKeys(),
+		UsedMemoryBytes: load.GetUsedMemoryBytes(),
+		OpsPerSec:       load.GetOpsPerSec(),
+		HeartbeatAgeMS:  n.GetHeartbeatAgeMs(),
+		SlotsIn:         n.GetSlotsIn(), SlotsOut: n.GetSlotsOut(),
+		MigratingSlots: load.GetMigratingSlots(), StuckSlots: load.GetStuckSlots(),
+		SlotsMoved: load.GetSlotsMoved(), KeysMoved: load.GetKeysMoved(), BytesMoved: load.GetBytesMoved(),
+	}
 }
 
 // cmdStatus prints the NameNode's table of DataNodes.
@@ -65,15 +105,28 @@ func cmdStatus(cc *cli.Context) error {
 	if s.json {
 		return writeJSON(cc.App.Writer, st)
 	}
-	w := cc.App.Writer
+	return writeStatus(cc.App.Writer, st)
+}
+
+// writeStatus prints st as a table, with a footer line while slots are
+// migrating.
+func writeStatus(w io.Writer, st clusterStatus) error {
 	fmt.Fprintf(w, "NameNode %s  epoch %d  version %d  watchers %d\n\n", st.NameNode, st.Epoch, st.Version, st.Watchers)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tSLOTS\tKEYS\tMEMORY\tOPS/S\tLAST HEARTBEAT")
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tSLOTS\tIN\tOUT\tKEYS\tMEMORY\tOPS/S\tLAST HEARTBEAT\tMIGRATION")
 	for _, n := range st.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s ago\n", n.ID, n.Address, n.State, n.Slots, n.Keys,
-			humanBytes(n.UsedMemoryBytes), n.OpsPerSec, (time.Duration(n.HeartbeatAgeMS) * time.Millisecond).String())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s ago\t%s\n", n.ID, n.Address, n.State, n.Slots,
+			n.SlotsIn, n.SlotsOut, n.Keys, humanBytes(n.UsedMemoryBytes), n.OpsPerSec,
+			(time.Duration(n.HeartbeatAgeMS) * time.Millisecond).String(), n.migration())
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if st.MigratingSlots == 0 && st.StuckSlots == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nmigrating: %d slots (%d stuck)\n", st.MigratingSlots, st.StuckSlots)
+	return err
 }
 
 // humanBytes renders n in binary units with one decimal.
