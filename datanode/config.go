@@ -96,7 +96,8 @@ type Config struct {
 	// ExitAfterDrain makes Run return once a drain has finished.
 	ExitAfterDrain bool
 	// Hook, when set, is called at each step of a slot's migration on the
-	// source ("begin", "snapshot", "cutover", "handoff") and may block:
+	// source ("begin", "snapshot", "chunk" after each chunk of a large
+	// value but the last, "cutover", "handoff") and may block:
 	// tests use it to inject faults at an exact point.
 	Hook func(step string, slot int)
 }

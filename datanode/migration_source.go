@@ -256,6 +256,7 @@ func (mv *slotMove) sendLarge(key []byte) error {
 			mv.keys++
 			return nil
 		}
+		mv.g.m.srv.hook("chunk", mv.j.slot)
 		off = end
 	}
 }

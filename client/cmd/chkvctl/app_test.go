@@ -131,9 +131,9 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("status:\n%s", out)
 	}
 	for _, want := range [][]string{
-		{"ID", "ADDRESS", "STATE", "SLOTS", "KEYS", "MEMORY", "OPS/S", "LAST", "HEARTBEAT"},
-		{"dn-0", f.addrs[0], "up", "5462", "42", "3.0MiB", "100", "250ms", "ago"},
-		{"dn-1", f.addrs[1], "draining", "0", "7", "512B", "0", "1.5s", "ago"},
+		{"ID", "ADDRESS", "STATE", "SLOTS", "IN", "OUT", "KEYS", "MEMORY", "OPS/S", "LAST", "HEARTBEAT", "MIGRATION"},
+		{"dn-0", f.addrs[0], "up", "5462", "0", "0", "42", "3.0MiB", "100", "250ms", "ago"},
+		{"dn-1", f.addrs[1], "draining", "0", "0", "0", "7", "512B", "0", "1.5s", "ago"},
 	} {
 		found := false
 		for _, l := range lines {
@@ -152,6 +152,55 @@ func TestStatus(t *testing.T) {
 	var st clusterStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Nodes) != 2 || st.Nodes[0].UsedMemoryBytes != 3<<20 {
 		t.Fatalf("status json %+v, %v:\n%s", st, err, out)
+	}
+}
+
+func TestStatusMigration(t *testing.T) {
+	f := newFixture(t, "")
+	f.nn.SetStatus(&chkvpb.StatusResponse{
+		NamenodeId: "nn-a", Epoch: 1, Version: 9,
+		Nodes: []*chkvpb.NodeStatus{
+			{Node: &chkvpb.Node{Id: "dn-0", RespAddr: f.addrs[0], State: chkvpb.NodeState_NODE_STATE_DRAINING,
+				Load: &chkvpb.Load{Keys: 10, MigratingSlots: 8, StuckSlots: 2, SlotsMoved: 4000, KeysMoved: 40000, BytesMoved: 5 << 20}},
+				Slots: 1461, SlotsOut: 1461, HeartbeatAgeMs: 100},
+			{Node: &chkvpb.Node{Id: "dn-1", RespAddr: f.addrs[1], State: chkvpb.NodeState_NODE_STATE_UP,
+				Load: &chkvpb.Load{Keys: 20, StuckSlots: 1}}, Slots: 7000, SlotsIn: 700, HeartbeatAgeMs: 100},
+			{Node: &chkvpb.Node{Id: "dn-2", RespAddr: f.addrs[2], State: chkvpb.NodeState_NODE_STATE_UP,
+				Load: &chkvpb.Load{Keys: 30}}, Slots: 7923, SlotsIn: 761, HeartbeatAgeMs: 100},
+		},
+	})
+	out, _, err := run(context.Background(), "--namenodes", f.nn.Addr(), "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 8 || lines[7] != "migrating: 1461 slots (3 stuck)" || lines[6] != "" {
+		t.Fatalf("status:\n%s", out)
+	}
+	for i, want := range []string{
+		"dn-0 " + f.addrs[0] + " draining 1461 0 1461 10 0B 0 100ms ago 8 moving, 2 stuck",
+		"dn-1 " + f.addrs[1] + " up 7000 700 0 20 0B 0 100ms ago 1 stuck",
+		"dn-2 " + f.addrs[2] + " up 7923 761 0 30 0B 0 100ms ago",
+	} {
+		if got := strings.Join(strings.Fields(lines[3+i]), " "); got != want {
+			t.Errorf("row %d = %q, want %q", i, got, want)
+		}
+		if strings.HasSuffix(lines[3+i], " ") {
+			t.Errorf("row %d ends in spaces: %q", i, lines[3+i])
+		}
+	}
+	out, _, err = run(context.Background(), "--namenodes", f.nn.Addr(), "--output", "json", "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st clusterStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	want := nodeStatus{ID: "dn-0", Address: f.addrs[0], State: "draining", Slots: 1461, Keys: 10, HeartbeatAgeMS: 100,
+		SlotsOut: 1461, MigratingSlots: 8, StuckSlots: 2, SlotsMoved: 4000, KeysMoved: 40000, BytesMoved: 5 << 20}
+	if st.MigratingSlots != 1461 || st.StuckSlots != 3 || st.Nodes[0] != want || st.Nodes[1].SlotsIn != 700 {
+		t.Fatalf("status json %+v:\n%s", st, out)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -112,7 +113,8 @@ func cmdStatus(cc *cli.Context) error {
 // migrating.
 func writeStatus(w io.Writer, st clusterStatus) error {
 	fmt.Fprintf(w, "NameNode %s  epoch %d  version %d  watchers %d\n\n", st.NameNode, st.Epoch, st.Version, st.Watchers)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tSLOTS\tIN\tOUT\tKEYS\tMEMORY\tOPS/S\tLAST HEARTBEAT\tMIGRATION")
 	for _, n := range st.Nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s ago\t%s\n", n.ID, n.Address, n.State, n.Slots,
@@ -121,6 +123,12 @@ func writeStatus(w io.Writer, st clusterStatus) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// An empty MIGRATION cell leaves the padding of the column before it.
+	for _, line := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
+			return err
+		}
 	}
 	if st.MigratingSlots == 0 && st.StuckSlots == 0 {
 		return nil
