@@ -103,7 +103,7 @@ type Config struct {
 }
 
 // DefaultMigrationWorkers is Config.MigrationWorkers's default.
-const DefaultMigrationWorkers = 8
+const DefaultMigrationWorkers = 2
 
 // DefaultDrainListen is the drain port's default address.
 const DefaultDrainListen = "127.0.0.1:6666"

@@ -277,7 +277,7 @@ func (mv *slotMove) flush() error {
 	err := mv.send(&chkvpb.MigrateRequest{Kind: chkvpb.MigrateRequest_DATA, Slot: uint32(mv.j.slot),
 		Session: mv.session, Records: mv.batch})
 	mv.bytes += int64(len(mv.batch))
-	mv.batch = nil // gRPC may still hold the message
+	mv.batch = mv.batch[:0] // Send has encoded the message: the buffer is free
 	return err
 }
 

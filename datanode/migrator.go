@@ -68,7 +68,8 @@ type migrator struct {
 func newMigrator(m *member) *migrator {
 	g := &migrator{m: m, wake: make(chan struct{}, 1)}
 	if r := m.srv.cfg.MigrationRate; r > 0 {
-		g.limiter = rate.NewLimiter(rate.Limit(r), int(max(r, 2*chunkBytes)))
+		// A tenth of a second's worth at once keeps the pace smooth.
+		g.limiter = rate.NewLimiter(rate.Limit(r), int(max(r/10, batchBytes)))
 	}
 	return g
 }

@@ -102,6 +102,11 @@ type drainWait struct {
 
 	base   *chkvpb.Load // its migration totals at the first answer
 	lastOK time.Time    // when the last answer came
+	// When the drain was first seen done, and its progress then. The
+	// node's totals come with its heartbeats, so drain waits for one more
+	// before it prints the final figures.
+	doneAt time.Time
+	final  drainProgress
 }
 
 // run polls the NameNodes every drainPollInterval until the drain is
@@ -130,6 +135,9 @@ func (d *drainWait) run(ctx context.Context) error {
 // observe takes one answer (or failure) of Status received at now, prints
 // the progress and reports whether the drain is done.
 func (d *drainWait) observe(resp *chkvpb.StatusResponse, err error, now time.Time) (bool, error) {
+	if !d.doneAt.IsZero() {
+		return d.settle(resp, err, now)
+	}
 	if err != nil {
 		if down := now.Sub(d.lastOK); down > d.timeout {
 			d.out.abort()
@@ -145,14 +153,44 @@ func (d *drainWait) observe(resp *chkvpb.StatusResponse, err error, now time.Tim
 		return false, err
 	}
 	if p.Done {
-		return true, d.out.finish(p)
+		d.doneAt, d.final = now, p
+		p.Done = false // until the totals are final
 	}
 	d.out.update(p, now)
 	return false, nil
 }
 
-// stopped is the error of a wait interrupted before the drain ended.
+// settle takes an answer (or failure) of Status received at now, after the
+// drain was seen done, and reports whether to stop: once the node has sent
+// a heartbeat since, with its final totals, or when that can no longer be
+// learnt (the node stopped, the NameNode is unreachable, the timeout
+// passed). The drain is done either way.
+func (d *drainWait) settle(resp *chkvpb.StatusResponse, err error, now time.Time) (bool, error) {
+	var n *chkvpb.NodeStatus
+	if err == nil {
+		n = findNode(resp, d.id)
+	}
+	switch {
+	case n == nil || topology.State(n.GetNode().GetState()) != topology.Draining || n.GetSlots() != 0:
+		return true, d.out.finish(d.final)
+	case n.GetHeartbeatAgeMs() >= 0 && now.Add(-time.Duration(n.GetHeartbeatAgeMs())*time.Millisecond).After(d.doneAt):
+		p, err := d.progress(resp)
+		if err != nil || !p.Done {
+			p = d.final
+		}
+		return true, d.out.finish(p)
+	case now.Sub(d.doneAt) > d.timeout:
+		return true, d.out.finish(d.final)
+	}
+	return false, nil
+}
+
+// stopped ends a wait interrupted by its context: with the drain's end
+// when it is done, else with errStoppedWaiting.
 func (d *drainWait) stopped() error {
+	if !d.doneAt.IsZero() {
+		return d.out.finish(d.final)
+	}
 	d.out.abort()
 	return fmt.Errorf("%w; the drain of %s goes on: follow it with chkvctl status, or chkvctl drain %s again",
 		errStoppedWaiting, d.id, d.id)

@@ -171,7 +171,7 @@ func TestDrainProgress(t *testing.T) {
 		t.Fatalf("drain printed:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
 	}
 	drains, polls := f.calls()
-	if len(drains) != 1 || drains[0].Node != "10.0.0.2:6379" || drains[0].Force || polls != 4 {
+	if len(drains) != 1 || drains[0].Node != "10.0.0.2:6379" || drains[0].Force || polls != 5 {
 		t.Fatalf("drains %v, %d polls", drains, polls)
 	}
 }
@@ -261,10 +261,58 @@ func TestDrainJSON(t *testing.T) {
 		{Node: "dn-1", InitialSlots: 8192, Slots: 8192, MigratingSlots: 0},
 		{Node: "dn-1", InitialSlots: 8192, Slots: 5192, SlotsMoved: 3000, Percent: 100 * 3000.0 / 8192, KeysMoved: 30000, BytesMoved: 3000000, MigratingSlots: 8},
 		{Node: "dn-1", InitialSlots: 8192, Slots: 2192, SlotsMoved: 6000, Percent: 100 * 6000.0 / 8192, KeysMoved: 60000, BytesMoved: 6000000, MigratingSlots: 8},
+		{Node: "dn-1", InitialSlots: 8192, SlotsMoved: 8192, Percent: 100, KeysMoved: 81920, BytesMoved: 8192000},
+		// After the node's next heartbeat.
 		{Node: "dn-1", InitialSlots: 8192, SlotsMoved: 8192, Percent: 100, KeysMoved: 81920, BytesMoved: 8192000, Done: true},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("drain json:\n%s\nwant %v", out, want)
+	}
+}
+
+func TestDrainWaitsForFinalTotals(t *testing.T) {
+	fastDrain(t, 0)
+	// The node's totals come with its heartbeats: when the NameNode shows
+	// it owning nothing, they can be a heartbeat old.
+	stale := func(upTo int) func(int, []*chkvpb.NodeStatus) {
+		return func(poll int, nodes []*chkvpb.NodeStatus) {
+			switch {
+			case poll == 1:
+			case poll <= upTo:
+				nodes[1].HeartbeatAgeMs, nodes[1].Node.Load.KeysMoved = 60000, 40000
+			default:
+				nodes[1].HeartbeatAgeMs, nodes[1].Node.Load.KeysMoved = 0, 81920
+			}
+		}
+	}
+	f := newFakeNameNode(t, 8192, []uint32{8192, 8192})
+	f.onStatus(stale(3))
+	out, _, err := run(context.Background(), "--namenodes", f.addr, "drain", "dn-1")
+	if err != nil || !strings.HasSuffix(out, "100.0%  8192/8192 slots  40000 keys  7.8MiB moved\n"+
+		"draining dn-1 [####################] 100.0%  8192/8192 slots  81920 keys  7.8MiB moved\n"+
+		"dn-1 drained: owns no slots and can be stopped\n") {
+		t.Fatalf("drain: %v\n%s", err, out)
+	}
+
+	// No fresh heartbeat within the timeout: the figures stay as they were.
+	f = newFakeNameNode(t, 8192, []uint32{8192, 8192})
+	f.onStatus(stale(1 << 30))
+	out, _, err = run(context.Background(), "--namenodes", f.addr, "--timeout", "100ms", "drain", "dn-1")
+	if err != nil || !strings.HasSuffix(out, "100.0%  8192/8192 slots  40000 keys  7.8MiB moved\n"+
+		"dn-1 drained: owns no slots and can be stopped\n") {
+		t.Fatalf("drain without a fresh heartbeat: %v\n%s", err, out)
+	}
+
+	// The node stops as soon as it is drained (--exit-after-drain).
+	f = newFakeNameNode(t, 8192, []uint32{8192, 8192})
+	f.onStatus(func(poll int, nodes []*chkvpb.NodeStatus) {
+		if poll == 3 {
+			nodes[1].Node.State = chkvpb.NodeState_NODE_STATE_DOWN
+		}
+	})
+	out, _, err = run(context.Background(), "--namenodes", f.addr, "drain", "dn-1")
+	if err != nil || !strings.HasSuffix(out, "dn-1 drained: owns no slots and can be stopped\n") {
+		t.Fatalf("drain of a node that exits when drained: %v\n%s", err, out)
 	}
 }
 
