@@ -20,7 +20,7 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 for i in 1 2 3; do
 	./bin/datanode --id "datanode-$i" --listen "127.0.0.1:10${i}00" --grpc "127.0.0.1:10${i}10" \
-		--namenodes 127.0.0.1:10101 >"$LOG_DIR/datanode-$i.log" 2>&1 &
+		--drain-listen "127.0.0.1:10${i}66" --namenodes 127.0.0.1:10101 >"$LOG_DIR/datanode-$i.log" 2>&1 &
 	pids+=($!)
 done
 
@@ -36,6 +36,7 @@ cat <<MSG
 CHKV is running (Ctrl-C stops it). Logs: $LOG_DIR
   NameNode   127.0.0.1:10101 (gRPC), http://127.0.0.1:10180/status
   DataNodes  127.0.0.1:10100, 127.0.0.1:10200, 127.0.0.1:10300 (RESP)
+  Drain      127.0.0.1:10166, 127.0.0.1:10266, 127.0.0.1:10366 (telnet, then k)
 
 Try:
   redis-cli -c -p 10100 set greeting hello     # -c follows MOVED across nodes
@@ -45,5 +46,7 @@ Try:
   bin/chkvctl ring
   bin/chkvctl set answer 42 && bin/chkvctl get answer
   bin/chkvctl watch                            # prints each topology version
+  telnet 127.0.0.1 10366                       # then k: drains datanode-3
+  bin/chkvctl drain datanode-2                 # the same, with a progress bar
 MSG
 wait
