@@ -110,3 +110,48 @@ func TestRanges(t *testing.T) {
 		t.Fatalf("Ranges = %v, want %v", got, want)
 	}
 }
+
+// A joining node is targeted but owns nothing until handoffs; a handoff
+// moves a slot only from its current owner to a live node; the joining
+// node is up once it owns all its targets.
+func TestNextPlansMigrationsAndAppliesHandoffs(t *testing.T) {
+	one := Empty(1, 64).Next(1, nodes(1, Up))
+	two := one.Next(1, append(slices.Clone(one.Nodes), Node{ID: "dn-1", State: Joining}))
+	if two.SlotCount(0) != slot.Count || !two.Migrating() || two.Nodes[1].State != Joining {
+		t.Fatalf("join: dn-0 owns %d, migrating %v, dn-1 %v", two.SlotCount(0), two.Migrating(), two.Nodes[1].State)
+	}
+	var hs []Handoff
+	for s, tg := range two.Target {
+		if tg == 1 {
+			hs = append(hs, Handoff{Slot: s, From: "dn-0", To: "dn-1"})
+		}
+	}
+	stale := Handoff{Slot: hs[len(hs)-1].Slot, From: "dn-1", To: "dn-0"} // dn-1 does not own it
+	half := two.Next(1, two.Nodes, append(hs[:len(hs)/2:len(hs)/2], stale)...)
+	if got := half.SlotCount(1); got != len(hs)/2 || half.Nodes[1].State != Joining {
+		t.Fatalf("after half the handoffs dn-1 owns %d of %d, %v", got, len(hs), half.Nodes[1].State)
+	}
+	done := half.Next(1, half.Nodes, hs...)
+	if done.Migrating() || done.Nodes[1].State != Up {
+		t.Fatalf("after every handoff: migrating %v, dn-1 %v", done.Migrating(), done.Nodes[1].State)
+	}
+
+	// Draining dn-1 targets its slots at dn-0; it keeps them until handed off.
+	ns := slices.Clone(done.Nodes)
+	ns[1].State = Draining
+	drain := done.Next(1, ns)
+	if drain.SlotCount(1) != len(hs) || slices.Contains(drain.Target, 1) {
+		t.Fatalf("drain: dn-1 owns %d, targeted %v", drain.SlotCount(1), slices.Contains(drain.Target, 1))
+	}
+	// A node that dies mid-drain loses its slots to their targets at once.
+	ns[1].State = Down
+	if dead := drain.Next(1, ns); dead.SlotCount(0) != slot.Count || dead.Migrating() {
+		t.Fatal("a dead draining node's slots did not go to their targets")
+	}
+	// Draining the last node (forced) leaves its slots unowned: no target.
+	last := slices.Clone(done.Nodes[:1])
+	last[0].State = Draining
+	if forced := one.Next(1, last); slices.ContainsFunc(forced.Owners, func(o int) bool { return o != Unowned }) {
+		t.Fatal("the last node kept slots with no target")
+	}
+}

@@ -29,11 +29,7 @@ func TestDrainPortDrainsTheNode(t *testing.T) {
 		ports[cfg.ID] = ln.Addr().String()
 		mu.Unlock()
 	}})
-	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 3000)
 	dn := c.DataNodes()[2]
 	mu.Lock()

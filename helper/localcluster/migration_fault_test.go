@@ -105,11 +105,7 @@ func waitNodeState(t *testing.T, c *Cluster, id string, st topology.State) {
 func TestTargetKilledMidSlotLosesNothing(t *testing.T) {
 	tr, withKeys := snapshotOfSlotWithKeys()
 	c := startTrapped(t, tr)
-	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 5000)
 	withKeys(want)
 
@@ -137,11 +133,7 @@ func TestTargetKilledMidSlotLosesNothing(t *testing.T) {
 func TestSourceKilledMidSlotDropsPartialCopy(t *testing.T) {
 	tr, withKeys := snapshotOfSlotWithKeys()
 	c := startTrapped(t, tr)
-	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 5000)
 	withKeys(want)
 	before := c.Topology()
@@ -184,11 +176,7 @@ func TestSourceKilledMidSlotDropsPartialCopy(t *testing.T) {
 // and clients see no error.
 func TestSlowLinkDrainCompletes(t *testing.T) {
 	c := startCluster(t, Options{DataNodes: 3})
-	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 5000)
 	w := startWorkload(t, c, 2, 64, 20000)
 	dn := c.DataNodes()[0]

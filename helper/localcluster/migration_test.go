@@ -15,11 +15,7 @@ func TestJoinUnderLoadLosesNothing(t *testing.T) {
 	c := startCluster(t, Options{DataNodes: 3, DataNodeConfig: func(cfg *datanode.Config) {
 		cfg.Hook = slowWorkloadSlots(150 * time.Millisecond)
 	}})
-	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 20000)
 	w := startWorkload(t, c, 4, 64, 30000)
 	time.Sleep(200 * time.Millisecond)
@@ -61,11 +57,7 @@ func TestDrainUnderLoadLosesNothing(t *testing.T) {
 	c := startCluster(t, Options{DataNodes: 3, DataNodeConfig: func(cfg *datanode.Config) {
 		cfg.Hook = slowWorkloadSlots(150 * time.Millisecond)
 	}})
-	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 20000)
 	w := startWorkload(t, c, 4, 64, 30000)
 	time.Sleep(200 * time.Millisecond)

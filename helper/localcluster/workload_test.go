@@ -157,6 +157,17 @@ func (w *workload) check(t *testing.T) {
 	}
 }
 
+// newClient returns an SDK client of c, closed when the test ends.
+func newClient(t *testing.T, c *Cluster) *client.Client {
+	t.Helper()
+	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
 // preload writes n keys through cl and returns them with their values.
 func preload(t *testing.T, cl *client.Client, prefix string, n int) map[string]string {
 	t.Helper()
