@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/chkv/chkv/client"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
@@ -203,7 +205,14 @@ func TestLargeValueMovesWhileSmallWritesContinue(t *testing.T) {
 	c := startTrapped(t, tr)
 	const big = "{big}value"
 	dn := ownerOf(c, big)
-	rdb := direct(t, dn)
+	// 100 MB under the race detector, with other tests running, takes
+	// longer than go-redis's default 3s timeouts.
+	slowClient := func(dn *DataNode) *redis.Client {
+		rdb := redis.NewClient(&redis.Options{Addr: dn.RESPAddr(), MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
+	}
+	rdb := slowClient(dn)
 	ctx := ctxFor(t, 120*time.Second)
 	value := bytes.Repeat([]byte("0123456789abcdef"), 100<<20/16)
 	if err := rdb.Set(ctx, big, value, 0).Err(); err != nil {
@@ -240,7 +249,7 @@ func TestLargeValueMovesWhileSmallWritesContinue(t *testing.T) {
 		t.Fatalf("not drained; migration %+v", dn.MigrationLoad())
 	}
 	owner := ownerOf(c, big)
-	got, err := direct(t, owner).Get(ctx, big).Bytes()
+	got, err := slowClient(owner).Get(ctx, big).Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
