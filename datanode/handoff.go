@@ -141,13 +141,6 @@ func (r *reporter) prune(t *topology.Topology) {
 	}
 }
 
-// len returns the number of handoffs awaiting a commit.
-func (r *reporter) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.pending)
-}
-
 // run reports due handoffs when woken and every heartbeat interval, until
 // ctx ends.
 func (r *reporter) run(ctx context.Context) {

@@ -72,13 +72,10 @@ func newMember(s *Server) (*member, error) {
 	m.interval.Store(int64(defaultHeartbeatInterval))
 	empty := topology.Empty(0, 0)
 	m.view.Store(&view{top: empty, self: -1})
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		// Fixed flow-control windows: with gRPC's dynamic ones each
-		// heartbeat reply on an otherwise idle connection costs both sides
-		// a BDP ping round trip.
-		grpc.WithInitialWindowSize(flowWindow), grpc.WithInitialConnWindowSize(flowWindow)},
-		clustertoken.DialOptions(s.cfg.ClusterToken)...)
-	opts = append(opts, s.cfg.GRPCDialOptions...)
+	// Fixed flow-control windows: with gRPC's dynamic ones each heartbeat
+	// reply on an otherwise idle connection costs both sides a BDP ping
+	// round trip.
+	opts := s.dialOptions(flowWindow, flowWindow, s.cfg.GRPCDialOptions)
 	for _, addr := range s.cfg.NameNodes {
 		conn, err := grpc.NewClient(addr, opts...)
 		if err != nil {
@@ -92,6 +89,16 @@ func newMember(s *Server) (*member, error) {
 	m.reporter = newReporter(m)
 	m.migrator = newMigrator(m)
 	return m, nil
+}
+
+// dialOptions are the options of a gRPC connection to another CHKV
+// component: the cluster token, fixed flow-control windows of the given
+// sizes, then extra.
+func (s *Server) dialOptions(window, connWindow int32, extra []grpc.DialOption) []grpc.DialOption {
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(connWindow)},
+		clustertoken.DialOptions(s.cfg.ClusterToken)...)
+	return append(opts, extra...)
 }
 
 func (m *member) close() {

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -31,11 +29,8 @@ func (g *migrator) dial(addr string) (*grpc.ClientConn, error) {
 	if c, ok := g.conns.Load(addr); ok {
 		return c.(*grpc.ClientConn), nil
 	}
-	cfg := &g.m.srv.cfg
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithInitialWindowSize(4 << 20), grpc.WithInitialConnWindowSize(16 << 20)},
-		clustertoken.DialOptions(cfg.ClusterToken)...)
-	opts = append(opts, cfg.PeerDialOptions...)
+	// Large windows: a migration stream carries bulk data.
+	opts := g.m.srv.dialOptions(4<<20, 16<<20, g.m.srv.cfg.PeerDialOptions)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, err

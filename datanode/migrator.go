@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 
+	"github.com/chkv/chkv/common/group"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 )
@@ -74,12 +75,10 @@ func newMigrator(m *member) *migrator {
 	return g
 }
 
-// start starts the workers in group; they stop with it.
-func (g *migrator) start(group interface {
-	Go(func(context.Context)) bool
-}) {
+// start starts the workers in grp; they stop with it.
+func (g *migrator) start(grp *group.Group) {
 	for range max(g.m.srv.cfg.MigrationWorkers, 1) {
-		group.Go(g.work)
+		grp.Go(g.work)
 	}
 }
 

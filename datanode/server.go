@@ -19,6 +19,7 @@ import (
 
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/group"
+	"github.com/chkv/chkv/common/netaddr"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode/drainport"
 	"github.com/chkv/chkv/datanode/store"
@@ -209,7 +210,7 @@ func (s *Server) startDrainPort() error {
 		}
 	}
 	token := ""
-	if !isLoopback(ln.Addr()) {
+	if !netaddr.IsLoopback(ln.Addr()) {
 		if s.cfg.ClusterToken == "" {
 			ln.Close()
 			return fmt.Errorf("datanode: drain port %s is not on loopback: it requires --cluster-token", ln.Addr())
@@ -419,26 +420,10 @@ func (s *Server) refuse(nc net.Conn) string {
 	if s.numClients.Load() >= int64(st.MaxClients) {
 		return errMaxClients
 	}
-	if st.ProtectedMode && st.RequirePass == "" && !isLoopback(nc.RemoteAddr()) {
+	if st.ProtectedMode && st.RequirePass == "" && !netaddr.IsLoopback(nc.RemoteAddr()) {
 		return errProtectedDenied
 	}
 	return ""
-}
-
-// isLoopback reports whether addr is a loopback or Unix-socket peer.
-func isLoopback(addr net.Addr) bool {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		return a.IP.IsLoopback()
-	case *net.UnixAddr:
-		return true
-	}
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) register(nc net.Conn) *client {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/chkv/chkv/common/netaddr"
 )
 
 // rejectTimeout bounds the write of "ERR too many connections", done on the
@@ -53,7 +55,7 @@ func New(cfg Config) (*Server, error) {
 // Config.Token is empty and ln is not on a loopback address, or the error
 // that stopped Accept.
 func (s *Server) Serve(ln net.Listener) error {
-	if s.cfg.Token == "" && !isLoopback(ln.Addr()) {
+	if s.cfg.Token == "" && !netaddr.IsLoopback(ln.Addr()) {
 		ln.Close()
 		return fmt.Errorf("%w (listener on %s)", ErrTokenRequired, ln.Addr())
 	}
@@ -155,15 +157,4 @@ func (s *Server) numConns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
-}
-
-// isLoopback reports whether addr is reachable only from this host.
-func isLoopback(addr net.Addr) bool {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		return a.IP.IsLoopback()
-	case *net.UnixAddr:
-		return true
-	}
-	return false
 }

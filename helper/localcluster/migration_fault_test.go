@@ -75,9 +75,15 @@ func (tr *trap) wait(t *testing.T) trapped {
 	}
 }
 
-func startTrapped(t *testing.T, tr *trap) *Cluster {
-	return startCluster(t, Options{DataNodes: 3, DataNodeConfig: func(cfg *datanode.Config) {
+// startTrapped starts a cluster of n DataNodes, each moving slots with
+// the given number of workers (0: the default), whose migrations go
+// through tr.
+func startTrapped(t *testing.T, tr *trap, n, workers int) *Cluster {
+	return startCluster(t, Options{DataNodes: n, DataNodeConfig: func(cfg *datanode.Config) {
 		cfg.Hook = tr.hook(cfg.ID)
+		if workers > 0 {
+			cfg.MigrationWorkers = workers
+		}
 	}})
 }
 
@@ -103,10 +109,13 @@ func waitNodeState(t *testing.T, c *Cluster, id string, st topology.State) {
 
 // The target of a migration dies after the snapshot, before the handoff:
 // the source keeps the slot, the NameNode re-plans without the dead node,
-// and no key is lost.
+// and no key is lost. One source with one worker: the trap catches the
+// first slot holding keys before any such slot can have been handed off
+// (a group snapshots all its slots before its cutover), so the target
+// dies holding no key of its own.
 func TestTargetKilledMidSlotLosesNothing(t *testing.T) {
 	tr, withKeys := snapshotOfSlotWithKeys()
-	c := startTrapped(t, tr)
+	c := startTrapped(t, tr, 1, 1)
 	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 5000)
 	withKeys(want)
@@ -134,7 +143,7 @@ func TestTargetKilledMidSlotLosesNothing(t *testing.T) {
 // was receiving, and the other nodes' keys are all there.
 func TestSourceKilledMidSlotDropsPartialCopy(t *testing.T) {
 	tr, withKeys := snapshotOfSlotWithKeys()
-	c := startTrapped(t, tr)
+	c := startTrapped(t, tr, 3, 0)
 	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 5000)
 	withKeys(want)
@@ -146,9 +155,13 @@ func TestSourceKilledMidSlotDropsPartialCopy(t *testing.T) {
 	}
 	at := tr.wait(t)
 	source := c.byID(at.node)
-	go c.Kill(source) // Stop waits for the worker the trap holds
-	time.Sleep(50 * time.Millisecond)
+	// The source dies: its links go first, so the migration the trap
+	// holds cannot finish once released; then the process stops (Stop
+	// waits for that worker).
+	source.ToPeers.Cut()
+	source.Isolate()
 	close(tr.release)
+	c.Kill(source)
 	waitNodeState(t, c, source.ID(), topology.Down)
 	if err := c.WaitMigrated(ctxFor(t, 30*time.Second)); err != nil {
 		t.Fatal(err)
@@ -202,7 +215,7 @@ func TestLargeValueMovesWhileSmallWritesContinue(t *testing.T) {
 		t.Skip("moves 100 MB")
 	}
 	tr := newTrap(func(step string, _ int) bool { return step == "chunk" })
-	c := startTrapped(t, tr)
+	c := startTrapped(t, tr, 3, 0)
 	const big = "{big}value"
 	dn := ownerOf(c, big)
 	// 100 MB under the race detector, with other tests running, takes

@@ -18,7 +18,7 @@ func TestJoinUnderLoadLosesNothing(t *testing.T) {
 	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 20000)
 	w := startWorkload(t, c, 4, 64, 30000)
-	time.Sleep(200 * time.Millisecond)
+	w.runMore(t, 200)
 
 	dn, err := c.AddDataNode()
 	if err != nil {
@@ -35,7 +35,7 @@ func TestJoinUnderLoadLosesNothing(t *testing.T) {
 	if i < 0 || top.Nodes[i].State != topology.Up || top.SlotCount(i) == 0 {
 		t.Fatalf("new node after the join: %+v, %d slots", top.Nodes[i], top.SlotCount(i))
 	}
-	time.Sleep(200 * time.Millisecond)
+	w.runMore(t, 200)
 	w.check(t)
 	verify(t, cl, want)
 	if dn.MigrationLoad().SlotsMoved != 0 {
@@ -60,7 +60,7 @@ func TestDrainUnderLoadLosesNothing(t *testing.T) {
 	cl := newClient(t, c)
 	want := preload(t, cl, "pre", 20000)
 	w := startWorkload(t, c, 4, 64, 30000)
-	time.Sleep(200 * time.Millisecond)
+	w.runMore(t, 200)
 
 	dn := ownerOf(c, "{w0}")
 	if err := c.Drain(dn, false); err != nil {
@@ -71,7 +71,7 @@ func TestDrainUnderLoadLosesNothing(t *testing.T) {
 	case <-ctxFor(t, 60*time.Second).Done():
 		t.Fatalf("not drained; migration %+v", dn.MigrationLoad())
 	}
-	time.Sleep(200 * time.Millisecond)
+	w.runMore(t, 200)
 	w.check(t)
 	verify(t, cl, want)
 	if n := dn.Keys(); n != 0 {

@@ -134,6 +134,20 @@ func (w *workload) run(ctx context.Context, cl *client.Client, id, keys int) {
 	}
 }
 
+// runMore waits until the clients have completed n more operations, so a
+// test knows they ran on both sides of an event.
+func (w *workload) runMore(t *testing.T, n int64) {
+	t.Helper()
+	target := w.ops.Load() + n
+	deadline := time.Now().Add(30 * time.Second)
+	for w.ops.Load() < target {
+		if time.Now().After(deadline) {
+			t.Fatalf("the clients completed %d of %d operations in 30s", w.ops.Load(), target)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // stop stops the clients and waits for them.
 func (w *workload) stop() {
 	w.cancel()
