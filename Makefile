@@ -6,7 +6,9 @@ CMDS     := ./datanode/cmd/datanode ./namenode/cmd/namenode ./client/cmd/chkvctl
 PROTOS   := $(wildcard proto/chkvpb/*.proto)
 FUZZTIME ?= 30s
 
-.PHONY: help build run test bench fuzz lint proto verify-proto clean
+IMAGE    ?= chkv:dev
+
+.PHONY: help build image run test bench fuzz lint proto verify-proto clean
 
 # help: list the targets and what they do.
 help:
@@ -15,6 +17,10 @@ help:
 # build: compile static binaries into bin/.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ $(CMDS)
+
+# image: build, then package bin/ into the container image $(IMAGE) (FROM scratch; nothing is pulled).
+image: build
+	docker build -t $(IMAGE) .
 
 # run: build, then start a local node on loopback (Ctrl-C stops it).
 run: build

@@ -46,6 +46,7 @@ func (f cmdFlag) names() []string {
 // command describes one command: how to run it and what COMMAND says of it.
 type command struct {
 	name     string // lower case; "container|sub" for subcommands
+	id       int    // index of the command's counters in Server.cmdStats
 	arity    int    // Redis arity: n means exactly n args, -n at least n
 	flags    cmdFlag
 	firstKey int // position of the first key argument, 0 if none
@@ -132,15 +133,19 @@ func (s *Server) lookup(name []byte) *command {
 func (s *Server) execute(c *client, args [][]byte) {
 	cmd := s.lookup(args[0])
 	if cmd == nil {
+		s.cmdStats.unknown().results[resultError].Add(1)
 		c.replyError(unknownCommandError(args))
 		return
 	}
+	cs := &s.cmdStats.stats[cmd.id]
 	if !cmd.arityOK(len(args)) {
+		cs.results[resultError].Add(1)
 		c.replyError(arityError(cmd.name))
 		return
 	}
 	st := s.settings.Load()
 	if st.RequirePass != "" && !c.authenticated && cmd.flags&flagNoAuth == 0 {
+		cs.results[resultError].Add(1)
 		c.replyError(errNoAuth)
 		return
 	}
@@ -148,6 +153,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 	if s.member != nil && cmd.firstKey > 0 {
 		var reject string
 		if gate, reject = s.member.admit(cmd, args); reject != "" {
+			cs.results[classifyError(reject)].Add(1)
 			c.replyError(reject)
 			return
 		}
@@ -156,16 +162,25 @@ func (s *Server) execute(c *client, args [][]byte) {
 		if gate != nil {
 			gate.RUnlock()
 		}
+		cs.results[resultError].Add(1)
 		c.replyError(errOOM)
 		return
 	}
-	c.lastActive.Store(time.Now().UnixMilli())
+	start := time.Now()
+	c.lastActive.Store(start.UnixMilli())
 	c.lastCmd.Store(&cmd.name)
 	s.stats.commandsProcessed.Add(1)
+	mark := len(c.out)
 	cmd.run(c, args)
 	if gate != nil {
 		gate.RUnlock()
 	}
+	cs.observe(time.Since(start))
+	r := resultOK
+	if len(c.out) > mark && c.out[mark] == '-' {
+		r = classifyError(c.out[mark+1:])
+	}
+	cs.results[r].Add(1)
 }
 
 // maxEvictionsPerCommand bounds the work one command spends evicting, as

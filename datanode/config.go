@@ -93,6 +93,11 @@ type Config struct {
 	DrainListen string
 	// DrainListener, when set, is used instead of listening on DrainListen.
 	DrainListener net.Listener
+	// HTTP is the address of /metrics (Prometheus) and /healthz; empty
+	// turns HTTP off unless HTTPListener is set.
+	HTTP string
+	// HTTPListener, when set, is used instead of listening on HTTP.
+	HTTPListener net.Listener
 	// ExitAfterDrain makes Run return once a drain has finished.
 	ExitAfterDrain bool
 	// Hook, when set, is called at each step of a slot's migration on the
@@ -160,6 +165,11 @@ func (c *Config) Validate() error {
 	if c.Advertise != "" {
 		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
 			return fmt.Errorf("datanode: advertise address %q: %w", c.Advertise, err)
+		}
+	}
+	if c.HTTPListener == nil && c.HTTP != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+			return fmt.Errorf("datanode: http address %q: %w", c.HTTP, err)
 		}
 	}
 	if c.EventLoops < 0 {

@@ -48,9 +48,9 @@ func (d *drainState) observe(m *member, v *view) {
 // has been accepted.
 func (m *member) StartDrain(ctx context.Context) error {
 	var errs []error
-	for _, nn := range m.clients {
+	for _, i := range m.nameNodeOrder() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		resp, err := nn.Drain(cctx, &chkvpb.DrainRequest{Node: m.srv.id})
+		resp, err := m.clients[i].Drain(cctx, &chkvpb.DrainRequest{Node: m.srv.id})
 		cancel()
 		if err != nil {
 			errs = append(errs, err)

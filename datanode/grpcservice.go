@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -15,21 +16,59 @@ type controlService struct {
 	srv *Server
 }
 
-// Probe answers a NameNode's direct liveness check.
-func (c *controlService) Probe(context.Context, *chkvpb.ProbeRequest) (*chkvpb.ProbeResponse, error) {
+// Probe answers a NameNode's direct liveness check, unless the NameNode's
+// epoch has been fenced.
+func (c *controlService) Probe(_ context.Context, req *chkvpb.ProbeRequest) (*chkvpb.ProbeResponse, error) {
+	if m := c.srv.member; m != nil {
+		if p := m.wit.epoch(); req.GetEpoch() < p {
+			return nil, status.Errorf(codes.FailedPrecondition, "datanode: epoch %d is below the promised %d", req.GetEpoch(), p)
+		}
+	}
 	return &chkvpb.ProbeResponse{NodeId: c.srv.id}, nil
 }
 
-// PushTopology applies a committed topology version if it is newer than the
-// one the node holds, and reports the version it holds afterwards.
+// Elect answers a NameNode candidate's request for this node's vote.
+func (c *controlService) Elect(_ context.Context, req *chkvpb.ElectRequest) (*chkvpb.ElectResponse, error) {
+	m := c.srv.member
+	if m == nil {
+		return nil, status.Error(codes.FailedPrecondition, "datanode: standalone, not a cluster member")
+	}
+	resp := m.wit.vote(req, m.now(), m.voteHold(), m.view.Load().top)
+	if resp.GetGranted() {
+		c.srv.log.Info("voted for namenode", "namenode", req.GetCandidateId(), "epoch", req.GetEpoch())
+	} else {
+		c.srv.log.Debug("refused vote", "namenode", req.GetCandidateId(), "epoch", req.GetEpoch(), "reason", resp.GetReason())
+	}
+	return resp, nil
+}
+
+// PushTopology stages or applies a version from the active NameNode, unless
+// its epoch has been fenced, and reports the version the node holds
+// afterwards.
 func (c *controlService) PushTopology(_ context.Context, req *chkvpb.PushTopologyRequest) (*chkvpb.PushTopologyResponse, error) {
 	m := c.srv.member
+	if m == nil {
+		return nil, status.Error(codes.FailedPrecondition, "datanode: standalone, not a cluster member")
+	}
 	if req.GetTopology() == nil {
 		return nil, status.Error(codes.InvalidArgument, "datanode: push without a topology")
 	}
-	if err := m.applyProto(req.GetTopology()); err != nil {
+	t, err := topology.FromProto(req.GetTopology())
+	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	now := m.now()
+	if req.GetStage() {
+		held, ok := m.wit.stage(t, req.GetNamenodeId(), now, m.view.Load().top)
+		if !ok {
+			return &chkvpb.PushTopologyResponse{Stale: true, PromisedEpoch: m.wit.epoch()}, nil
+		}
+		return &chkvpb.PushTopologyResponse{Epoch: held.Epoch, Version: held.Version, PromisedEpoch: m.wit.epoch()}, nil
+	}
+	if !m.wit.fromActive(t.Epoch, req.GetNamenodeId(), now) {
+		return &chkvpb.PushTopologyResponse{Stale: true, PromisedEpoch: m.wit.epoch()}, nil
+	}
+	m.apply(t)
 	v := m.view.Load()
-	return &chkvpb.PushTopologyResponse{Epoch: v.top.Epoch, Version: v.top.Version}, nil
+	return &chkvpb.PushTopologyResponse{Epoch: v.top.Epoch, Version: v.top.Version, PromisedEpoch: m.wit.epoch()}, nil
 }

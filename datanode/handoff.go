@@ -166,9 +166,9 @@ func (r *reporter) run(ctx context.Context) {
 		}
 		slices.SortFunc(due, func(a, b *chkvpb.Handoff) int { return int(a.Slot) - int(b.Slot) })
 		req := &chkvpb.ReportHandoffRequest{NodeId: r.m.srv.id, Handoffs: due}
-		for _, nn := range r.m.clients {
+		for _, i := range r.m.nameNodeOrder() {
 			cctx, cancel := context.WithTimeout(ctx, interval)
-			resp, err := nn.ReportHandoff(cctx, req)
+			resp, err := r.m.clients[i].ReportHandoff(cctx, req)
 			cancel()
 			if err != nil {
 				r.m.srv.log.Debug("reporting handoffs failed", "err", err, "slots", len(due))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -54,6 +55,10 @@ type member struct {
 	leaseUntil atomic.Int64
 	registered atomic.Bool
 	interval   atomic.Int64 // heartbeat interval, ns
+	wit        witness
+	// active is the index in clients of the NameNode that last answered
+	// as the active one; calls only the active serves try it first.
+	active atomic.Int32
 
 	// gates[s] is held shared by every command on slot s and exclusively
 	// while the ownership of s changes, so no write lands in a slot the
@@ -64,6 +69,10 @@ type member struct {
 	reporter *reporter
 	migrator *migrator
 	drain    drainState
+
+	// Incoming migration totals since start, for metrics: slots handed
+	// off to this node, and the records and record bytes received.
+	slotsIn, recordsIn, bytesIn atomic.Int64
 }
 
 func newMember(s *Server) (*member, error) {
@@ -75,7 +84,14 @@ func newMember(s *Server) (*member, error) {
 	// Fixed flow-control windows: with gRPC's dynamic ones each heartbeat
 	// reply on an otherwise idle connection costs both sides a BDP ping
 	// round trip.
-	opts := s.dialOptions(flowWindow, flowWindow, s.cfg.GRPCDialOptions)
+	opts := s.dialOptions(flowWindow, flowWindow, append([]grpc.DialOption{
+		// Reconnect to a restarted NameNode within about a second; gRPC's
+		// default backoff grows to two minutes, longer than a failover.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: time.Second,
+		}),
+	}, s.cfg.GRPCDialOptions...))
 	for _, addr := range s.cfg.NameNodes {
 		conn, err := grpc.NewClient(addr, opts...)
 		if err != nil {
@@ -166,15 +182,20 @@ func (m *member) registerOnce(ctx context.Context) error {
 		req.Topology = v.top.Proto()
 	}
 	var errs []error
-	for _, nn := range m.clients {
+	for _, i := range m.nameNodeOrder() {
 		sentAt := m.now()
 		cctx, cancel := context.WithTimeout(ctx, time.Duration(m.interval.Load()))
-		resp, err := nn.Register(cctx, req)
+		resp, err := m.clients[i].Register(cctx, req)
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		if !m.wit.fromActive(resp.GetEpoch(), resp.GetNamenodeId(), sentAt) {
+			errs = append(errs, fmt.Errorf("namenode %s answered from a fenced epoch %d", resp.GetNamenodeId(), resp.GetEpoch()))
+			continue
+		}
+		m.active.Store(int32(i))
 		if iv := resp.GetHeartbeatIntervalMs(); iv > 0 {
 			m.interval.Store(int64(time.Duration(iv) * time.Millisecond))
 		}
@@ -196,9 +217,11 @@ func (m *member) heartbeatOnce(ctx context.Context) {
 	v := m.view.Load()
 	st := m.srv.store
 	req := &chkvpb.HeartbeatRequest{
-		NodeId:  m.srv.id,
-		Epoch:   v.top.Epoch,
-		Version: v.top.Version,
+		NodeId:        m.srv.id,
+		Epoch:         v.top.Epoch,
+		Version:       v.top.Version,
+		GrpcAddr:      m.srv.grpcAdvertiseAddr(),
+		PromisedEpoch: m.wit.epoch(),
 		Load: topology.Load{
 			Keys:            int64(st.Len()),
 			UsedMemoryBytes: m.srv.usedMemory(),
@@ -257,7 +280,7 @@ func (m *member) openStream(ctx context.Context, i int, timeout time.Duration) (
 		cancel()
 		return nil, err
 	}
-	hs := &hbStream{ctx: sctx, cancel: cancel, stream: stream}
+	hs := &hbStream{nn: i, ctx: sctx, cancel: cancel, stream: stream}
 	if !m.srv.group.Go(func(context.Context) { m.receive(hs) }) {
 		cancel()
 		return nil, ErrStopped
@@ -288,13 +311,17 @@ func (m *member) receive(hs *hbStream) {
 			m.srv.log.Warn("namenode sent a heartbeat reply nobody asked for")
 			return
 		}
-		m.onHeartbeat(sentAt, resp)
+		m.onHeartbeat(hs.nn, sentAt, resp)
 	}
 }
 
-// onHeartbeat applies a heartbeat reply to a request sent at sentAt.
-func (m *member) onHeartbeat(sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
-	if resp.GetRejoin() {
+// onHeartbeat applies NameNode nn's reply to a request sent at sentAt. The
+// topology of any reply is committed and applied if newer; the lease and
+// a rejoin count only from the active NameNode of the epoch the node
+// follows, and the lease only while that NameNode hears from a majority.
+func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
+	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), resp.GetNamenodeId())
+	if active && resp.GetRejoin() {
 		m.rejoin()
 		return
 	}
@@ -303,13 +330,28 @@ func (m *member) onHeartbeat(sentAt time.Duration, resp *chkvpb.HeartbeatRespons
 	if err := m.applyProto(resp.GetTopology()); err != nil {
 		m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
 	}
-	m.extendLease(sentAt, resp.GetLeaseMs())
+	if active && resp.GetLeaseMs() > 0 && m.wit.fromActive(resp.GetEpoch(), resp.GetNamenodeId(), sentAt) {
+		m.active.Store(int32(nn))
+		m.extendLease(sentAt, resp.GetLeaseMs())
+	}
+}
+
+// nameNodeOrder returns the indexes of the NameNodes, the one last seen
+// active first.
+func (m *member) nameNodeOrder() []int {
+	order := make([]int, 0, len(m.clients))
+	first := int(m.active.Load())
+	for i := range m.clients {
+		order = append(order, (first+i)%len(m.clients))
+	}
+	return order
 }
 
 // hbStream is one HeartbeatStream to a NameNode. ctx is the stream's: it
 // is cancelled when the stream ends, by error or by cancel, and so is the
 // stream's receiver goroutine.
 type hbStream struct {
+	nn     int // index of the NameNode
 	ctx    context.Context
 	cancel context.CancelFunc
 	stream chkvpb.NameNode_HeartbeatStreamClient
@@ -377,7 +419,8 @@ func (m *member) applyProto(p *chkvpb.Topology) error {
 	return nil
 }
 
-// apply installs t if it is newer than the current topology, frees the
+// apply installs t if it is newer than the current topology and not of an
+// epoch lower than the promised one, frees the
 // slots the node no longer serves, and plans the migrations it shows.
 func (m *member) apply(t *topology.Topology) {
 	m.applyMu.Lock()
@@ -386,7 +429,12 @@ func (m *member) apply(t *topology.Topology) {
 	if !t.NewerThan(cur.top) {
 		return
 	}
+	if p := m.wit.epoch(); t.Epoch < p {
+		m.srv.log.Debug("ignored topology of a fenced epoch", "epoch", t.Epoch, "version", t.Version, "promised", p)
+		return
+	}
 	next := &view{top: t, self: t.Index(m.srv.id)}
+	m.wit.applied(t)
 	lost := m.setView(cur, next)
 	m.reporter.prune(t)
 	m.migrator.plan(next)

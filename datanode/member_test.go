@@ -59,7 +59,7 @@ func (f *fakeNameNode) Register(ctx context.Context, req *chkvpb.RegisterRequest
 	defer f.mu.Unlock()
 	f.registered[req.Node.Id] = req.Node
 	f.registers = append(f.registers, req)
-	resp := &chkvpb.RegisterResponse{HeartbeatIntervalMs: f.intervalMs, LeaseMs: f.leaseMs}
+	resp := &chkvpb.RegisterResponse{HeartbeatIntervalMs: f.intervalMs, LeaseMs: f.leaseMs, Epoch: 1, NamenodeId: "fake-nn"}
 	if f.top != nil {
 		resp.Topology = f.top.Proto()
 	}
@@ -110,7 +110,7 @@ func (f *fakeNameNode) reply(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatRes
 		return nil, status.Error(codes.FailedPrecondition, "fake namenode: behind")
 	}
 	f.heartbeats++
-	resp := &chkvpb.HeartbeatResponse{LeaseMs: f.leaseMs, Rejoin: f.rejoin}
+	resp := &chkvpb.HeartbeatResponse{LeaseMs: f.leaseMs, Rejoin: f.rejoin, Epoch: 1, Active: true, NamenodeId: "fake-nn"}
 	if f.top != nil && (req.Epoch < f.top.Epoch || req.Epoch == f.top.Epoch && req.Version < f.top.Version) {
 		resp.Topology = f.top.Proto()
 	}
@@ -289,7 +289,7 @@ func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
 	if _, err := dn.PushTopology(ctx, &chkvpb.PushTopologyRequest{}); err == nil {
 		t.Fatal("empty topology accepted")
 	}
-	if resp, err := dn.Probe(ctx, &chkvpb.ProbeRequest{}); err != nil || resp.NodeId != "dn-a" {
+	if resp, err := dn.Probe(ctx, &chkvpb.ProbeRequest{Epoch: 1}); err != nil || resp.NodeId != "dn-a" {
 		t.Fatalf("Probe = %v, %v", resp, err)
 	}
 }
@@ -316,9 +316,9 @@ func TestHeartbeatRepliesLeaseFromTheirOwnRequests(t *testing.T) {
 	m := &member{srv: &Server{log: slog.New(slog.DiscardHandler)}, base: time.Now()}
 	ctx, cancel := context.WithCancel(context.Background())
 	hs := &hbStream{ctx: ctx, cancel: cancel, stream: &scriptedStream{replies: []*chkvpb.HeartbeatResponse{
-		{LeaseMs: 5000}, // answers the request sent at 100 ms
-		{LeaseMs: 1000}, // answers the request sent at 200 ms
-		{LeaseMs: 9000}, // answers nothing
+		{LeaseMs: 5000, Active: true, Epoch: 1}, // answers the request sent at 100 ms
+		{LeaseMs: 1000, Active: true, Epoch: 1}, // answers the request sent at 200 ms
+		{LeaseMs: 9000, Active: true, Epoch: 1}, // answers nothing
 	}}}
 	hs.push(100 * time.Millisecond)
 	hs.push(200 * time.Millisecond)

@@ -133,12 +133,14 @@ func (m *member) applyRecords(s int, in *incomingSlot, records []byte) error {
 	if m.ovr.incoming[s].Load() != in.session {
 		return nil // cancelled: the slot came by another way
 	}
+	m.bytesIn.Add(int64(len(records)))
 	for len(records) > 0 {
 		r, rest, err := migrate.Next(records)
 		if err != nil {
 			return err
 		}
 		records = rest
+		m.recordsIn.Add(1)
 		if slot.Of(r.Key) != s {
 			return fmt.Errorf("key %q is not in slot %d", r.Key, s)
 		}
@@ -178,6 +180,7 @@ func (m *member) acceptHandoff(s int, session uint64, from string) error {
 	m.ovr.incoming[s].Store(0)
 	sl.Unlock()
 	m.ovr.accepted[s].Store(session)
+	m.slotsIn.Add(1)
 	if !m.view.Load().owns(s) {
 		m.ovr.in[s].Store(&handedIn{from: from})
 		m.reporter.add(s, from, m.srv.id, time.Duration(m.interval.Load()))

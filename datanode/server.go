@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"sync"
@@ -39,6 +40,7 @@ type Server struct {
 	settings atomic.Pointer[Settings]
 	store    *store.Store
 	commands map[string]*command
+	cmdStats *cmdStats // per-command counters, indexed by command.id
 	log      *slog.Logger
 	started  time.Time
 
@@ -46,10 +48,12 @@ type Server struct {
 	member   *member
 	grpcSrv  *grpc.Server
 	drainSrv *drainport.Server // the drain port; nil when disabled
+	httpSrv  *http.Server      // /metrics and /healthz; nil when off
 
 	mu      sync.Mutex
 	ln      net.Listener
 	grpcLn  net.Listener
+	httpLn  net.Listener
 	group   *group.Group
 	clients map[uint64]*client
 	stopped bool
@@ -61,6 +65,12 @@ type Server struct {
 	// writeTimeout is how long a reply may wait for a client that does not
 	// read (writeTimeout unless a test shortens it before Start).
 	writeTimeout time.Duration
+
+	// scrapeMu is held shared by metric scrapes, which run on net/http's
+	// goroutines, and exclusively by Stop while it frees the store;
+	// storeClosed tells scrapes that came later to report nothing.
+	scrapeMu    sync.RWMutex
+	storeClosed bool
 
 	nextClientID atomic.Uint64
 	numClients   atomic.Int64
@@ -108,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 	settings := cfg.Settings
 	s.settings.Store(&settings)
 	s.commands = buildCommandTable()
+	s.cmdStats = newCmdStats(s.commands)
 	return s, nil
 }
 
@@ -144,18 +155,25 @@ func (s *Server) Start() error {
 	s.stats.lastOpsSampleAt = s.started
 	s.memory.sample()
 	s.group = group.New(context.Background())
+	fail := func(err error) error {
+		ln.Close()
+		if s.httpSrv != nil {
+			s.httpSrv.Close()
+		}
+		s.group.Stop()
+		return err
+	}
+	if err := s.startHTTP(); err != nil {
+		return fail(err)
+	}
 	if s.cfg.IOModel == IOModelEpoll {
 		if err := s.startLoops(); err != nil {
-			ln.Close()
-			s.group.Stop()
-			return err
+			return fail(err)
 		}
 	}
 	if len(s.cfg.NameNodes) > 0 {
 		if err := s.startCluster(); err != nil {
-			ln.Close()
-			s.group.Stop()
-			return err
+			return fail(err)
 		}
 	}
 	s.group.Go(s.acceptLoop)
@@ -228,7 +246,6 @@ func (s *Server) startDrainPort() error {
 			s.log.Error("drain port stopped", "err", err)
 		}
 	})
-	s.log.Info("drain port listening", "addr", ln.Addr().String())
 	return nil
 }
 
@@ -351,6 +368,9 @@ func (s *Server) Stop() {
 	if s.drainSrv != nil {
 		s.drainSrv.Close()
 	}
+	if s.httpSrv != nil {
+		s.httpSrv.Close()
+	}
 	if s.grpcSrv != nil {
 		s.grpcSrv.Stop()
 	}
@@ -360,7 +380,10 @@ func (s *Server) Stop() {
 	if s.member != nil {
 		s.member.close()
 	}
+	s.scrapeMu.Lock()
+	s.storeClosed = true
 	s.store.Close()
+	s.scrapeMu.Unlock()
 	s.log.Info("datanode stopped")
 }
 

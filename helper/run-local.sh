@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a local CHKV cluster on loopback from the binaries in bin/: a
-# NameNode (gRPC 127.0.0.1:10101, HTTP 127.0.0.1:10180) and three DataNodes
-# (RESP 10100, 10200, 10300; gRPC 10110, 10210, 10310). Ctrl-C stops it all.
+# NameNode pair (gRPC 127.0.0.1:10101 and 10102, HTTP 10180 and 10182) and
+# three DataNodes (RESP 10100, 10200, 10300; gRPC 10110, 10210, 10310).
+# Ctrl-C stops it all.
 # Logs go to $LOG_DIR (default: a temporary directory, printed below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,16 +17,21 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-./bin/namenode --id namenode-1 --listen 127.0.0.1:10101 --http 127.0.0.1:10180 >"$LOG_DIR/namenode-1.log" 2>&1 &
+./bin/namenode --id namenode-1 --listen 127.0.0.1:10101 --http 127.0.0.1:10180 --peer 127.0.0.1:10102 \
+	>"$LOG_DIR/namenode-1.log" 2>&1 &
+pids+=($!)
+./bin/namenode --id namenode-2 --listen 127.0.0.1:10102 --http 127.0.0.1:10182 --peer 127.0.0.1:10101 \
+	>"$LOG_DIR/namenode-2.log" 2>&1 &
 pids+=($!)
 for i in 1 2 3; do
 	./bin/datanode --id "datanode-$i" --listen "127.0.0.1:10${i}00" --grpc "127.0.0.1:10${i}10" \
-		--drain-listen "127.0.0.1:10${i}66" --namenodes 127.0.0.1:10101 >"$LOG_DIR/datanode-$i.log" 2>&1 &
+		--drain-listen "127.0.0.1:10${i}66" --http "127.0.0.1:10${i}90" --namenodes 127.0.0.1:10101,127.0.0.1:10102 \
+		>"$LOG_DIR/datanode-$i.log" 2>&1 &
 	pids+=($!)
 done
 
 # Wait until the cluster serves every slot.
-for _ in $(seq 100); do
+for _ in $(seq 150); do
 	if ./bin/chkvctl --timeout 1s status 2>/dev/null | grep -c ' up ' | grep -q 3; then break; fi
 	sleep 0.1
 done
@@ -34,7 +40,8 @@ done
 cat <<MSG
 
 CHKV is running (Ctrl-C stops it). Logs: $LOG_DIR
-  NameNode   127.0.0.1:10101 (gRPC), http://127.0.0.1:10180/status
+  NameNodes  127.0.0.1:10101, 127.0.0.1:10102 (gRPC; one active, one standby)
+             http://127.0.0.1:10180/status, http://127.0.0.1:10182/status
   DataNodes  127.0.0.1:10100, 127.0.0.1:10200, 127.0.0.1:10300 (RESP)
   Drain      127.0.0.1:10166, 127.0.0.1:10266, 127.0.0.1:10366 (telnet, then k)
 
@@ -48,5 +55,9 @@ Try:
   bin/chkvctl watch                            # prints each topology version
   telnet 127.0.0.1 10366                       # then k: drains datanode-3
   bin/chkvctl drain datanode-2                 # the same, with a progress bar
+  kill <pid of the active namenode>            # the standby takes over in about 2s
+  bin/chkvctl bench -c 50 --duration 10s       # load: throughput and latency percentiles
+  open http://127.0.0.1:10180/                 # the status page; /metrics for Prometheus
+  curl -s 127.0.0.1:10190/metrics | grep ^chkv_datanode_commands_total
 MSG
 wait

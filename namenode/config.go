@@ -61,6 +61,9 @@ type Config struct {
 	HTTP string
 	// HTTPListener, when set, is used instead of listening on HTTP.
 	HTTPListener net.Listener
+	// Peer is the gRPC address of the other NameNode of the pair; empty
+	// runs this NameNode alone.
+	Peer string
 	// VNodes is the number of virtual nodes per unit of DataNode weight.
 	VNodes int
 	// HeartbeatInterval is how often DataNodes heartbeat; leases and
@@ -80,10 +83,11 @@ type Config struct {
 	Epoch uint64
 
 	// Test hooks; zero values mean production behaviour.
-	now          func() time.Time // the clock; nil is time.Now
-	manualDetect bool             // no detector loop: tests call detectOnce
-	probeTimeout time.Duration    // per probe; 0 is HeartbeatInterval
-	pushTimeout  time.Duration    // per push; 0 is max(2 intervals, 2s)
+	now            func() time.Time // the clock; nil is time.Now
+	manualDetect   bool             // no detector loop: tests call detectOnce
+	manualElection bool             // no election loop: tests call campaign
+	probeTimeout   time.Duration    // per probe; 0 is HeartbeatInterval
+	pushTimeout    time.Duration    // per push; 0 is max(2 intervals, 2s)
 }
 
 // DefaultConfig returns a configuration with every default filled in.
@@ -102,6 +106,11 @@ func (c *Config) Validate() error {
 	if c.Listener == nil {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			return fmt.Errorf("namenode: listen address %q: %w", c.Listen, err)
+		}
+	}
+	if c.Peer != "" {
+		if _, _, err := net.SplitHostPort(c.Peer); err != nil {
+			return fmt.Errorf("namenode: peer address %q: %w", c.Peer, err)
 		}
 	}
 	if c.HTTPListener == nil && c.HTTP != "" {

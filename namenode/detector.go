@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -30,7 +32,9 @@ func (s *Server) detectLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.detectOnce(s.now())
+			if s.isActive() {
+				s.detectOnce(s.now())
+			}
 		}
 	}
 }
@@ -87,8 +91,14 @@ func (s *Server) detectOnce(now time.Time) {
 			s.probes.Done()
 		}
 	}
-	if reassign {
-		s.commitPending()
+	s.mu.Lock()
+	retry := s.dirty && s.role == active
+	s.mu.Unlock()
+	if reassign || retry {
+		// A failed commit stays pending; this retries it too.
+		if _, err := s.commitPending(); err != nil {
+			s.log.Debug("commit failed", "err", err)
+		}
 	}
 }
 
@@ -154,6 +164,10 @@ func (s *Server) probe(ctx context.Context, sp suspect) bool {
 		case err == nil:
 			err = fmt.Errorf("probe answered by node %q", resp.GetNodeId())
 		case ctx.Err() != nil:
+			return false
+		case status.Code(err) == codes.FailedPrecondition:
+			// The DataNode promised a newer epoch: we were replaced.
+			s.stepDown(epoch+1, fmt.Sprintf("datanode %s refused a probe: %v", sp.id, err))
 			return false
 		}
 		s.log.Debug("probe failed", "datanode", sp.id, "attempt", attempt, "err", err)

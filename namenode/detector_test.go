@@ -213,24 +213,28 @@ func TestProbingDoesNotBlockHeartbeats(t *testing.T) {
 	c := nn.client(t, "")
 	a := startFakeDataNode(t, "a", "")
 	b := startFakeDataNode(t, "b", "")
+	c3 := startFakeDataNode(t, "c", "")
 	register(t, c, a.node(), nil)
 	register(t, c, b.node(), nil)
+	v := register(t, c, c3.node(), nil).GetTopology().GetVersion()
 	gate := make(chan struct{})
 	a.mu.Lock()
 	a.probeGate = gate
 	a.mu.Unlock()
 	nn.clock.Advance(3100 * time.Millisecond)
-	heartbeat(t, c, "b", 1, 2)
+	heartbeat(t, c, "b", 1, v)
+	heartbeat(t, c, "c", 1, v)
 	nn.detectOnce(nn.clock.Now())
 	waitFor(t, 5*time.Second, "a's probe to arrive", func() bool { return a.probes.Load() == 1 })
-	// a's probe hangs; b's heartbeats and registrations go on.
+	// a's probe hangs; b's and c's heartbeats and registrations go on.
 	for range 10 {
 		nn.clock.Advance(100 * time.Millisecond)
-		if resp := heartbeat(t, c, "b", 1, 2); resp.GetLeaseMs() == 0 {
+		heartbeat(t, c, "c", 1, v)
+		if resp := heartbeat(t, c, "b", 1, v); resp.GetLeaseMs() == 0 {
 			t.Fatalf("heartbeat during a probe: %v", resp)
 		}
 	}
-	register(t, c, startFakeDataNode(t, "c", "").node(), nil)
+	register(t, c, startFakeDataNode(t, "d", "").node(), nil)
 	nn.mu.Lock()
 	probing := nn.members["a"].probing
 	nn.mu.Unlock()
@@ -298,12 +302,15 @@ func TestDetectorLoop(t *testing.T) {
 	c := nn.client(t, "")
 	a := startFakeDataNode(t, "a", "")
 	b := startFakeDataNode(t, "b", "")
+	c3 := startFakeDataNode(t, "c", "")
+	start := time.Now() // a's lease counts from its registration
 	register(t, c, a.node(), nil)
 	register(t, c, b.node(), nil)
+	register(t, c, c3.node(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // b heartbeats
+	go func() { // b and c heartbeat
 		defer wg.Done()
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
@@ -312,21 +319,22 @@ func TestDetectorLoop(t *testing.T) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				c.Heartbeat(ctx, &chkvpb.HeartbeatRequest{NodeId: "b", Epoch: 1, Version: 2})
+				c.Heartbeat(ctx, &chkvpb.HeartbeatRequest{NodeId: "b", Epoch: 1, Version: 3})
+				c.Heartbeat(ctx, &chkvpb.HeartbeatRequest{NodeId: "c", Epoch: 1, Version: 3})
 			}
 		}
 	}()
 	defer func() { cancel(); wg.Wait() }()
 	a.stop()
-	start := time.Now()
-	waitFor(t, 5*time.Second, "a's slots to move to b", func() bool {
-		return owners(nn.Topology())["b"] == slot.Count
+	waitFor(t, 5*time.Second, "a's slots to move to b and c", func() bool {
+		o := owners(nn.Topology())
+		return o["a"] == 0 && o["b"]+o["c"] == slot.Count
 	})
 	if d := time.Since(start); d < (LeaseHeartbeats+MarginHeartbeats)*interval {
 		t.Fatalf("slots moved after %v, before lease+margin (%v)", d, (LeaseHeartbeats+MarginHeartbeats)*interval)
 	}
-	if nn.isDown("b") {
-		t.Fatal("heartbeating b declared down")
+	if nn.isDown("b") || nn.isDown("c") {
+		t.Fatal("heartbeating b or c declared down")
 	}
 }
 
@@ -350,17 +358,21 @@ func TestDialOptionsCutLinks(t *testing.T) {
 	c := nn.client(t, "")
 	a := startFakeDataNode(t, "a", "")
 	b := startFakeDataNode(t, "b", "")
+	c3 := startFakeDataNode(t, "c", "")
 	mu.Lock()
 	cut[a.addr] = true
 	mu.Unlock()
-	register(t, c, a.node(), nil)
 	register(t, c, b.node(), nil)
-	waitFor(t, 5*time.Second, "b to get version 2", func() bool { return b.held() == 2 })
+	register(t, c, c3.node(), nil)
+	register(t, c, a.node(), nil) // b and c stage it
+	waitFor(t, 5*time.Second, "b to get version 3", func() bool { return b.held() == 3 })
 	if a.held() != 0 {
 		t.Fatal("a push crossed a cut link")
 	}
 	nn.clock.Advance(3100 * time.Millisecond)
-	heartbeat(t, c, "b", 1, 2)
+	for _, id := range []string{"b", "c"} {
+		heartbeat(t, c, id, 1, 3)
+	}
 	nn.detectOnce(nn.clock.Now())
 	nn.waitProbes()
 	if a.probes.Load() != 0 || !nn.isDown("a") {

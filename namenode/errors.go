@@ -33,6 +33,13 @@ var (
 	ErrLastNode = errors.New("namenode: the last datanode holding data cannot be drained without force")
 	// ErrNodeDown refuses to drain a DataNode declared down.
 	ErrNodeDown = errors.New("namenode: datanode is down")
+	// ErrNotActive refuses a call only the active NameNode serves
+	// (Register, ReportHandoff, Drain) on a standby; the caller tries the
+	// other NameNode of the pair.
+	ErrNotActive = errors.New("namenode: not the active namenode")
+	// ErrNoQuorum refuses a change while the active NameNode does not hear
+	// from a majority of the DataNodes, or cannot stage it on a majority.
+	ErrNoQuorum = errors.New("namenode: no majority of the datanodes")
 )
 
 // toStatus translates an error to the gRPC status the caller sees.
@@ -51,7 +58,7 @@ func toStatus(err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, ErrUnknownNode):
 		code = codes.NotFound
-	case errors.Is(err, ErrStopped):
+	case errors.Is(err, ErrStopped), errors.Is(err, ErrNotActive), errors.Is(err, ErrNoQuorum):
 		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled

@@ -64,6 +64,7 @@ func startNameNode(t testing.TB, mutate func(*Config)) *testNameNode {
 	cfg.HTTP = ""
 	cfg.now = clock.Now
 	cfg.manualDetect = true
+	cfg.manualElection = true
 	cfg.probeTimeout = 100 * time.Millisecond
 	cfg.pushTimeout = time.Second
 	if mutate != nil {
@@ -78,6 +79,10 @@ func startNameNode(t testing.TB, mutate func(*Config)) *testNameNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
+	// Alone and knowing no DataNode, it wins its first election at once.
+	if !s.campaign(context.Background()) {
+		t.Fatal("the namenode did not become active")
+	}
 	return &testNameNode{Server: s, clock: clock}
 }
 
@@ -109,6 +114,7 @@ type fakeDataNode struct {
 	mu      sync.Mutex
 	srv     *grpc.Server
 	pushes  []uint64 // versions received, in order
+	stages  int      // stage requests answered
 	holding *chkvpb.Topology
 
 	probes    atomic.Int64
@@ -176,6 +182,14 @@ func (f *fakeDataNode) Probe(ctx context.Context, req *chkvpb.ProbeRequest) (*ch
 }
 
 func (f *fakeDataNode) PushTopology(ctx context.Context, req *chkvpb.PushTopologyRequest) (*chkvpb.PushTopologyResponse, error) {
+	if req.GetStage() {
+		// Staging always succeeds: the fake holds the staged version.
+		tp := req.GetTopology()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.stages++
+		return &chkvpb.PushTopologyResponse{Epoch: tp.GetEpoch(), Version: tp.GetVersion()}, nil
+	}
 	if gate := f.gate(); gate != nil {
 		select {
 		case <-gate:
@@ -201,6 +215,13 @@ func (f *fakeDataNode) PushTopology(ctx context.Context, req *chkvpb.PushTopolog
 	default:
 	}
 	return &chkvpb.PushTopologyResponse{Epoch: f.holding.GetEpoch(), Version: f.holding.GetVersion()}, nil
+}
+
+// Elect grants every vote and sends the newest topology pushed.
+func (f *fakeDataNode) Elect(context.Context, *chkvpb.ElectRequest) (*chkvpb.ElectResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &chkvpb.ElectResponse{Granted: true, Topology: f.holding}, nil
 }
 
 func (f *fakeDataNode) gate() chan struct{} {

@@ -7,15 +7,21 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/chkv/chkv/common/opshttp"
+	"github.com/chkv/chkv/namenode/statuspage"
+	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-// httpHandler serves /healthz and /status.
+// httpHandler serves /healthz, /status (JSON), /metrics (Prometheus) and
+// the status page (/, /ring, /ui/).
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok"))
-	})
+	page := statuspage.New(s, 0)
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /ring", page)
+	mux.Handle("GET /ui/", page)
+	opshttp.Mount(mux, s.metrics.reg, s.log)
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(s.status())
 		var out bytes.Buffer
@@ -33,6 +39,10 @@ func (s *Server) httpHandler() http.Handler {
 	})
 	return mux
 }
+
+// Status returns what the Status call answers: the NameNode's view of
+// the cluster. The caller owns the returned message.
+func (s *Server) Status() *chkvpb.StatusResponse { return s.status() }
 
 // newHTTPServer returns the HTTP server for the handler.
 func (s *Server) newHTTPServer() *http.Server {

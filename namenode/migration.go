@@ -32,6 +32,9 @@ func (s *Server) reportHandoff(req *chkvpb.ReportHandoffRequest) (*version, erro
 		}
 		hs = append(hs, topology.Handoff{Slot: sl, From: h.GetFromId(), To: h.GetToId()})
 	}
+	if !s.isActive() {
+		return nil, s.notActive()
+	}
 	if len(hs) == 0 {
 		return s.cur.Load(), nil
 	}
@@ -39,7 +42,7 @@ func (s *Server) reportHandoff(req *chkvpb.ReportHandoffRequest) (*version, erro
 	s.handoffs = append(s.handoffs, hs...)
 	s.dirty = true
 	s.mu.Unlock()
-	return s.commitPending(), nil
+	return s.commitPending()
 }
 
 // Drain marks the DataNode named by id, RESP or gRPC address as draining,
@@ -51,6 +54,9 @@ func (s *Server) Drain(name string, force bool) (*chkvpb.DrainResponse, error) {
 // drain marks the DataNode named by id, RESP or gRPC address as draining
 // and commits, which retargets its slots to their ring successors.
 func (s *Server) drain(name string, force bool) (*chkvpb.DrainResponse, error) {
+	if !s.isActive() {
+		return nil, s.notActive()
+	}
 	s.mu.Lock()
 	i := slices.IndexFunc(s.nodes, func(n topology.Node) bool {
 		return n.ID == name || n.RESPAddr == name || n.GRPCAddr == name
@@ -83,6 +89,9 @@ func (s *Server) drain(name string, force bool) (*chkvpb.DrainResponse, error) {
 	if j := before.Index(n.ID); j >= 0 {
 		slots = before.SlotCount(j)
 	}
-	v := s.commitPending()
+	v, err := s.commitPending()
+	if err != nil {
+		return nil, err
+	}
 	return &chkvpb.DrainResponse{NodeId: n.ID, Slots: uint32(slots), Epoch: v.topo.Epoch, Version: v.topo.Version}, nil
 }

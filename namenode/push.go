@@ -2,6 +2,7 @@ package namenode
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -67,6 +68,11 @@ func (s *Server) syncPeers(v *version) {
 			want[n.ID] = n.GRPCAddr
 		}
 	}
+	keep := make(map[string]bool, len(v.topo.Nodes))
+	for _, n := range v.topo.Nodes {
+		keep[n.GRPCAddr] = true
+	}
+	s.dnConns.retain(keep)
 	for id, p := range s.peers {
 		if addr, ok := want[id]; !ok || addr != p.addr {
 			p.cancel()
@@ -85,10 +91,19 @@ func (s *Server) syncPeers(v *version) {
 	}
 }
 
-// startPeer dials a DataNode and starts its pusher; nil if the address
-// cannot be dialled or the server is stopping.
+// stopPeers stops every pusher: the NameNode is not the active one.
+// The caller holds commitMu.
+func (s *Server) stopPeers() {
+	for id, p := range s.peers {
+		p.cancel()
+		delete(s.peers, id)
+	}
+}
+
+// startPeer starts a DataNode's pusher; nil if the address cannot be
+// dialled or the server is stopping.
 func (s *Server) startPeer(id, addr string) *peer {
-	conn, err := grpc.NewClient(addr, s.dialOptions()...)
+	conn, err := s.dnConns.get(addr, s.dialOptions())
 	if err != nil {
 		s.log.Warn("cannot dial datanode", "datanode", id, "grpc", addr, "err", err)
 		return nil
@@ -97,7 +112,6 @@ func (s *Server) startPeer(id, addr string) *peer {
 	p := &peer{id: id, addr: addr, cancel: cancel, latest: make(chan *version, 1)}
 	if !s.group.Go(func(context.Context) { s.runPeer(ctx, p, conn) }) {
 		cancel()
-		conn.Close()
 		return nil
 	}
 	return p
@@ -105,9 +119,9 @@ func (s *Server) startPeer(id, addr string) *peer {
 
 // runPeer pushes the newest offered version to the DataNode until ctx ends,
 // retrying failures with backoff. A DataNode that answers with a newer
-// version than sent is not sent older ones.
+// version than sent is not sent older ones. A DataNode that has promised a
+// newer epoch makes the NameNode step down.
 func (s *Server) runPeer(ctx context.Context, p *peer, conn *grpc.ClientConn) {
-	defer conn.Close()
 	log := s.log.With("datanode", p.id, "grpc", p.addr)
 	var ackEpoch, ackVersion uint64
 	acked := false
@@ -128,7 +142,7 @@ func (s *Server) runPeer(ctx context.Context, p *peer, conn *grpc.ClientConn) {
 		}
 		pctx, cancel := context.WithTimeout(ctx, s.cfg.pushTimeoutOrDefault())
 		var resp chkvpb.PushTopologyResponse
-		err := conn.Invoke(pctx, chkvpb.DataNode_PushTopology_FullMethodName, v.frame, &resp, grpc.ForceCodecV2(s.codec))
+		err := conn.Invoke(pctx, chkvpb.DataNode_PushTopology_FullMethodName, s.pushFrame(v, false), &resp, grpc.ForceCodecV2(s.codec))
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -150,6 +164,10 @@ func (s *Server) runPeer(ctx context.Context, p *peer, conn *grpc.ClientConn) {
 			failures = 0
 		}
 		ackEpoch, ackVersion, acked = v.topo.Epoch, v.topo.Version, true
+		if resp.GetStale() {
+			s.stepDown(resp.GetPromisedEpoch(), fmt.Sprintf("datanode %s refused a push", p.id))
+			continue // not resent; the next commit, if any, would be refused too
+		}
 		if before(ackEpoch, ackVersion, resp.GetEpoch(), resp.GetVersion()) {
 			ackEpoch, ackVersion = resp.GetEpoch(), resp.GetVersion()
 		}

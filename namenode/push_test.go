@@ -86,6 +86,11 @@ func TestPushRetriesWithBackoff(t *testing.T) {
 	start := time.Now()
 	register(t, c, dn.node(), nil)
 	waitFor(t, 10*time.Second, "the push to succeed after 3 failures", func() bool { return dn.held() == 1 })
+	// Two more nodes, so that a majority stages new versions while a is
+	// unreachable.
+	for _, id := range []string{"b", "c"} {
+		register(t, c, startFakeDataNode(t, id, "").node(), nil)
+	}
 	// Backoff 50ms, 100ms, 200ms, each ±20%.
 	if d := time.Since(start); d < 280*time.Millisecond {
 		t.Fatalf("3 retries took %v: no backoff", d)
@@ -104,9 +109,16 @@ func TestPushRetriesWithBackoff(t *testing.T) {
 }
 
 func TestPushStopsForDownNodes(t *testing.T) {
-	nn, _, dns, t0 := cluster3(t)
+	nn, c, dns, t0 := cluster3(t)
 	dns["a"].stop()
+	v := nn.Topology().Version
+	nn.clock.Advance(t0.Add(3100 * time.Millisecond).Sub(nn.clock.Now()))
+	heartbeat(t, c, "b", 1, v)
+	heartbeat(t, c, "c", 1, v)
 	nn.detectAt(t0, 3100*time.Millisecond)
+	nn.clock.Advance(t0.Add(5 * time.Second).Sub(nn.clock.Now()))
+	heartbeat(t, c, "b", 1, v)
+	heartbeat(t, c, "c", 1, v)
 	nn.detectAt(t0, 5*time.Second)
 	if got := nn.Topology(); got.Nodes[got.Index("a")].State != topology.Down {
 		t.Fatal("a not down")

@@ -52,6 +52,9 @@ func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
 		return nil, fmt.Errorf("%w: weight %d above %d", ErrInvalidNode, node.Weight, MaxWeight)
 	}
 	now := s.now()
+	if !s.isActive() {
+		return nil, s.notActive()
+	}
 	if req.GetTopology() != nil {
 		held, err := topology.FromProto(req.GetTopology())
 		if err != nil {
@@ -61,6 +64,9 @@ func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
 			return nil, fmt.Errorf("node %q: %w", node.ID, err)
 		}
 		s.adopt(held, now)
+		if !s.isActive() {
+			return nil, s.notActive()
+		}
 	}
 
 	s.mu.Lock()
@@ -91,7 +97,7 @@ func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
 	m.renew(now)
 	m.down = false
 	s.mu.Unlock()
-	return s.commitPending(), nil
+	return s.commitPending()
 }
 
 // checkHeld refuses a DataNode's topology whose ring would be too large to
@@ -115,6 +121,13 @@ func checkHeld(t *topology.Topology) error {
 // heartbeat and any lease an earlier NameNode granted them counts as
 // running until now.
 func (s *Server) adopt(held *topology.Topology, now time.Time) {
+	if _, epoch := s.Active(); held.Epoch > epoch {
+		// A newer epoch than ours has been led: we were replaced. Its
+		// versions are committed; keep the newest as a standby would.
+		s.stepDown(held.Epoch, "a datanode holds a topology of a newer epoch")
+		s.learn(held)
+		return
+	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	cur := s.cur.Load().topo
@@ -143,9 +156,6 @@ func (s *Server) adopt(held *topology.Topology, now time.Time) {
 		}
 	}
 	s.nodes, s.members, s.dirty = nodes, members, dirty
-	if held.Epoch > s.epoch {
-		s.epoch = held.Epoch
-	}
 	s.mu.Unlock()
 	if held.VNodes != s.cfg.VNodes {
 		s.log.Warn("adopted topology uses a different vnodes setting; keeping it", "adopted", held.VNodes, "configured", s.cfg.VNodes)
@@ -155,25 +165,49 @@ func (s *Server) adopt(held *topology.Topology, now time.Time) {
 	s.publishLocked(held)
 }
 
-// heartbeat renews a DataNode's lease and records its load.
+// heartbeat renews a DataNode's lease and records its load. A standby only
+// records it and sends the DataNode newer versions; an active grants the
+// lease only while it hears from a majority of the DataNodes.
 func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
 	now := s.now()
+	if act, epoch := s.Active(); act && req.GetPromisedEpoch() > epoch {
+		s.stepDown(req.GetPromisedEpoch(), fmt.Sprintf("datanode %s promised epoch %d", req.GetNodeId(), req.GetPromisedEpoch()))
+	}
 	cur := s.cur.Load()
 	s.mu.Lock()
+	s.noteHeardLocked(req.GetNodeId(), req.GetGrpcAddr())
 	m := s.members[req.GetNodeId()]
+	if s.role != active {
+		if m != nil {
+			m.lastHeartbeat, m.lastSeen = now, now
+			m.load = topology.LoadFromProto(req.GetLoad())
+		}
+		epoch := s.epoch
+		s.mu.Unlock()
+		resp := &chkvpb.HeartbeatResponse{Epoch: epoch, NamenodeId: s.id}
+		if before(req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version) {
+			resp.Topology = cur.pb
+		}
+		return resp, nil
+	}
+	epoch := s.epoch
 	if m == nil || m.down {
 		s.mu.Unlock()
 		if m == nil && before(cur.topo.Epoch, cur.topo.Version, req.GetEpoch(), req.GetVersion()) {
 			return nil, fmt.Errorf("%w: node %q holds (%d, %d), namenode (%d, %d)", ErrBehind,
 				req.GetNodeId(), req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version)
 		}
-		return &chkvpb.HeartbeatResponse{Rejoin: true}, nil
+		return &chkvpb.HeartbeatResponse{Rejoin: true, Epoch: epoch, Active: true, NamenodeId: s.id}, nil
 	}
 	m.renew(now)
 	l := req.GetLoad()
 	m.load = topology.LoadFromProto(l)
+	quorum := s.quorumLocked(now)
 	s.mu.Unlock()
-	resp := &chkvpb.HeartbeatResponse{LeaseMs: s.cfg.lease().Milliseconds()}
+	resp := &chkvpb.HeartbeatResponse{Epoch: epoch, Active: true, NamenodeId: s.id}
+	if quorum {
+		resp.LeaseMs = s.cfg.lease().Milliseconds()
+	}
 	if before(req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version) {
 		resp.Topology = cur.pb
 	}
@@ -183,13 +217,28 @@ func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatRespo
 // commitPending commits the membership changes made since the last commit,
 // if any, and returns the current version. Changes made while another
 // commit computes the ring are committed together by the next caller.
-func (s *Server) commitPending() *version {
+func (s *Server) commitPending() (*version, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
+	return s.commitLocked()
+}
+
+// commitLocked commits the pending changes: only the active NameNode does,
+// only while it hears from a majority of the DataNodes, and only once a
+// majority holds the new version staged (see stage). When a commit fails
+// the changes stay pending for the next one. The caller holds commitMu.
+func (s *Server) commitLocked() (*version, error) {
 	s.mu.Lock()
-	if !s.dirty {
+	switch {
+	case !s.dirty:
 		s.mu.Unlock()
-		return s.cur.Load()
+		return s.cur.Load(), nil
+	case s.role != active:
+		s.mu.Unlock()
+		return nil, s.notActive()
+	case !s.quorumLocked(s.now()):
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s has not heard from a majority of the datanodes", ErrNoQuorum, s.id)
 	}
 	s.dirty = false
 	nodes := slices.Clone(s.nodes)
@@ -202,7 +251,20 @@ func (s *Server) commitPending() *version {
 	handoffs := s.handoffs
 	s.handoffs = nil
 	s.mu.Unlock()
-	next := s.cur.Load().topo.Next(epoch, nodes, handoffs...)
+	prev := s.cur.Load().topo
+	next := prev.Next(epoch, nodes, handoffs...)
+	v := newVersion(s.seq+1, next)
+	if err := s.stage(prev, v); err != nil {
+		s.mu.Lock()
+		s.dirty = true
+		s.handoffs = append(handoffs, s.handoffs...)
+		s.mu.Unlock()
+		if fe, ok := err.(*errFenced); ok {
+			s.stepDown(fe.promised, fe.Error())
+		}
+		s.log.Warn("commit failed: the new version is not on a majority of the datanodes", "epoch", epoch, "version", next.Version, "err", err)
+		return nil, err
+	}
 	s.mu.Lock()
 	// Next promotes joining nodes that received all their slots.
 	for _, n := range next.Nodes {
@@ -211,19 +273,35 @@ func (s *Server) commitPending() *version {
 		}
 	}
 	s.mu.Unlock()
-	return s.publishLocked(next)
+	s.publishVersionLocked(v)
+	s.log.Info("topology committed", "epoch", next.Epoch, "version", next.Version, "nodes", len(next.Nodes), "bytes", len(v.frame))
+	return v, nil
 }
 
-// publishLocked makes t the current version and hands it to watchers and
-// DataNodes. The caller holds commitMu, which orders publications.
+// publishLocked makes t, a committed version, the current one and hands it
+// to watchers and, on the active, to the DataNodes. The caller holds
+// commitMu, which orders publications.
 func (s *Server) publishLocked(t *topology.Topology) *version {
-	s.seq++
-	v := newVersion(s.seq, t)
+	v := newVersion(s.seq+1, t)
+	s.publishVersionLocked(v)
+	s.log.Debug("topology published", "epoch", t.Epoch, "version", t.Version, "nodes", len(t.Nodes))
+	return v
+}
+
+// publishVersionLocked publishes v, numbered s.seq+1. The caller holds
+// commitMu.
+func (s *Server) publishVersionLocked(v *version) {
+	s.seq = v.seq
 	s.cur.Store(v)
 	s.hub.publish(v)
-	s.syncPeers(v)
-	s.log.Info("topology committed", "epoch", t.Epoch, "version", t.Version, "nodes", len(t.Nodes), "bytes", len(v.frame))
-	return v
+	s.mu.Lock()
+	push := s.role == active && v.topo.Epoch == s.epoch
+	s.mu.Unlock()
+	if push {
+		s.syncPeers(v)
+	} else {
+		s.stopPeers()
+	}
 }
 
 // status describes the committed topology and each node's liveness.
@@ -242,6 +320,7 @@ func (s *Server) status() *chkvpb.StatusResponse {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pairStatusLocked(resp, now)
 	in, out := make([]uint32, len(v.topo.Nodes)), make([]uint32, len(v.topo.Nodes))
 	for sl, o := range v.topo.Owners {
 		if tg := v.topo.Target[sl]; tg != o {

@@ -339,6 +339,10 @@ func TestAdoptNewerTopologyAfterRestart(t *testing.T) {
 	}
 }
 
+// TestAdoptHigherEpoch: a DataNode that registers with a topology of a
+// newer epoch than the active's shows that another NameNode led since. The
+// NameNode steps down, keeps that topology, and when it wins an election
+// again its versions continue from it.
 func TestAdoptHigherEpoch(t *testing.T) {
 	nn := startNameNode(t, nil)
 	c := nn.client(t, "")
@@ -346,11 +350,23 @@ func TestAdoptHigherEpoch(t *testing.T) {
 	prev := topology.Empty(7, DefaultVNodes)
 	prev.Version = 40
 	heldTopo := prev.Next(7, []topology.Node{{ID: "a", RESPAddr: "old:1", GRPCAddr: dn.addr, State: topology.Up}})
-	got := mustTopology(t, register(t, c, dn.node(), heldTopo.Proto()).GetTopology())
-	// Adopted (7, 41), then committed a's new RESP address as (7, 42):
-	// the NameNode's commits must not be older than what it adopted.
-	if got.Epoch != 7 || got.Version != 42 {
-		t.Fatalf("after adopting (7, 41) and an address change: (%d, %d), want (7, 42)", got.Epoch, got.Version)
+	_, err := c.Register(context.Background(), &chkvpb.RegisterRequest{Node: dn.node(), Topology: heldTopo.Proto()})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("register with a newer epoch: %v, want UNAVAILABLE (stepped down)", err)
+	}
+	if act, epoch := nn.Active(); act || epoch != 7 {
+		t.Fatalf("after seeing epoch 7: active=%v epoch=%d, want standby at 7", act, epoch)
+	}
+	if got := nn.Topology(); got.Epoch != 7 || got.Version != 41 {
+		t.Fatalf("kept (%d, %d), want (7, 41)", got.Epoch, got.Version)
+	}
+	if !nn.campaign(context.Background()) {
+		t.Fatal("lost the election with a's vote")
+	}
+	// The new epoch's first version is (8, 42); a's new address is (8, 43).
+	got := mustTopology(t, register(t, c, dn.node(), nil).GetTopology())
+	if got.Epoch != 8 || got.Version != 43 {
+		t.Fatalf("after re-election and an address change: (%d, %d), want (8, 43)", got.Epoch, got.Version)
 	}
 }
 

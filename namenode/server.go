@@ -43,7 +43,20 @@ type Server struct {
 	dirty   bool // nodes differ from the current version's
 	// handoffs reported since the last commit; the next commit applies them.
 	handoffs []topology.Handoff
-	epoch    uint64 // epoch of the next commit
+	// epoch is the active's term, or on a standby the highest epoch it
+	// knows a DataNode promised or an active led.
+	epoch    uint64
+	role     role
+	activeID string // the active as this NameNode knows it
+	voted    uint64 // the highest epoch granted to the peer as a witness
+	// candidate is the epoch of this NameNode's current candidacy.
+	candidate uint64
+	heard     map[string]string // DataNodes' gRPC addresses by ID, from their heartbeats
+	peer      peerInfo
+	// leaderSeen is when an active peer that hears from a majority was
+	// last heard from (or a vote granted, or this NameNode stepped down).
+	leaderSeen time.Time
+	startedAt  time.Time
 
 	// commitMu orders commits, adoptions and publications; it guards seq
 	// and peers.
@@ -52,6 +65,7 @@ type Server struct {
 	peers    map[string]*peer
 	cur      atomic.Pointer[version] // the current version; read without locks
 
+	dnConns  connPool // to DataNodes, for pushes, staging and elections
 	probeSem chan struct{}
 	probes   sync.WaitGroup
 
@@ -62,6 +76,8 @@ type Server struct {
 	httpSrv *http.Server
 	ln      net.Listener
 	httpLn  net.Listener
+
+	metrics *metrics // Prometheus counters and registry; created by New
 }
 
 // New returns a NameNode configured by cfg, holding the empty topology of
@@ -78,11 +94,13 @@ func New(cfg Config) (*Server, error) {
 		group:    group.New(context.Background()),
 		hub:      newHub(),
 		members:  make(map[string]*member),
-		epoch:    cfg.Epoch,
+		heard:    make(map[string]string),
+		epoch:    cfg.Epoch - 1, // the first election takes cfg.Epoch
 		peers:    make(map[string]*peer),
 		probeSem: make(chan struct{}, maxConcurrentProbes),
 	}
 	s.codec = newCodec(s.cur.Load)
+	s.metrics = newMetrics(s)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -133,7 +151,7 @@ func (s *Server) Start() error {
 	}
 	s.started, s.ln, s.httpLn = true, ln, httpLn
 
-	opts := append(clustertoken.ServerOptions(s.cfg.ClusterToken),
+	opts := append(append(clustertoken.ServerOptions(s.cfg.ClusterToken), s.metrics.serverOptions()...),
 		grpc.ForceServerCodecV2(s.codec),
 		// Fixed flow-control windows: with gRPC's dynamic ones every
 		// heartbeat that arrives on an idle connection costs a window update
@@ -164,10 +182,19 @@ func (s *Server) Start() error {
 			}
 		})
 	}
+	s.mu.Lock()
+	s.startedAt = s.now()
+	s.mu.Unlock()
 	if !s.cfg.manualDetect {
 		s.group.Go(s.detectLoop)
 	}
-	attrs := []any{"listen", ln.Addr().String(), "epoch", s.cfg.Epoch, "heartbeat_interval", s.cfg.HeartbeatInterval}
+	if !s.cfg.manualElection {
+		s.group.Go(s.electionLoop)
+	}
+	if s.cfg.Peer != "" {
+		s.group.Go(s.followLoop)
+	}
+	attrs := []any{"listen", ln.Addr().String(), "peer", s.cfg.Peer, "heartbeat_interval", s.cfg.HeartbeatInterval}
 	if httpLn != nil {
 		attrs = append(attrs, "http", httpLn.Addr().String())
 	}
@@ -203,6 +230,7 @@ func (s *Server) Stop() {
 		}
 	}
 	s.group.Stop() // also waits for a concurrent Stop's goroutines
+	s.dnConns.close()
 	if !already {
 		s.log.Info("namenode stopped")
 	}
@@ -249,6 +277,8 @@ func (r rpc) Register(_ context.Context, req *chkvpb.RegisterRequest) (*chkvpb.R
 		HeartbeatIntervalMs: r.s.cfg.HeartbeatInterval.Milliseconds(),
 		LeaseMs:             r.s.cfg.lease().Milliseconds(),
 		Topology:            v.pb,
+		Epoch:               v.topo.Epoch,
+		NamenodeId:          r.s.id,
 	}, nil
 }
 
@@ -293,6 +323,16 @@ func (r rpc) ReportHandoff(_ context.Context, req *chkvpb.ReportHandoffRequest) 
 		return nil, toStatus(err)
 	}
 	return &chkvpb.ReportHandoffResponse{Epoch: v.topo.Epoch, Version: v.topo.Version}, nil
+}
+
+// Follow streams the active's state to the standby.
+func (r rpc) Follow(stream chkvpb.NameNode_FollowServer) error {
+	return toStatus(r.s.serveFollow(stream))
+}
+
+// Elect answers the peer's request for a vote.
+func (r rpc) Elect(_ context.Context, req *chkvpb.ElectRequest) (*chkvpb.ElectResponse, error) {
+	return r.s.voteForPeer(req), nil
 }
 
 // Drain starts draining a DataNode.

@@ -124,6 +124,7 @@ func TestLifecycle(t *testing.T) {
 	if err := s.Start(); !errors.Is(err, ErrStarted) {
 		t.Fatalf("second Start: %v, want ErrStarted", err)
 	}
+	waitFor(t, 5*time.Second, "the namenode to elect itself", func() bool { act, _ := s.Active(); return act })
 	conn := dialConn(t, s.Addr().String(), "")
 	dn := startFakeDataNode(t, "a", "")
 	register(t, chkvpb.NewNameNodeClient(conn), dn.node(), nil) // starts a pusher

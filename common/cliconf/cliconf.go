@@ -80,3 +80,42 @@ func SplitList(s string) []string {
 	}
 	return out
 }
+
+// Unmanaged returns the names of the flags among flags that cannot also
+// be set from a CHKV_* variable and the --config file (flags not made by
+// String, Int or Bool). Tests of each binary require it to be empty.
+func Unmanaged(flags []cli.Flag) []string {
+	var out []string
+	for _, f := range flags {
+		name := f.Names()[0]
+		var env []string
+		switch f := f.(type) {
+		case *altsrc.StringFlag:
+			env = f.EnvVars
+		case *altsrc.IntFlag:
+			env = f.EnvVars
+		case *altsrc.BoolFlag:
+			env = f.EnvVars
+		case *cli.StringFlag:
+			if name == ConfigFlagName {
+				continue
+			}
+		}
+		if len(env) != 1 || env[0] != EnvVar(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Names returns the names of flags, --config excluded: the keys a YAML
+// file may hold.
+func Names(flags []cli.Flag) []string {
+	var out []string
+	for _, f := range flags {
+		if name := f.Names()[0]; name != ConfigFlagName {
+			out = append(out, name)
+		}
+	}
+	return out
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/datanode"
+
+	"github.com/chkv/chkv/helper/workload"
 )
 
 // The drain port, driven over TCP as an operator would with telnet:
@@ -30,7 +32,7 @@ func TestDrainPortDrainsTheNode(t *testing.T) {
 		mu.Unlock()
 	}})
 	cl := newClient(t, c)
-	want := preload(t, cl, "pre", 3000)
+	want := workload.Preload(t, cl, "pre", 3000)
 	dn := c.DataNodes()[2]
 	mu.Lock()
 	addr := ports[dn.ID()]
@@ -92,7 +94,7 @@ func TestDrainPortDrainsTheNode(t *testing.T) {
 		t.Fatalf("status after the drain: %q", l)
 	}
 	t.Logf("%d progress lines; %s", progress, last)
-	verify(t, cl, want)
+	workload.Verify(t, cl, want)
 	if n := dn.Keys(); n != 0 {
 		t.Fatalf("drained node holds %d keys", n)
 	}

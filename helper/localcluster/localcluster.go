@@ -41,6 +41,10 @@ type Options struct {
 	Logger *slog.Logger
 	// DataNodeConfig, when set, adjusts each DataNode's configuration.
 	DataNodeConfig func(*datanode.Config)
+	// NameNodeConfig, when set, adjusts the NameNode's configuration
+	// (e.g. HTTP = "127.0.0.1:0" for its status page and metrics; HTTP is
+	// off otherwise).
+	NameNodeConfig func(*namenode.Config)
 }
 
 // DefaultHeartbeatInterval is the heartbeat period of a local cluster.
@@ -215,6 +219,9 @@ func (c *Cluster) startNameNode(addr string) error {
 	cfg.HeartbeatInterval = c.opts.HeartbeatInterval
 	cfg.ClusterToken = c.opts.ClusterToken
 	cfg.Logger = c.opts.Logger
+	if c.opts.NameNodeConfig != nil {
+		c.opts.NameNodeConfig(&cfg)
+	}
 	nn, err := namenode.New(cfg)
 	if err != nil {
 		ln.Close()

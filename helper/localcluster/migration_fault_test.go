@@ -16,6 +16,8 @@ import (
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode"
+
+	"github.com/chkv/chkv/helper/workload"
 )
 
 // trap blocks the first migration step it matches until released, and
@@ -112,14 +114,31 @@ func waitNodeState(t *testing.T, c *Cluster, id string, st topology.State) {
 // and no key is lost. One source with one worker: the trap catches the
 // first slot holding keys before any such slot can have been handed off
 // (a group snapshots all its slots before its cutover), so the target
-// dies holding no key of its own.
+// dies holding no key of its own. A second DataNode keeps the majority
+// that the NameNode needs to declare the target down; its own moves to
+// the target are held until the test ends, so it hands it nothing.
 func TestTargetKilledMidSlotLosesNothing(t *testing.T) {
 	tr, withKeys := snapshotOfSlotWithKeys()
-	c := startTrapped(t, tr, 1, 1)
+	hold := make(chan struct{})
+	var holding atomic.Bool
+	c := startCluster(t, Options{DataNodes: 2, DataNodeConfig: func(cfg *datanode.Config) {
+		cfg.MigrationWorkers = 1
+		if cfg.ID == "datanode-1" {
+			cfg.Hook = tr.hook(cfg.ID)
+			return
+		}
+		cfg.Hook = func(step string, _ int) {
+			if step == "begin" && holding.Load() {
+				<-hold
+			}
+		}
+	}})
+	t.Cleanup(func() { close(hold) }) // before the cluster stops
 	cl := newClient(t, c)
-	want := preload(t, cl, "pre", 5000)
+	want := workload.Preload(t, cl, "pre", 5000)
 	withKeys(want)
 
+	holding.Store(true)
 	tr.armed.Store(true)
 	target, err := c.AddDataNode()
 	if err != nil {
@@ -135,7 +154,7 @@ func TestTargetKilledMidSlotLosesNothing(t *testing.T) {
 	if o := c.Topology().Owner(at.slot); o == nil || o.ID == target.ID() {
 		t.Fatalf("slot %d caught mid-migration is owned by %v", at.slot, o)
 	}
-	verify(t, cl, want)
+	workload.Verify(t, cl, want)
 }
 
 // The source of a migration dies mid-slot: its slots are reassigned as for
@@ -145,7 +164,7 @@ func TestSourceKilledMidSlotDropsPartialCopy(t *testing.T) {
 	tr, withKeys := snapshotOfSlotWithKeys()
 	c := startTrapped(t, tr, 3, 0)
 	cl := newClient(t, c)
-	want := preload(t, cl, "pre", 5000)
+	want := workload.Preload(t, cl, "pre", 5000)
 	withKeys(want)
 	before := c.Topology()
 
@@ -184,7 +203,7 @@ func TestSourceKilledMidSlotDropsPartialCopy(t *testing.T) {
 	if caught == 0 {
 		t.Fatalf("slot %d caught mid-copy held none of the keys", at.slot)
 	}
-	verify(t, cl, kept)
+	workload.Verify(t, cl, kept)
 }
 
 // A link slowed to a crawl slows the migration down but does not stop it,
@@ -192,7 +211,7 @@ func TestSourceKilledMidSlotDropsPartialCopy(t *testing.T) {
 func TestSlowLinkDrainCompletes(t *testing.T) {
 	c := startCluster(t, Options{DataNodes: 3})
 	cl := newClient(t, c)
-	want := preload(t, cl, "pre", 5000)
+	want := workload.Preload(t, cl, "pre", 5000)
 	w := startWorkload(t, c, 2, 64, 20000)
 	dn := c.DataNodes()[0]
 	dn.ToPeers.SetDelay(2 * time.Millisecond) // every write of its migration streams
@@ -204,8 +223,8 @@ func TestSlowLinkDrainCompletes(t *testing.T) {
 	case <-ctxFor(t, 60*time.Second).Done():
 		t.Fatalf("not drained over the slow link; migration %+v", dn.MigrationLoad())
 	}
-	w.check(t)
-	verify(t, cl, want)
+	w.Check(t)
+	workload.Verify(t, cl, want)
 }
 
 // A 100 MB value moves in chunks while writes to its slot and to the

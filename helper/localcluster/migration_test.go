@@ -6,6 +6,8 @@ import (
 
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode"
+
+	"github.com/chkv/chkv/helper/workload"
 )
 
 // A DataNode joins a cluster holding data while clients read and write:
@@ -13,12 +15,12 @@ import (
 // operation fails, and the history is linearizable.
 func TestJoinUnderLoadLosesNothing(t *testing.T) {
 	c := startCluster(t, Options{DataNodes: 3, DataNodeConfig: func(cfg *datanode.Config) {
-		cfg.Hook = slowWorkloadSlots(150 * time.Millisecond)
+		cfg.Hook = workload.SlowSlots(150 * time.Millisecond)
 	}})
 	cl := newClient(t, c)
-	want := preload(t, cl, "pre", 20000)
+	want := workload.Preload(t, cl, "pre", 20000)
 	w := startWorkload(t, c, 4, 64, 30000)
-	w.runMore(t, 200)
+	w.RunMore(t, 200)
 
 	dn, err := c.AddDataNode()
 	if err != nil {
@@ -35,9 +37,9 @@ func TestJoinUnderLoadLosesNothing(t *testing.T) {
 	if i < 0 || top.Nodes[i].State != topology.Up || top.SlotCount(i) == 0 {
 		t.Fatalf("new node after the join: %+v, %d slots", top.Nodes[i], top.SlotCount(i))
 	}
-	w.runMore(t, 200)
-	w.check(t)
-	verify(t, cl, want)
+	w.RunMore(t, 200)
+	w.Check(t)
+	workload.Verify(t, cl, want)
 	if dn.MigrationLoad().SlotsMoved != 0 {
 		t.Error("the new node handed slots off")
 	}
@@ -55,12 +57,12 @@ func TestJoinUnderLoadLosesNothing(t *testing.T) {
 // and the history is linearizable.
 func TestDrainUnderLoadLosesNothing(t *testing.T) {
 	c := startCluster(t, Options{DataNodes: 3, DataNodeConfig: func(cfg *datanode.Config) {
-		cfg.Hook = slowWorkloadSlots(150 * time.Millisecond)
+		cfg.Hook = workload.SlowSlots(150 * time.Millisecond)
 	}})
 	cl := newClient(t, c)
-	want := preload(t, cl, "pre", 20000)
+	want := workload.Preload(t, cl, "pre", 20000)
 	w := startWorkload(t, c, 4, 64, 30000)
-	w.runMore(t, 200)
+	w.RunMore(t, 200)
 
 	dn := ownerOf(c, "{w0}")
 	if err := c.Drain(dn, false); err != nil {
@@ -71,9 +73,9 @@ func TestDrainUnderLoadLosesNothing(t *testing.T) {
 	case <-ctxFor(t, 60*time.Second).Done():
 		t.Fatalf("not drained; migration %+v", dn.MigrationLoad())
 	}
-	w.runMore(t, 200)
-	w.check(t)
-	verify(t, cl, want)
+	w.RunMore(t, 200)
+	w.Check(t)
+	workload.Verify(t, cl, want)
 	if n := dn.Keys(); n != 0 {
 		t.Fatalf("drained node still holds %d keys", n)
 	}

@@ -87,6 +87,58 @@ func (NodeState) EnumDescriptor() ([]byte, []int) {
 	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{0}
 }
 
+// NameNodeRole is a NameNode's part in the pair.
+type NameNodeRole int32
+
+const (
+	NameNodeRole_NAMENODE_ROLE_UNSPECIFIED NameNodeRole = 0
+	// ACTIVE: commits topology versions and grants leases.
+	NameNodeRole_NAMENODE_ROLE_ACTIVE NameNodeRole = 1
+	// STANDBY: follows the active and takes over when it fails.
+	NameNodeRole_NAMENODE_ROLE_STANDBY NameNodeRole = 2
+)
+
+// Enum value maps for NameNodeRole.
+var (
+	NameNodeRole_name = map[int32]string{
+		0: "NAMENODE_ROLE_UNSPECIFIED",
+		1: "NAMENODE_ROLE_ACTIVE",
+		2: "NAMENODE_ROLE_STANDBY",
+	}
+	NameNodeRole_value = map[string]int32{
+		"NAMENODE_ROLE_UNSPECIFIED": 0,
+		"NAMENODE_ROLE_ACTIVE":      1,
+		"NAMENODE_ROLE_STANDBY":     2,
+	}
+)
+
+func (x NameNodeRole) Enum() *NameNodeRole {
+	p := new(NameNodeRole)
+	*p = x
+	return p
+}
+
+func (x NameNodeRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NameNodeRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_chkvpb_chkv_proto_enumTypes[1].Descriptor()
+}
+
+func (NameNodeRole) Type() protoreflect.EnumType {
+	return &file_chkvpb_chkv_proto_enumTypes[1]
+}
+
+func (x NameNodeRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NameNodeRole.Descriptor instead.
+func (NameNodeRole) EnumDescriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{1}
+}
+
 type MigrateRequest_Kind int32
 
 const (
@@ -132,11 +184,11 @@ func (x MigrateRequest_Kind) String() string {
 }
 
 func (MigrateRequest_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_chkvpb_chkv_proto_enumTypes[1].Descriptor()
+	return file_chkvpb_chkv_proto_enumTypes[2].Descriptor()
 }
 
 func (MigrateRequest_Kind) Type() protoreflect.EnumType {
-	return &file_chkvpb_chkv_proto_enumTypes[1]
+	return &file_chkvpb_chkv_proto_enumTypes[2]
 }
 
 func (x MigrateRequest_Kind) Number() protoreflect.EnumNumber {
@@ -145,7 +197,7 @@ func (x MigrateRequest_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MigrateRequest_Kind.Descriptor instead.
 func (MigrateRequest_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{21, 0}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{26, 0}
 }
 
 // Load is what a DataNode reports of itself in each heartbeat.
@@ -498,8 +550,12 @@ type RegisterResponse struct {
 	HeartbeatIntervalMs int64 `protobuf:"varint,1,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	// The lease granted with this reply, in milliseconds, counted by the
 	// DataNode from when it sent the request.
-	LeaseMs       int64     `protobuf:"varint,2,opt,name=lease_ms,json=leaseMs,proto3" json:"lease_ms,omitempty"`
-	Topology      *Topology `protobuf:"bytes,3,opt,name=topology,proto3" json:"topology,omitempty"`
+	LeaseMs  int64     `protobuf:"varint,2,opt,name=lease_ms,json=leaseMs,proto3" json:"lease_ms,omitempty"`
+	Topology *Topology `protobuf:"bytes,3,opt,name=topology,proto3" json:"topology,omitempty"`
+	// The active NameNode's epoch; a DataNode that promised a higher one
+	// ignores the reply.
+	Epoch         uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	NamenodeId    string `protobuf:"bytes,5,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -555,13 +611,33 @@ func (x *RegisterResponse) GetTopology() *Topology {
 	return nil
 }
 
+func (x *RegisterResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *RegisterResponse) GetNamenodeId() string {
+	if x != nil {
+		return x.NamenodeId
+	}
+	return ""
+}
+
 type HeartbeatRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	Load   *Load                  `protobuf:"bytes,2,opt,name=load,proto3" json:"load,omitempty"`
 	// (epoch, version) of the topology the DataNode holds.
-	Epoch         uint64 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Version       uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	Epoch   uint64 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// The DataNode's gRPC address, so that a NameNode that lost its state
+	// can ask it for its vote and its topology.
+	GrpcAddr string `protobuf:"bytes,5,opt,name=grpc_addr,json=grpcAddr,proto3" json:"grpc_addr,omitempty"`
+	// The highest NameNode epoch the DataNode has promised to; an active
+	// NameNode with a lower epoch has been replaced and steps down.
+	PromisedEpoch uint64 `protobuf:"varint,6,opt,name=promised_epoch,json=promisedEpoch,proto3" json:"promised_epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -624,14 +700,40 @@ func (x *HeartbeatRequest) GetVersion() uint64 {
 	return 0
 }
 
+func (x *HeartbeatRequest) GetGrpcAddr() string {
+	if x != nil {
+		return x.GrpcAddr
+	}
+	return ""
+}
+
+func (x *HeartbeatRequest) GetPromisedEpoch() uint64 {
+	if x != nil {
+		return x.PromisedEpoch
+	}
+	return 0
+}
+
 type HeartbeatResponse struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	LeaseMs int64                  `protobuf:"varint,1,opt,name=lease_ms,json=leaseMs,proto3" json:"lease_ms,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The lease granted, in milliseconds from when the request was sent;
+	// zero from a standby, or from an active that has lost contact with a
+	// majority of the DataNodes.
+	LeaseMs int64 `protobuf:"varint,1,opt,name=lease_ms,json=leaseMs,proto3" json:"lease_ms,omitempty"`
 	// Present when the DataNode's topology is older than the NameNode's.
 	Topology *Topology `protobuf:"bytes,2,opt,name=topology,proto3" json:"topology,omitempty"`
 	// The NameNode does not know the node or has declared it down: the
-	// DataNode must drop its data and register again.
-	Rejoin        bool `protobuf:"varint,3,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
+	// DataNode must drop its data and register again. Only an active
+	// NameNode sets it.
+	Rejoin bool `protobuf:"varint,3,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
+	// The answering NameNode's epoch, and whether it is the active one. A
+	// DataNode ignores the lease and rejoin of a reply whose epoch is lower
+	// than the one it promised.
+	Epoch  uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Active bool   `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
+	// The answering NameNode; of two claiming one epoch, a DataNode follows
+	// the one it promised the epoch to.
+	NamenodeId    string `protobuf:"bytes,6,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -685,6 +787,27 @@ func (x *HeartbeatResponse) GetRejoin() bool {
 		return x.Rejoin
 	}
 	return false
+}
+
+func (x *HeartbeatResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *HeartbeatResponse) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *HeartbeatResponse) GetNamenodeId() string {
+	if x != nil {
+		return x.NamenodeId
+	}
+	return ""
 }
 
 // Handoff is one slot that moved from one DataNode to another.
@@ -1178,20 +1301,109 @@ func (x *NodeStatus) GetSlotsOut() uint32 {
 	return 0
 }
 
+// PeerStatus is what a NameNode knows of the other one of the pair.
+type PeerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The peer's gRPC address (--peer).
+	Addr string `protobuf:"bytes,2,opt,name=addr,proto3" json:"addr,omitempty"`
+	// On the active: the newest version the standby acknowledged, and how
+	// many versions it is behind. On a standby: the active's newest version.
+	Version     uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	LagVersions uint64 `protobuf:"varint,4,opt,name=lag_versions,json=lagVersions,proto3" json:"lag_versions,omitempty"`
+	// Milliseconds since the peer was last heard from; -1: never.
+	AgeMs         int64 `protobuf:"varint,5,opt,name=age_ms,json=ageMs,proto3" json:"age_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerStatus) Reset() {
+	*x = PeerStatus{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerStatus) ProtoMessage() {}
+
+func (x *PeerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerStatus.ProtoReflect.Descriptor instead.
+func (*PeerStatus) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PeerStatus) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PeerStatus) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *PeerStatus) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *PeerStatus) GetLagVersions() uint64 {
+	if x != nil {
+		return x.LagVersions
+	}
+	return 0
+}
+
+func (x *PeerStatus) GetAgeMs() int64 {
+	if x != nil {
+		return x.AgeMs
+	}
+	return 0
+}
+
 type StatusResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NamenodeId    string                 `protobuf:"bytes,1,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Version       uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
-	Nodes         []*NodeStatus          `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	Watchers      int64                  `protobuf:"varint,5,opt,name=watchers,proto3" json:"watchers,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	NamenodeId string                 `protobuf:"bytes,1,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	Epoch      uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version    uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Nodes      []*NodeStatus          `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Watchers   int64                  `protobuf:"varint,5,opt,name=watchers,proto3" json:"watchers,omitempty"`
+	Role       NameNodeRole           `protobuf:"varint,6,opt,name=role,proto3,enum=chkv.v1.NameNodeRole" json:"role,omitempty"`
+	// The active NameNode's ID as this NameNode knows it; empty when none is.
+	ActiveId string `protobuf:"bytes,7,opt,name=active_id,json=activeId,proto3" json:"active_id,omitempty"`
+	// The active hears from a majority of the DataNodes (only then does it
+	// change the topology and grant leases).
+	Quorum bool `protobuf:"varint,8,opt,name=quorum,proto3" json:"quorum,omitempty"`
+	// The other NameNode of the pair; absent when none is configured.
+	Peer          *PeerStatus `protobuf:"bytes,9,opt,name=peer,proto3" json:"peer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[16]
+	mi := &file_chkvpb_chkv_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1415,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[16]
+	mi := &file_chkvpb_chkv_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1428,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{16}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StatusResponse) GetNamenodeId() string {
@@ -1254,6 +1466,168 @@ func (x *StatusResponse) GetWatchers() int64 {
 	return 0
 }
 
+func (x *StatusResponse) GetRole() NameNodeRole {
+	if x != nil {
+		return x.Role
+	}
+	return NameNodeRole_NAMENODE_ROLE_UNSPECIFIED
+}
+
+func (x *StatusResponse) GetActiveId() string {
+	if x != nil {
+		return x.ActiveId
+	}
+	return ""
+}
+
+func (x *StatusResponse) GetQuorum() bool {
+	if x != nil {
+		return x.Quorum
+	}
+	return false
+}
+
+func (x *StatusResponse) GetPeer() *PeerStatus {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+// FollowAck is the standby's side of Follow: the newest version it holds.
+type FollowAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NamenodeId    string                 `protobuf:"bytes,1,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version       uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowAck) Reset() {
+	*x = FollowAck{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowAck) ProtoMessage() {}
+
+func (x *FollowAck) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowAck.ProtoReflect.Descriptor instead.
+func (*FollowAck) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *FollowAck) GetNamenodeId() string {
+	if x != nil {
+		return x.NamenodeId
+	}
+	return ""
+}
+
+func (x *FollowAck) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *FollowAck) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// FollowEvent is the active's side of Follow: each committed version, and
+// a beat every half heartbeat interval that says it still leads.
+type FollowEvent struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	NamenodeId string                 `protobuf:"bytes,1,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	Epoch      uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// A marshaled Topology, when a version was committed since the last
+	// event; empty on a beat.
+	Topology []byte `protobuf:"bytes,3,opt,name=topology,proto3" json:"topology,omitempty"`
+	// The active hears from a majority of the DataNodes.
+	Quorum        bool `protobuf:"varint,4,opt,name=quorum,proto3" json:"quorum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowEvent) Reset() {
+	*x = FollowEvent{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowEvent) ProtoMessage() {}
+
+func (x *FollowEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowEvent.ProtoReflect.Descriptor instead.
+func (*FollowEvent) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *FollowEvent) GetNamenodeId() string {
+	if x != nil {
+		return x.NamenodeId
+	}
+	return ""
+}
+
+func (x *FollowEvent) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *FollowEvent) GetTopology() []byte {
+	if x != nil {
+		return x.Topology
+	}
+	return nil
+}
+
+func (x *FollowEvent) GetQuorum() bool {
+	if x != nil {
+		return x.Quorum
+	}
+	return false
+}
+
 type ProbeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The NameNode's epoch.
@@ -1264,7 +1638,7 @@ type ProbeRequest struct {
 
 func (x *ProbeRequest) Reset() {
 	*x = ProbeRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[17]
+	mi := &file_chkvpb_chkv_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1650,7 @@ func (x *ProbeRequest) String() string {
 func (*ProbeRequest) ProtoMessage() {}
 
 func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[17]
+	mi := &file_chkvpb_chkv_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1663,7 @@ func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeRequest.ProtoReflect.Descriptor instead.
 func (*ProbeRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{17}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ProbeRequest) GetEpoch() uint64 {
@@ -1308,7 +1682,7 @@ type ProbeResponse struct {
 
 func (x *ProbeResponse) Reset() {
 	*x = ProbeResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[18]
+	mi := &file_chkvpb_chkv_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1694,7 @@ func (x *ProbeResponse) String() string {
 func (*ProbeResponse) ProtoMessage() {}
 
 func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[18]
+	mi := &file_chkvpb_chkv_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1707,7 @@ func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResponse.ProtoReflect.Descriptor instead.
 func (*ProbeResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{18}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ProbeResponse) GetNodeId() string {
@@ -1344,15 +1718,24 @@ func (x *ProbeResponse) GetNodeId() string {
 }
 
 type PushTopologyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Topology      *Topology              `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sent by the active NameNode, whose epoch is topology.epoch.
+	Topology *Topology `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
+	// Stage: keep the version without applying it. The active stages each
+	// version on a majority of the DataNodes before it commits it, so that
+	// any majority that elects a new active holds every committed version.
+	// Without stage, the version is committed: apply it.
+	Stage bool `protobuf:"varint,2,opt,name=stage,proto3" json:"stage,omitempty"`
+	// The sending NameNode. A DataNode accepts an epoch from one NameNode
+	// only: the one it promised it to, or the first to use it.
+	NamenodeId    string `protobuf:"bytes,3,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PushTopologyRequest) Reset() {
 	*x = PushTopologyRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[19]
+	mi := &file_chkvpb_chkv_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1747,7 @@ func (x *PushTopologyRequest) String() string {
 func (*PushTopologyRequest) ProtoMessage() {}
 
 func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[19]
+	mi := &file_chkvpb_chkv_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1760,7 @@ func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyRequest.ProtoReflect.Descriptor instead.
 func (*PushTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{19}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PushTopologyRequest) GetTopology() *Topology {
@@ -1387,18 +1770,37 @@ func (x *PushTopologyRequest) GetTopology() *Topology {
 	return nil
 }
 
+func (x *PushTopologyRequest) GetStage() bool {
+	if x != nil {
+		return x.Stage
+	}
+	return false
+}
+
+func (x *PushTopologyRequest) GetNamenodeId() string {
+	if x != nil {
+		return x.NamenodeId
+	}
+	return ""
+}
+
 type PushTopologyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// (epoch, version) the DataNode holds after applying.
-	Epoch         uint64 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Version       uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// (epoch, version) the DataNode holds after the call: the newest staged
+	// or applied version for a stage, the applied one otherwise.
+	Epoch   uint64 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The push came from an epoch lower than promised_epoch and was refused:
+	// the sender has been replaced.
+	Stale         bool   `protobuf:"varint,3,opt,name=stale,proto3" json:"stale,omitempty"`
+	PromisedEpoch uint64 `protobuf:"varint,4,opt,name=promised_epoch,json=promisedEpoch,proto3" json:"promised_epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PushTopologyResponse) Reset() {
 	*x = PushTopologyResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[20]
+	mi := &file_chkvpb_chkv_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1812,7 @@ func (x *PushTopologyResponse) String() string {
 func (*PushTopologyResponse) ProtoMessage() {}
 
 func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[20]
+	mi := &file_chkvpb_chkv_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1825,7 @@ func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyResponse.ProtoReflect.Descriptor instead.
 func (*PushTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{20}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PushTopologyResponse) GetEpoch() uint64 {
@@ -1438,6 +1840,148 @@ func (x *PushTopologyResponse) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *PushTopologyResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+func (x *PushTopologyResponse) GetPromisedEpoch() uint64 {
+	if x != nil {
+		return x.PromisedEpoch
+	}
+	return 0
+}
+
+// ElectRequest asks a witness (a DataNode, or the peer NameNode when there
+// are no DataNodes) to promise epoch to candidate_id.
+type ElectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CandidateId   string                 `protobuf:"bytes,1,opt,name=candidate_id,json=candidateId,proto3" json:"candidate_id,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ElectRequest) Reset() {
+	*x = ElectRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ElectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ElectRequest) ProtoMessage() {}
+
+func (x *ElectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ElectRequest.ProtoReflect.Descriptor instead.
+func (*ElectRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ElectRequest) GetCandidateId() string {
+	if x != nil {
+		return x.CandidateId
+	}
+	return ""
+}
+
+func (x *ElectRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+type ElectResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The witness promised the epoch: it refuses every call and topology of a
+	// lower epoch from now on.
+	Granted bool `protobuf:"varint,1,opt,name=granted,proto3" json:"granted,omitempty"`
+	// The highest epoch the witness has promised to, after the call.
+	PromisedEpoch uint64 `protobuf:"varint,2,opt,name=promised_epoch,json=promisedEpoch,proto3" json:"promised_epoch,omitempty"`
+	// The newest topology the witness holds, staged or applied; the winner
+	// adopts the newest of its voters' so that no committed version is lost.
+	Topology *Topology `protobuf:"bytes,3,opt,name=topology,proto3" json:"topology,omitempty"`
+	// Why the vote was refused.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ElectResponse) Reset() {
+	*x = ElectResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ElectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ElectResponse) ProtoMessage() {}
+
+func (x *ElectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ElectResponse.ProtoReflect.Descriptor instead.
+func (*ElectResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ElectResponse) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
+
+func (x *ElectResponse) GetPromisedEpoch() uint64 {
+	if x != nil {
+		return x.PromisedEpoch
+	}
+	return 0
+}
+
+func (x *ElectResponse) GetTopology() *Topology {
+	if x != nil {
+		return x.Topology
+	}
+	return nil
+}
+
+func (x *ElectResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 // MigrateRequest is one message of a slot migration from a source DataNode
@@ -1464,7 +2008,7 @@ type MigrateRequest struct {
 
 func (x *MigrateRequest) Reset() {
 	*x = MigrateRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	mi := &file_chkvpb_chkv_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +2020,7 @@ func (x *MigrateRequest) String() string {
 func (*MigrateRequest) ProtoMessage() {}
 
 func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	mi := &file_chkvpb_chkv_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +2033,7 @@ func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateRequest.ProtoReflect.Descriptor instead.
 func (*MigrateRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{21}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MigrateRequest) GetKind() MigrateRequest_Kind {
@@ -1542,7 +2086,7 @@ type MigrateResponse struct {
 
 func (x *MigrateResponse) Reset() {
 	*x = MigrateResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	mi := &file_chkvpb_chkv_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1554,7 +2098,7 @@ func (x *MigrateResponse) String() string {
 func (*MigrateResponse) ProtoMessage() {}
 
 func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	mi := &file_chkvpb_chkv_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1567,7 +2111,7 @@ func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateResponse.ProtoReflect.Descriptor instead.
 func (*MigrateResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{22}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MigrateResponse) GetSlot() uint32 {
@@ -1608,7 +2152,7 @@ type HandoffStatusRequest struct {
 
 func (x *HandoffStatusRequest) Reset() {
 	*x = HandoffStatusRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	mi := &file_chkvpb_chkv_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +2164,7 @@ func (x *HandoffStatusRequest) String() string {
 func (*HandoffStatusRequest) ProtoMessage() {}
 
 func (x *HandoffStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	mi := &file_chkvpb_chkv_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +2177,7 @@ func (x *HandoffStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandoffStatusRequest.ProtoReflect.Descriptor instead.
 func (*HandoffStatusRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{23}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HandoffStatusRequest) GetSlot() uint32 {
@@ -1661,7 +2205,7 @@ type HandoffStatusResponse struct {
 
 func (x *HandoffStatusResponse) Reset() {
 	*x = HandoffStatusResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	mi := &file_chkvpb_chkv_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +2217,7 @@ func (x *HandoffStatusResponse) String() string {
 func (*HandoffStatusResponse) ProtoMessage() {}
 
 func (x *HandoffStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	mi := &file_chkvpb_chkv_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +2230,7 @@ func (x *HandoffStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandoffStatusResponse.ProtoReflect.Descriptor instead.
 func (*HandoffStatusResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{24}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HandoffStatusResponse) GetHandedOff() bool {
@@ -1730,20 +2274,29 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x06target\x18\b \x03(\rR\x06targetJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"c\n" +
 	"\x0fRegisterRequest\x12!\n" +
 	"\x04node\x18\x01 \x01(\v2\r.chkv.v1.NodeR\x04node\x12-\n" +
-	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\"\x90\x01\n" +
+	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\"\xc7\x01\n" +
 	"\x10RegisterResponse\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x12\x19\n" +
 	"\blease_ms\x18\x02 \x01(\x03R\aleaseMs\x12-\n" +
-	"\btopology\x18\x03 \x01(\v2\x11.chkv.v1.TopologyR\btopology\"~\n" +
+	"\btopology\x18\x03 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x1f\n" +
+	"\vnamenode_id\x18\x05 \x01(\tR\n" +
+	"namenodeId\"\xc2\x01\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12!\n" +
 	"\x04load\x18\x02 \x01(\v2\r.chkv.v1.LoadR\x04load\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"u\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x1b\n" +
+	"\tgrpc_addr\x18\x05 \x01(\tR\bgrpcAddr\x12%\n" +
+	"\x0epromised_epoch\x18\x06 \x01(\x04R\rpromisedEpoch\"\xc4\x01\n" +
 	"\x11HeartbeatResponse\x12\x19\n" +
 	"\blease_ms\x18\x01 \x01(\x03R\aleaseMs\x12-\n" +
 	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
-	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\"K\n" +
+	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06active\x18\x05 \x01(\bR\x06active\x12\x1f\n" +
+	"\vnamenode_id\x18\x06 \x01(\tR\n" +
+	"namenodeId\"K\n" +
 	"\aHandoff\x12\x12\n" +
 	"\x04slot\x18\x01 \x01(\rR\x04slot\x12\x17\n" +
 	"\afrom_id\x18\x02 \x01(\tR\x06fromId\x12\x13\n" +
@@ -1773,23 +2326,58 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05slots\x18\x02 \x01(\rR\x05slots\x12(\n" +
 	"\x10heartbeat_age_ms\x18\x03 \x01(\x03R\x0eheartbeatAgeMs\x12\x19\n" +
 	"\bslots_in\x18\x04 \x01(\rR\aslotsIn\x12\x1b\n" +
-	"\tslots_out\x18\x05 \x01(\rR\bslotsOut\"\xa8\x01\n" +
+	"\tslots_out\x18\x05 \x01(\rR\bslotsOut\"\x84\x01\n" +
+	"\n" +
+	"PeerStatus\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12!\n" +
+	"\flag_versions\x18\x04 \x01(\x04R\vlagVersions\x12\x15\n" +
+	"\x06age_ms\x18\x05 \x01(\x03R\x05ageMs\"\xb1\x02\n" +
 	"\x0eStatusResponse\x12\x1f\n" +
 	"\vnamenode_id\x18\x01 \x01(\tR\n" +
 	"namenodeId\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x04R\aversion\x12)\n" +
 	"\x05nodes\x18\x04 \x03(\v2\x13.chkv.v1.NodeStatusR\x05nodes\x12\x1a\n" +
-	"\bwatchers\x18\x05 \x01(\x03R\bwatchers\"$\n" +
+	"\bwatchers\x18\x05 \x01(\x03R\bwatchers\x12)\n" +
+	"\x04role\x18\x06 \x01(\x0e2\x15.chkv.v1.NameNodeRoleR\x04role\x12\x1b\n" +
+	"\tactive_id\x18\a \x01(\tR\bactiveId\x12\x16\n" +
+	"\x06quorum\x18\b \x01(\bR\x06quorum\x12'\n" +
+	"\x04peer\x18\t \x01(\v2\x13.chkv.v1.PeerStatusR\x04peer\"\\\n" +
+	"\tFollowAck\x12\x1f\n" +
+	"\vnamenode_id\x18\x01 \x01(\tR\n" +
+	"namenodeId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"x\n" +
+	"\vFollowEvent\x12\x1f\n" +
+	"\vnamenode_id\x18\x01 \x01(\tR\n" +
+	"namenodeId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1a\n" +
+	"\btopology\x18\x03 \x01(\fR\btopology\x12\x16\n" +
+	"\x06quorum\x18\x04 \x01(\bR\x06quorum\"$\n" +
 	"\fProbeRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"(\n" +
 	"\rProbeResponse\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"D\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"{\n" +
 	"\x13PushTopologyRequest\x12-\n" +
-	"\btopology\x18\x01 \x01(\v2\x11.chkv.v1.TopologyR\btopology\"F\n" +
+	"\btopology\x18\x01 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x14\n" +
+	"\x05stage\x18\x02 \x01(\bR\x05stage\x12\x1f\n" +
+	"\vnamenode_id\x18\x03 \x01(\tR\n" +
+	"namenodeId\"\x83\x01\n" +
 	"\x14PushTopologyResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"\xf2\x01\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x14\n" +
+	"\x05stale\x18\x03 \x01(\bR\x05stale\x12%\n" +
+	"\x0epromised_epoch\x18\x04 \x01(\x04R\rpromisedEpoch\"G\n" +
+	"\fElectRequest\x12!\n" +
+	"\fcandidate_id\x18\x01 \x01(\tR\vcandidateId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\"\x97\x01\n" +
+	"\rElectResponse\x12\x18\n" +
+	"\agranted\x18\x01 \x01(\bR\agranted\x12%\n" +
+	"\x0epromised_epoch\x18\x02 \x01(\x04R\rpromisedEpoch\x12-\n" +
+	"\btopology\x18\x03 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xf2\x01\n" +
 	"\x0eMigrateRequest\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.chkv.v1.MigrateRequest.KindR\x04kind\x12\x12\n" +
 	"\x04slot\x18\x02 \x01(\rR\x04slot\x12\x18\n" +
@@ -1819,7 +2407,11 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x12NODE_STATE_JOINING\x10\x01\x12\x11\n" +
 	"\rNODE_STATE_UP\x10\x02\x12\x17\n" +
 	"\x13NODE_STATE_DRAINING\x10\x03\x12\x13\n" +
-	"\x0fNODE_STATE_DOWN\x10\x042\xd7\x03\n" +
+	"\x0fNODE_STATE_DOWN\x10\x04*b\n" +
+	"\fNameNodeRole\x12\x1d\n" +
+	"\x19NAMENODE_ROLE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14NAMENODE_ROLE_ACTIVE\x10\x01\x12\x19\n" +
+	"\x15NAMENODE_ROLE_STANDBY\x10\x022\xc7\x04\n" +
 	"\bNameNode\x12?\n" +
 	"\bRegister\x12\x18.chkv.v1.RegisterRequest\x1a\x19.chkv.v1.RegisterResponse\x12B\n" +
 	"\tHeartbeat\x12\x19.chkv.v1.HeartbeatRequest\x1a\x1a.chkv.v1.HeartbeatResponse\x12L\n" +
@@ -1827,11 +2419,14 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05Watch\x12\x15.chkv.v1.WatchRequest\x1a\x13.chkv.v1.WatchEvent0\x01\x129\n" +
 	"\x06Status\x12\x16.chkv.v1.StatusRequest\x1a\x17.chkv.v1.StatusResponse\x12N\n" +
 	"\rReportHandoff\x12\x1d.chkv.v1.ReportHandoffRequest\x1a\x1e.chkv.v1.ReportHandoffResponse\x126\n" +
-	"\x05Drain\x12\x15.chkv.v1.DrainRequest\x1a\x16.chkv.v1.DrainResponse2\xa1\x02\n" +
+	"\x05Drain\x12\x15.chkv.v1.DrainRequest\x1a\x16.chkv.v1.DrainResponse\x126\n" +
+	"\x06Follow\x12\x12.chkv.v1.FollowAck\x1a\x14.chkv.v1.FollowEvent(\x010\x01\x126\n" +
+	"\x05Elect\x12\x15.chkv.v1.ElectRequest\x1a\x16.chkv.v1.ElectResponse2\xd9\x02\n" +
 	"\bDataNode\x12@\n" +
 	"\aMigrate\x12\x17.chkv.v1.MigrateRequest\x1a\x18.chkv.v1.MigrateResponse(\x010\x01\x12N\n" +
 	"\rHandoffStatus\x12\x1d.chkv.v1.HandoffStatusRequest\x1a\x1e.chkv.v1.HandoffStatusResponse\x126\n" +
-	"\x05Probe\x12\x15.chkv.v1.ProbeRequest\x1a\x16.chkv.v1.ProbeResponse\x12K\n" +
+	"\x05Probe\x12\x15.chkv.v1.ProbeRequest\x1a\x16.chkv.v1.ProbeResponse\x126\n" +
+	"\x05Elect\x12\x15.chkv.v1.ElectRequest\x1a\x16.chkv.v1.ElectResponse\x12K\n" +
 	"\fPushTopology\x12\x1c.chkv.v1.PushTopologyRequest\x1a\x1d.chkv.v1.PushTopologyResponseB#Z!github.com/chkv/chkv/proto/chkvpbb\x06proto3"
 
 var (
@@ -1846,78 +2441,93 @@ func file_chkvpb_chkv_proto_rawDescGZIP() []byte {
 	return file_chkvpb_chkv_proto_rawDescData
 }
 
-var file_chkvpb_chkv_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_chkvpb_chkv_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_chkvpb_chkv_proto_goTypes = []any{
 	(NodeState)(0),                // 0: chkv.v1.NodeState
-	(MigrateRequest_Kind)(0),      // 1: chkv.v1.MigrateRequest.Kind
-	(*Load)(nil),                  // 2: chkv.v1.Load
-	(*Node)(nil),                  // 3: chkv.v1.Node
-	(*Topology)(nil),              // 4: chkv.v1.Topology
-	(*RegisterRequest)(nil),       // 5: chkv.v1.RegisterRequest
-	(*RegisterResponse)(nil),      // 6: chkv.v1.RegisterResponse
-	(*HeartbeatRequest)(nil),      // 7: chkv.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),     // 8: chkv.v1.HeartbeatResponse
-	(*Handoff)(nil),               // 9: chkv.v1.Handoff
-	(*ReportHandoffRequest)(nil),  // 10: chkv.v1.ReportHandoffRequest
-	(*ReportHandoffResponse)(nil), // 11: chkv.v1.ReportHandoffResponse
-	(*DrainRequest)(nil),          // 12: chkv.v1.DrainRequest
-	(*DrainResponse)(nil),         // 13: chkv.v1.DrainResponse
-	(*WatchRequest)(nil),          // 14: chkv.v1.WatchRequest
-	(*WatchEvent)(nil),            // 15: chkv.v1.WatchEvent
-	(*StatusRequest)(nil),         // 16: chkv.v1.StatusRequest
-	(*NodeStatus)(nil),            // 17: chkv.v1.NodeStatus
-	(*StatusResponse)(nil),        // 18: chkv.v1.StatusResponse
-	(*ProbeRequest)(nil),          // 19: chkv.v1.ProbeRequest
-	(*ProbeResponse)(nil),         // 20: chkv.v1.ProbeResponse
-	(*PushTopologyRequest)(nil),   // 21: chkv.v1.PushTopologyRequest
-	(*PushTopologyResponse)(nil),  // 22: chkv.v1.PushTopologyResponse
-	(*MigrateRequest)(nil),        // 23: chkv.v1.MigrateRequest
-	(*MigrateResponse)(nil),       // 24: chkv.v1.MigrateResponse
-	(*HandoffStatusRequest)(nil),  // 25: chkv.v1.HandoffStatusRequest
-	(*HandoffStatusResponse)(nil), // 26: chkv.v1.HandoffStatusResponse
+	(NameNodeRole)(0),             // 1: chkv.v1.NameNodeRole
+	(MigrateRequest_Kind)(0),      // 2: chkv.v1.MigrateRequest.Kind
+	(*Load)(nil),                  // 3: chkv.v1.Load
+	(*Node)(nil),                  // 4: chkv.v1.Node
+	(*Topology)(nil),              // 5: chkv.v1.Topology
+	(*RegisterRequest)(nil),       // 6: chkv.v1.RegisterRequest
+	(*RegisterResponse)(nil),      // 7: chkv.v1.RegisterResponse
+	(*HeartbeatRequest)(nil),      // 8: chkv.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),     // 9: chkv.v1.HeartbeatResponse
+	(*Handoff)(nil),               // 10: chkv.v1.Handoff
+	(*ReportHandoffRequest)(nil),  // 11: chkv.v1.ReportHandoffRequest
+	(*ReportHandoffResponse)(nil), // 12: chkv.v1.ReportHandoffResponse
+	(*DrainRequest)(nil),          // 13: chkv.v1.DrainRequest
+	(*DrainResponse)(nil),         // 14: chkv.v1.DrainResponse
+	(*WatchRequest)(nil),          // 15: chkv.v1.WatchRequest
+	(*WatchEvent)(nil),            // 16: chkv.v1.WatchEvent
+	(*StatusRequest)(nil),         // 17: chkv.v1.StatusRequest
+	(*NodeStatus)(nil),            // 18: chkv.v1.NodeStatus
+	(*PeerStatus)(nil),            // 19: chkv.v1.PeerStatus
+	(*StatusResponse)(nil),        // 20: chkv.v1.StatusResponse
+	(*FollowAck)(nil),             // 21: chkv.v1.FollowAck
+	(*FollowEvent)(nil),           // 22: chkv.v1.FollowEvent
+	(*ProbeRequest)(nil),          // 23: chkv.v1.ProbeRequest
+	(*ProbeResponse)(nil),         // 24: chkv.v1.ProbeResponse
+	(*PushTopologyRequest)(nil),   // 25: chkv.v1.PushTopologyRequest
+	(*PushTopologyResponse)(nil),  // 26: chkv.v1.PushTopologyResponse
+	(*ElectRequest)(nil),          // 27: chkv.v1.ElectRequest
+	(*ElectResponse)(nil),         // 28: chkv.v1.ElectResponse
+	(*MigrateRequest)(nil),        // 29: chkv.v1.MigrateRequest
+	(*MigrateResponse)(nil),       // 30: chkv.v1.MigrateResponse
+	(*HandoffStatusRequest)(nil),  // 31: chkv.v1.HandoffStatusRequest
+	(*HandoffStatusResponse)(nil), // 32: chkv.v1.HandoffStatusResponse
 }
 var file_chkvpb_chkv_proto_depIdxs = []int32{
 	0,  // 0: chkv.v1.Node.state:type_name -> chkv.v1.NodeState
-	2,  // 1: chkv.v1.Node.load:type_name -> chkv.v1.Load
-	3,  // 2: chkv.v1.Topology.nodes:type_name -> chkv.v1.Node
-	3,  // 3: chkv.v1.RegisterRequest.node:type_name -> chkv.v1.Node
-	4,  // 4: chkv.v1.RegisterRequest.topology:type_name -> chkv.v1.Topology
-	4,  // 5: chkv.v1.RegisterResponse.topology:type_name -> chkv.v1.Topology
-	2,  // 6: chkv.v1.HeartbeatRequest.load:type_name -> chkv.v1.Load
-	4,  // 7: chkv.v1.HeartbeatResponse.topology:type_name -> chkv.v1.Topology
-	9,  // 8: chkv.v1.ReportHandoffRequest.handoffs:type_name -> chkv.v1.Handoff
-	3,  // 9: chkv.v1.NodeStatus.node:type_name -> chkv.v1.Node
-	17, // 10: chkv.v1.StatusResponse.nodes:type_name -> chkv.v1.NodeStatus
-	4,  // 11: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
-	1,  // 12: chkv.v1.MigrateRequest.kind:type_name -> chkv.v1.MigrateRequest.Kind
-	5,  // 13: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
-	7,  // 14: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
-	7,  // 15: chkv.v1.NameNode.HeartbeatStream:input_type -> chkv.v1.HeartbeatRequest
-	14, // 16: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
-	16, // 17: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
-	10, // 18: chkv.v1.NameNode.ReportHandoff:input_type -> chkv.v1.ReportHandoffRequest
-	12, // 19: chkv.v1.NameNode.Drain:input_type -> chkv.v1.DrainRequest
-	23, // 20: chkv.v1.DataNode.Migrate:input_type -> chkv.v1.MigrateRequest
-	25, // 21: chkv.v1.DataNode.HandoffStatus:input_type -> chkv.v1.HandoffStatusRequest
-	19, // 22: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
-	21, // 23: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
-	6,  // 24: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
-	8,  // 25: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
-	8,  // 26: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
-	15, // 27: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
-	18, // 28: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
-	11, // 29: chkv.v1.NameNode.ReportHandoff:output_type -> chkv.v1.ReportHandoffResponse
-	13, // 30: chkv.v1.NameNode.Drain:output_type -> chkv.v1.DrainResponse
-	24, // 31: chkv.v1.DataNode.Migrate:output_type -> chkv.v1.MigrateResponse
-	26, // 32: chkv.v1.DataNode.HandoffStatus:output_type -> chkv.v1.HandoffStatusResponse
-	20, // 33: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
-	22, // 34: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
-	24, // [24:35] is the sub-list for method output_type
-	13, // [13:24] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	3,  // 1: chkv.v1.Node.load:type_name -> chkv.v1.Load
+	4,  // 2: chkv.v1.Topology.nodes:type_name -> chkv.v1.Node
+	4,  // 3: chkv.v1.RegisterRequest.node:type_name -> chkv.v1.Node
+	5,  // 4: chkv.v1.RegisterRequest.topology:type_name -> chkv.v1.Topology
+	5,  // 5: chkv.v1.RegisterResponse.topology:type_name -> chkv.v1.Topology
+	3,  // 6: chkv.v1.HeartbeatRequest.load:type_name -> chkv.v1.Load
+	5,  // 7: chkv.v1.HeartbeatResponse.topology:type_name -> chkv.v1.Topology
+	10, // 8: chkv.v1.ReportHandoffRequest.handoffs:type_name -> chkv.v1.Handoff
+	4,  // 9: chkv.v1.NodeStatus.node:type_name -> chkv.v1.Node
+	18, // 10: chkv.v1.StatusResponse.nodes:type_name -> chkv.v1.NodeStatus
+	1,  // 11: chkv.v1.StatusResponse.role:type_name -> chkv.v1.NameNodeRole
+	19, // 12: chkv.v1.StatusResponse.peer:type_name -> chkv.v1.PeerStatus
+	5,  // 13: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
+	5,  // 14: chkv.v1.ElectResponse.topology:type_name -> chkv.v1.Topology
+	2,  // 15: chkv.v1.MigrateRequest.kind:type_name -> chkv.v1.MigrateRequest.Kind
+	6,  // 16: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
+	8,  // 17: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
+	8,  // 18: chkv.v1.NameNode.HeartbeatStream:input_type -> chkv.v1.HeartbeatRequest
+	15, // 19: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
+	17, // 20: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
+	11, // 21: chkv.v1.NameNode.ReportHandoff:input_type -> chkv.v1.ReportHandoffRequest
+	13, // 22: chkv.v1.NameNode.Drain:input_type -> chkv.v1.DrainRequest
+	21, // 23: chkv.v1.NameNode.Follow:input_type -> chkv.v1.FollowAck
+	27, // 24: chkv.v1.NameNode.Elect:input_type -> chkv.v1.ElectRequest
+	29, // 25: chkv.v1.DataNode.Migrate:input_type -> chkv.v1.MigrateRequest
+	31, // 26: chkv.v1.DataNode.HandoffStatus:input_type -> chkv.v1.HandoffStatusRequest
+	23, // 27: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
+	27, // 28: chkv.v1.DataNode.Elect:input_type -> chkv.v1.ElectRequest
+	25, // 29: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
+	7,  // 30: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
+	9,  // 31: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
+	9,  // 32: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
+	16, // 33: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
+	20, // 34: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
+	12, // 35: chkv.v1.NameNode.ReportHandoff:output_type -> chkv.v1.ReportHandoffResponse
+	14, // 36: chkv.v1.NameNode.Drain:output_type -> chkv.v1.DrainResponse
+	22, // 37: chkv.v1.NameNode.Follow:output_type -> chkv.v1.FollowEvent
+	28, // 38: chkv.v1.NameNode.Elect:output_type -> chkv.v1.ElectResponse
+	30, // 39: chkv.v1.DataNode.Migrate:output_type -> chkv.v1.MigrateResponse
+	32, // 40: chkv.v1.DataNode.HandoffStatus:output_type -> chkv.v1.HandoffStatusResponse
+	24, // 41: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
+	28, // 42: chkv.v1.DataNode.Elect:output_type -> chkv.v1.ElectResponse
+	26, // 43: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
+	30, // [30:44] is the sub-list for method output_type
+	16, // [16:30] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_chkvpb_chkv_proto_init() }
@@ -1930,8 +2540,8 @@ func file_chkvpb_chkv_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chkvpb_chkv_proto_rawDesc), len(file_chkvpb_chkv_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   25,
+			NumEnums:      3,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -32,6 +32,8 @@ const (
 	NameNode_Status_FullMethodName          = "/chkv.v1.NameNode/Status"
 	NameNode_ReportHandoff_FullMethodName   = "/chkv.v1.NameNode/ReportHandoff"
 	NameNode_Drain_FullMethodName           = "/chkv.v1.NameNode/Drain"
+	NameNode_Follow_FullMethodName          = "/chkv.v1.NameNode/Follow"
+	NameNode_Elect_FullMethodName           = "/chkv.v1.NameNode/Elect"
 )
 
 // NameNodeClient is the client API for NameNode service.
@@ -68,6 +70,14 @@ type NameNodeClient interface {
 	// FAILED_PRECONDITION: it is the last DataNode holding data (see force).
 	// NOT_FOUND: no such DataNode.
 	Drain(ctx context.Context, in *DrainRequest, opts ...grpc.CallOption) (*DrainResponse, error)
+	// Follow streams the active's state to the standby of the pair: the
+	// current version at once, then every committed version and a beat
+	// every half interval. The standby acknowledges what it holds. A
+	// NameNode that is not active ends the stream with UNAVAILABLE.
+	Follow(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FollowAck, FollowEvent], error)
+	// Elect asks the peer NameNode for its vote; it is a witness only when
+	// the cluster has no DataNodes.
+	Elect(ctx context.Context, in *ElectRequest, opts ...grpc.CallOption) (*ElectResponse, error)
 }
 
 type nameNodeClient struct {
@@ -160,6 +170,29 @@ func (c *nameNodeClient) Drain(ctx context.Context, in *DrainRequest, opts ...gr
 	return out, nil
 }
 
+func (c *nameNodeClient) Follow(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FollowAck, FollowEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NameNode_ServiceDesc.Streams[2], NameNode_Follow_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FollowAck, FollowEvent]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NameNode_FollowClient = grpc.BidiStreamingClient[FollowAck, FollowEvent]
+
+func (c *nameNodeClient) Elect(ctx context.Context, in *ElectRequest, opts ...grpc.CallOption) (*ElectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ElectResponse)
+	err := c.cc.Invoke(ctx, NameNode_Elect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NameNodeServer is the server API for NameNode service.
 // All implementations must embed UnimplementedNameNodeServer
 // for forward compatibility.
@@ -194,6 +227,14 @@ type NameNodeServer interface {
 	// FAILED_PRECONDITION: it is the last DataNode holding data (see force).
 	// NOT_FOUND: no such DataNode.
 	Drain(context.Context, *DrainRequest) (*DrainResponse, error)
+	// Follow streams the active's state to the standby of the pair: the
+	// current version at once, then every committed version and a beat
+	// every half interval. The standby acknowledges what it holds. A
+	// NameNode that is not active ends the stream with UNAVAILABLE.
+	Follow(grpc.BidiStreamingServer[FollowAck, FollowEvent]) error
+	// Elect asks the peer NameNode for its vote; it is a witness only when
+	// the cluster has no DataNodes.
+	Elect(context.Context, *ElectRequest) (*ElectResponse, error)
 	mustEmbedUnimplementedNameNodeServer()
 }
 
@@ -224,6 +265,12 @@ func (UnimplementedNameNodeServer) ReportHandoff(context.Context, *ReportHandoff
 }
 func (UnimplementedNameNodeServer) Drain(context.Context, *DrainRequest) (*DrainResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Drain not implemented")
+}
+func (UnimplementedNameNodeServer) Follow(grpc.BidiStreamingServer[FollowAck, FollowEvent]) error {
+	return status.Errorf(codes.Unimplemented, "method Follow not implemented")
+}
+func (UnimplementedNameNodeServer) Elect(context.Context, *ElectRequest) (*ElectResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Elect not implemented")
 }
 func (UnimplementedNameNodeServer) mustEmbedUnimplementedNameNodeServer() {}
 func (UnimplementedNameNodeServer) testEmbeddedByValue()                  {}
@@ -354,6 +401,31 @@ func _NameNode_Drain_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NameNode_Follow_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(NameNodeServer).Follow(&grpc.GenericServerStream[FollowAck, FollowEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NameNode_FollowServer = grpc.BidiStreamingServer[FollowAck, FollowEvent]
+
+func _NameNode_Elect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ElectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NameNodeServer).Elect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NameNode_Elect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NameNodeServer).Elect(ctx, req.(*ElectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NameNode_ServiceDesc is the grpc.ServiceDesc for NameNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -381,6 +453,10 @@ var NameNode_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Drain",
 			Handler:    _NameNode_Drain_Handler,
 		},
+		{
+			MethodName: "Elect",
+			Handler:    _NameNode_Elect_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -394,6 +470,12 @@ var NameNode_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _NameNode_Watch_Handler,
 			ServerStreams: true,
 		},
+		{
+			StreamName:    "Follow",
+			Handler:       _NameNode_Follow_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 	},
 	Metadata: "chkvpb/chkv.proto",
 }
@@ -402,6 +484,7 @@ const (
 	DataNode_Migrate_FullMethodName       = "/chkv.v1.DataNode/Migrate"
 	DataNode_HandoffStatus_FullMethodName = "/chkv.v1.DataNode/HandoffStatus"
 	DataNode_Probe_FullMethodName         = "/chkv.v1.DataNode/Probe"
+	DataNode_Elect_FullMethodName         = "/chkv.v1.DataNode/Elect"
 	DataNode_PushTopology_FullMethodName  = "/chkv.v1.DataNode/PushTopology"
 )
 
@@ -418,9 +501,15 @@ type DataNodeClient interface {
 	// says whether the target took the slot, and if not, makes sure it never
 	// will under that session.
 	HandoffStatus(ctx context.Context, in *HandoffStatusRequest, opts ...grpc.CallOption) (*HandoffStatusResponse, error)
-	// Probe answers the NameNode's direct liveness check.
+	// Probe answers the NameNode's direct liveness check. FAILED_PRECONDITION:
+	// the epoch is lower than the one the DataNode promised.
 	Probe(ctx context.Context, in *ProbeRequest, opts ...grpc.CallOption) (*ProbeResponse, error)
-	// PushTopology delivers a committed topology version.
+	// Elect asks the DataNode to witness a NameNode election: it promises the
+	// epoch unless it promised a higher one or heard from an active NameNode
+	// within the vote hold (two heartbeat intervals).
+	Elect(ctx context.Context, in *ElectRequest, opts ...grpc.CallOption) (*ElectResponse, error)
+	// PushTopology stages or delivers a topology version from the active
+	// NameNode; one from an epoch lower than promised is refused (stale).
 	PushTopology(ctx context.Context, in *PushTopologyRequest, opts ...grpc.CallOption) (*PushTopologyResponse, error)
 }
 
@@ -465,6 +554,16 @@ func (c *dataNodeClient) Probe(ctx context.Context, in *ProbeRequest, opts ...gr
 	return out, nil
 }
 
+func (c *dataNodeClient) Elect(ctx context.Context, in *ElectRequest, opts ...grpc.CallOption) (*ElectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ElectResponse)
+	err := c.cc.Invoke(ctx, DataNode_Elect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *dataNodeClient) PushTopology(ctx context.Context, in *PushTopologyRequest, opts ...grpc.CallOption) (*PushTopologyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PushTopologyResponse)
@@ -488,9 +587,15 @@ type DataNodeServer interface {
 	// says whether the target took the slot, and if not, makes sure it never
 	// will under that session.
 	HandoffStatus(context.Context, *HandoffStatusRequest) (*HandoffStatusResponse, error)
-	// Probe answers the NameNode's direct liveness check.
+	// Probe answers the NameNode's direct liveness check. FAILED_PRECONDITION:
+	// the epoch is lower than the one the DataNode promised.
 	Probe(context.Context, *ProbeRequest) (*ProbeResponse, error)
-	// PushTopology delivers a committed topology version.
+	// Elect asks the DataNode to witness a NameNode election: it promises the
+	// epoch unless it promised a higher one or heard from an active NameNode
+	// within the vote hold (two heartbeat intervals).
+	Elect(context.Context, *ElectRequest) (*ElectResponse, error)
+	// PushTopology stages or delivers a topology version from the active
+	// NameNode; one from an epoch lower than promised is refused (stale).
 	PushTopology(context.Context, *PushTopologyRequest) (*PushTopologyResponse, error)
 	mustEmbedUnimplementedDataNodeServer()
 }
@@ -510,6 +615,9 @@ func (UnimplementedDataNodeServer) HandoffStatus(context.Context, *HandoffStatus
 }
 func (UnimplementedDataNodeServer) Probe(context.Context, *ProbeRequest) (*ProbeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Probe not implemented")
+}
+func (UnimplementedDataNodeServer) Elect(context.Context, *ElectRequest) (*ElectResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Elect not implemented")
 }
 func (UnimplementedDataNodeServer) PushTopology(context.Context, *PushTopologyRequest) (*PushTopologyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PushTopology not implemented")
@@ -578,6 +686,24 @@ func _DataNode_Probe_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataNode_Elect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ElectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataNodeServer).Elect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataNode_Elect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataNodeServer).Elect(ctx, req.(*ElectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DataNode_PushTopology_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PushTopologyRequest)
 	if err := dec(in); err != nil {
@@ -610,6 +736,10 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Probe",
 			Handler:    _DataNode_Probe_Handler,
+		},
+		{
+			MethodName: "Elect",
+			Handler:    _DataNode_Elect_Handler,
 		},
 		{
 			MethodName: "PushTopology",

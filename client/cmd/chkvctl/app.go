@@ -13,6 +13,9 @@ import (
 	"github.com/chkv/chkv/common/cliconf"
 )
 
+// defaultNameNodes is the pair `make run` starts.
+const defaultNameNodes = client.DefaultNameNode + ",127.0.0.1:10102"
+
 // Flag names, which are also the YAML keys and, as CHKV_*, the environment
 // variables.
 const (
@@ -37,7 +40,7 @@ const (
 func flags() []cli.Flag {
 	return []cli.Flag{
 		cliconf.ConfigFlag(),
-		cliconf.String(flagNameNodes, client.DefaultNameNode, "comma-separated NameNode gRPC addresses"),
+		cliconf.String(flagNameNodes, defaultNameNodes, "comma-separated NameNode gRPC addresses: both of the pair; any one answers reads, the active one changes"),
 		cliconf.String(flagClusterToken, "", "cluster token sent to the NameNodes"),
 		cliconf.String(flagPassword, "", "DataNode password (AUTH)"),
 		cliconf.String(flagTimeout, "5s", "time limit of each command (watch: of the first topology; drain: of each call, and of the NameNode staying unreachable)"),
@@ -68,6 +71,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: flagNX, Usage: "only if KEY does not exist"},
 					&cli.BoolFlag{Name: flagXX, Usage: "only if KEY exists"},
 				},
+			},
+			{
+				Name:   "bench",
+				Usage:  "load the cluster with GETs and SETs through the SDK and report throughput and latency percentiles",
+				Flags:  benchFlags(),
+				Action: cmdBench,
 			},
 			{Name: "del", Usage: "delete KEYs and print how many existed", ArgsUsage: "KEY...", Action: cmdDel},
 			{

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chkv/chkv/client/clienttest"
+	"github.com/chkv/chkv/common/cliconf"
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -115,6 +118,8 @@ func TestStatus(t *testing.T) {
 	f := newFixture(t, "")
 	f.nn.SetStatus(&chkvpb.StatusResponse{
 		NamenodeId: "nn-a", Epoch: 1, Version: 7, Watchers: 2,
+		Role: chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE, Quorum: true,
+		Peer: &chkvpb.PeerStatus{Id: "nn-b", Version: 5, LagVersions: 2, AgeMs: 300},
 		Nodes: []*chkvpb.NodeStatus{
 			{Node: &chkvpb.Node{Id: "dn-0", RespAddr: f.addrs[0], State: chkvpb.NodeState_NODE_STATE_UP,
 				Load: &chkvpb.Load{Keys: 42, UsedMemoryBytes: 3 << 20, OpsPerSec: 100}}, Slots: 5462, HeartbeatAgeMs: 250},
@@ -127,8 +132,12 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 5 || !strings.Contains(lines[0], "NameNode nn-a  epoch 1  version 7  watchers 2") {
+	// The pair: a header and one row per NameNode, then a blank line.
+	if len(lines) != 8 || !strings.Contains(lines[3], "NameNode nn-a  epoch 1  version 7  watchers 2") {
 		t.Fatalf("status:\n%s", out)
+	}
+	if got, want := strings.Join(strings.Fields(lines[1]), " "), "nn-a "+f.nn.Addr()+" active 1 7 standby lag 2 versions, acked 300ms ago"; got != want {
+		t.Errorf("namenode row = %q, want %q", got, want)
 	}
 	for _, want := range [][]string{
 		{"ID", "ADDRESS", "STATE", "SLOTS", "IN", "OUT", "KEYS", "MEMORY", "OPS/S", "LAST", "HEARTBEAT", "MIGRATION"},
@@ -173,7 +182,7 @@ func TestStatusMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")[3:] // after the pair
 	if len(lines) != 8 || lines[7] != "migrating: 1461 slots (3 stuck)" || lines[6] != "" {
 		t.Fatalf("status:\n%s", out)
 	}
@@ -284,6 +293,23 @@ func TestWatch(t *testing.T) {
 	} {
 		if !strings.HasSuffix(lines[i], want) {
 			t.Errorf("line %d = %q, want suffix %q", i, lines[i], want)
+		}
+	}
+}
+
+// Every global flag can come from the environment and the --config file,
+// and the example configuration documents every one.
+func TestEveryGlobalFlagFromEnvAndFileAndDocumented(t *testing.T) {
+	if bad := cliconf.Unmanaged(flags()); len(bad) > 0 {
+		t.Errorf("flags not settable from CHKV_* and --config: %v", bad)
+	}
+	example, err := os.ReadFile("../../../configs/chkvctl.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range cliconf.Names(flags()) {
+		if !regexp.MustCompile(`(?m)^#? ?` + regexp.QuoteMeta(name) + `:`).Match(example) {
+			t.Errorf("configs/chkvctl.yaml does not document %s", name)
 		}
 	}
 }

@@ -117,7 +117,7 @@ func (d *drainWait) run(ctx context.Context) error {
 	tick := time.NewTicker(drainPollInterval)
 	defer tick.Stop()
 	for {
-		resp, err := d.nns.status(ctx)
+		resp, err := d.nns.newestStatus(ctx)
 		if ctx.Err() != nil {
 			return d.stopped()
 		}

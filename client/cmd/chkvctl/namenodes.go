@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -64,11 +65,52 @@ func (n *nameNodes) drain(ctx context.Context, node string, force bool) (*chkvpb
 	})
 }
 
-// status returns the NameNodes' view of the cluster.
-func (n *nameNodes) status(ctx context.Context) (*chkvpb.StatusResponse, error) {
-	return callFirst(ctx, n, func(ctx context.Context, c chkvpb.NameNodeClient) (*chkvpb.StatusResponse, error) {
-		return c.Status(ctx, &chkvpb.StatusRequest{})
-	})
+// newestStatus asks every NameNode for its status and returns the answer
+// with the newest topology, the active's among equals: a standby that lags
+// behind never hides a change the active has made.
+func (n *nameNodes) newestStatus(ctx context.Context) (*chkvpb.StatusResponse, error) {
+	answers, errs := n.statusAll(ctx)
+	var best *chkvpb.StatusResponse
+	for _, a := range answers {
+		if a == nil {
+			continue
+		}
+		switch {
+		case best == nil,
+			a.GetEpoch() > best.GetEpoch(),
+			a.GetEpoch() == best.GetEpoch() && a.GetVersion() > best.GetVersion(),
+			a.GetEpoch() == best.GetEpoch() && a.GetVersion() == best.GetVersion() && a.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE:
+			best = a
+		}
+	}
+	if best == nil {
+		return nil, errors.Join(errs...)
+	}
+	return best, nil
+}
+
+// statusAll asks every NameNode for its status at once. The answers are
+// in the order of the addresses, nil where a NameNode did not answer,
+// with its error in errs.
+func (n *nameNodes) statusAll(ctx context.Context) (answers []*chkvpb.StatusResponse, errs []error) {
+	answers, errs = make([]*chkvpb.StatusResponse, len(n.conns)), make([]error, len(n.conns))
+	var wg sync.WaitGroup
+	for i, cc := range n.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, n.timeout)
+			defer cancel()
+			// Not WaitForReady: a NameNode that refuses connections fails
+			// at once rather than holding up the other's answer.
+			answers[i], errs[i] = chkvpb.NewNameNodeClient(cc).Status(cctx, &chkvpb.StatusRequest{})
+			if errs[i] != nil {
+				errs[i] = &rpcError{addr: n.addrs[i], err: errs[i]}
+			}
+		}()
+	}
+	wg.Wait()
+	return answers, errs
 }
 
 // callFirst makes call on the NameNodes in order, each attempt bounded by

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -51,13 +52,31 @@ func (n nodeStatus) migration() string {
 	return strings.Join(parts, ", ")
 }
 
+// nameNodeStatus is one NameNode of the pair as status prints it.
+type nameNodeStatus struct {
+	Address string `json:"address"`
+	ID      string `json:"id,omitempty"`
+	// Role is active, standby or unreachable.
+	Role    string `json:"role"`
+	Epoch   uint64 `json:"epoch,omitempty"`
+	Version uint64 `json:"version,omitempty"`
+	// Quorum: the active hears from a majority of the DataNodes.
+	Quorum bool `json:"quorum,omitempty"`
+	// On the active: how many versions the standby is behind, and when it
+	// last acknowledged; -1 when it never did.
+	StandbyLag   uint64 `json:"standby_lag_versions,omitempty"`
+	StandbyAgeMS int64  `json:"standby_age_ms,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
 // clusterStatus is what status prints.
 type clusterStatus struct {
-	NameNode string       `json:"namenode"`
-	Epoch    uint64       `json:"epoch"`
-	Version  uint64       `json:"version"`
-	Watchers int64        `json:"watchers"`
-	Nodes    []nodeStatus `json:"nodes"`
+	NameNodes []nameNodeStatus `json:"namenodes,omitempty"`
+	NameNode  string           `json:"namenode"`
+	Epoch     uint64           `json:"epoch"`
+	Version   uint64           `json:"version"`
+	Watchers  int64            `json:"watchers"`
+	Nodes     []nodeStatus     `json:"nodes"`
 	// Slots owned by one node that the ring gives to another (the sum of
 	// the nodes' slots_out), and the nodes' stuck slots.
 	MigratingSlots int64 `json:"migrating_slots"`
@@ -90,28 +109,89 @@ func nodeStatusFromProto(n *chkvpb.NodeStatus) nodeStatus {
 	}
 }
 
-// cmdStatus prints the NameNode's table of DataNodes.
+// cmdStatus prints the NameNode pair and the active NameNode's table of
+// DataNodes.
 func cmdStatus(cc *cli.Context) error {
-	c, ctx, cancel, s, err := connect(cc)
+	s, err := settingsFrom(cc)
 	if err != nil {
 		return err
 	}
-	defer cancel()
-	defer c.Close()
-	resp, err := c.Status(ctx)
+	nns, err := dialNameNodes(s)
 	if err != nil {
 		return err
 	}
-	st := statusFromProto(resp)
+	defer nns.Close()
+	answers, errs := nns.statusAll(cc.Context)
+	st, err := pairStatus(nns.addrs, answers, errs)
+	if err != nil {
+		return err
+	}
 	if s.json {
 		return writeJSON(cc.App.Writer, st)
 	}
 	return writeStatus(cc.App.Writer, st)
 }
 
+// pairStatus builds the status from every NameNode's answer: the pair's
+// roles, and the DataNodes as the active one (else the first that
+// answered) sees them.
+func pairStatus(addrs []string, answers []*chkvpb.StatusResponse, errs []error) (clusterStatus, error) {
+	var main *chkvpb.StatusResponse
+	var nns []nameNodeStatus
+	for i, a := range answers {
+		ns := nameNodeStatus{Address: addrs[i], Role: "unreachable"}
+		if a == nil {
+			ns.Error = errs[i].Error()
+			nns = append(nns, ns)
+			continue
+		}
+		ns.ID, ns.Epoch, ns.Version, ns.Quorum = a.GetNamenodeId(), a.GetEpoch(), a.GetVersion(), a.GetQuorum()
+		ns.Role = "standby"
+		if a.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE {
+			ns.Role = "active"
+			if p := a.GetPeer(); p != nil {
+				ns.StandbyLag, ns.StandbyAgeMS = p.GetLagVersions(), p.GetAgeMs()
+			}
+			if main == nil || main.GetRole() != chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE {
+				main = a
+			}
+		}
+		if main == nil {
+			main = a
+		}
+		nns = append(nns, ns)
+	}
+	if main == nil {
+		return clusterStatus{}, errors.Join(errs...)
+	}
+	st := statusFromProto(main)
+	st.NameNodes = nns
+	return st, nil
+}
+
 // writeStatus prints st as a table, with a footer line while slots are
 // migrating.
 func writeStatus(w io.Writer, st clusterStatus) error {
+	if len(st.NameNodes) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAMENODE\tADDRESS\tROLE\tEPOCH\tVERSION\tNOTE")
+		for _, n := range st.NameNodes {
+			note := n.Error
+			switch {
+			case n.Role == "active" && !n.Quorum:
+				note = "no majority of datanodes: not changing the topology"
+			case n.Role == "active" && n.StandbyAgeMS < 0:
+				note = "no standby following"
+			case n.Role == "active":
+				note = fmt.Sprintf("standby lag %d versions, acked %s ago", n.StandbyLag, time.Duration(n.StandbyAgeMS)*time.Millisecond)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", n.ID, n.Address, n.Role, n.Epoch, n.Version, note)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "NameNode %s  epoch %d  version %d  watchers %d\n\n", st.NameNode, st.Epoch, st.Version, st.Watchers)
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chkv/chkv/common/cliconf"
 	"github.com/chkv/chkv/datanode"
 	"github.com/chkv/chkv/datanode/store"
 )
@@ -87,6 +89,23 @@ func TestBadValuesAreRejected(t *testing.T) {
 	} {
 		if _, err := parse(t, args...); err == nil {
 			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+// Every flag can come from the environment and the --config file, and the
+// example configuration documents every one.
+func TestEveryFlagFromEnvAndFileAndDocumented(t *testing.T) {
+	if bad := cliconf.Unmanaged(flags()); len(bad) > 0 {
+		t.Errorf("flags not settable from CHKV_* and --config: %v", bad)
+	}
+	example, err := os.ReadFile("../../../configs/datanode.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range cliconf.Names(flags()) {
+		if !regexp.MustCompile(`(?m)^#? ?` + regexp.QuoteMeta(name) + `:`).Match(example) {
+			t.Errorf("configs/datanode.yaml does not document %s", name)
 		}
 	}
 }

@@ -23,6 +23,7 @@ const (
 	flagClusterToken      = "cluster-token"
 	flagLogLevel          = "log-level"
 	flagLogFormat         = "log-format"
+	flagPeer              = "peer"
 )
 
 func flags() []cli.Flag {
@@ -32,6 +33,7 @@ func flags() []cli.Flag {
 		cliconf.String(flagID, "", "NameNode ID in logs and status (default: derived from the listen address)"),
 		cliconf.String(flagListen, d.Listen, "gRPC listen address for DataNodes, watchers and chkvctl, host:port"),
 		cliconf.String(flagHTTP, d.HTTP, "HTTP address of /healthz and /status; empty disables it"),
+		cliconf.String(flagPeer, "", "gRPC address of the other NameNode of the pair; empty runs a single NameNode"),
 		cliconf.Int(flagVNodes, d.VNodes, "virtual nodes per unit of DataNode weight on the ring"),
 		cliconf.String(flagHeartbeatInterval, d.HeartbeatInterval.String(), "how often DataNodes heartbeat (Go duration); the lease is 3 intervals"),
 		cliconf.String(flagClusterToken, "", "shared secret required on every call between CHKV components; empty means none"),
@@ -67,6 +69,7 @@ func configFromCLI(cc *cli.Context) (namenode.Config, error) {
 	cfg.ID = cc.String(flagID)
 	cfg.Listen = cc.String(flagListen)
 	cfg.HTTP = cc.String(flagHTTP)
+	cfg.Peer = cc.String(flagPeer)
 	cfg.VNodes = cc.Int(flagVNodes)
 	cfg.ClusterToken = cc.String(flagClusterToken)
 	var err error

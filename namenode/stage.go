@@ -1,0 +1,173 @@
+package namenode
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/proto/chkvpb"
+)
+
+// connPool shares one gRPC connection per DataNode address among the
+// pushers, staging and elections.
+type connPool struct {
+	mu     sync.Mutex
+	conns  map[string]*grpc.ClientConn
+	closed bool
+}
+
+// get returns the connection to addr, dialling it on first use.
+func (p *connPool) get(addr string, opts []grpc.DialOption) (*grpc.ClientConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrStopped
+	}
+	if c := p.conns[addr]; c != nil {
+		return c, nil
+	}
+	c, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if p.conns == nil {
+		p.conns = make(map[string]*grpc.ClientConn)
+	}
+	p.conns[addr] = c
+	return c, nil
+}
+
+// retain closes the connections to addresses not in keep.
+func (p *connPool) retain(keep map[string]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for addr, c := range p.conns {
+		if !keep[addr] {
+			c.Close()
+			delete(p.conns, addr)
+		}
+	}
+}
+
+// close closes every connection; get fails from then on.
+func (p *connPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// pushFrame is v's push request: its frame, which is a PushTopologyRequest
+// holding the topology, followed by the stage flag and the sender's ID.
+func (s *Server) pushFrame(v *version, stage bool) frame {
+	b := slices.Grow(slices.Clip([]byte(v.frame)), len(s.id)+16)
+	if stage {
+		b = protowire.AppendTag(b, 2, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
+	b = protowire.AppendTag(b, 3, protowire.BytesType)
+	return protowire.AppendString(b, s.id)
+}
+
+// stageTimeout bounds the staging of one version.
+func (s *Server) stageTimeout() time.Duration {
+	return max(s.cfg.HeartbeatInterval, 500*time.Millisecond)
+}
+
+// errFenced reports a DataNode that promised a newer epoch than ours.
+type errFenced struct {
+	node     string
+	promised uint64
+}
+
+func (e *errFenced) Error() string {
+	return fmt.Sprintf("datanode %s promised epoch %d to another namenode", e.node, e.promised)
+}
+
+// stage keeps v on the DataNodes before it is committed: it returns nil
+// once a majority of the voters of prev and a majority of the voters of
+// v's topology hold it (both, so that a membership change cannot form a
+// majority the next election misses). A DataNode that has promised a newer
+// epoch fails the stage with *errFenced; too few answers fail it with
+// ErrNoQuorum.
+func (s *Server) stage(prev *topology.Topology, v *version) error {
+	before, after := voters(prev), voters(v.topo)
+	all := make(map[string]string, len(after))
+	for id, addr := range before {
+		all[id] = addr
+	}
+	for id, addr := range after {
+		all[id] = addr
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	type answer struct {
+		id  string
+		ok  bool
+		err error
+	}
+	answers := make(chan answer, len(all))
+	ctx, cancel := context.WithTimeout(s.group.Context(), s.stageTimeout())
+	defer cancel()
+	req := s.pushFrame(v, true)
+	for id, addr := range all {
+		if !s.group.Go(func(context.Context) {
+			ok, err := s.stageOn(ctx, id, addr, req, v.topo)
+			answers <- answer{id, ok, err}
+		}) {
+			return ErrStopped
+		}
+	}
+	yes := make(map[string]bool, len(all))
+	var errs []error
+	for range all {
+		a := <-answers
+		if fe, ok := a.err.(*errFenced); ok {
+			return fe
+		}
+		if a.err != nil {
+			errs = append(errs, a.err)
+		}
+		yes[a.id] = a.ok
+		if majority(before, yes) && majority(after, yes) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: version %d staged on %d of %d datanodes: %v", ErrNoQuorum, v.topo.Version, countTrue(yes), len(all), errs)
+}
+
+// stageOn stages one version on one DataNode.
+func (s *Server) stageOn(ctx context.Context, id, addr string, req frame, t *topology.Topology) (bool, error) {
+	conn, err := s.dnConns.get(addr, s.dialOptions())
+	if err != nil {
+		return false, err
+	}
+	var resp chkvpb.PushTopologyResponse
+	if err := conn.Invoke(ctx, chkvpb.DataNode_PushTopology_FullMethodName, req, &resp, grpc.ForceCodecV2(s.codec), grpc.WaitForReady(true)); err != nil {
+		return false, fmt.Errorf("%s: %w", id, err)
+	}
+	if resp.GetStale() {
+		return false, &errFenced{node: id, promised: resp.GetPromisedEpoch()}
+	}
+	return !before(resp.GetEpoch(), resp.GetVersion(), t.Epoch, t.Version), nil
+}
+
+func countTrue(m map[string]bool) int {
+	n := 0
+	for _, v := range m {
+		if v {
+			n++
+		}
+	}
+	return n
+}
