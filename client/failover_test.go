@@ -94,6 +94,28 @@ func TestWatchStreamBroken(t *testing.T) {
 	waitVersion(t, c, 2)
 }
 
+// A NameNode that stops sending without closing its stream, as a paused
+// process does, is given up once it misses its beats: the client watches
+// the other NameNode and takes its newer version, though nothing asked it
+// to refresh.
+func TestWatchedNameNodeStalls(t *testing.T) {
+	dns := newCluster(t, 2) // its own NameNode is unused
+	nn1 := clienttest.NewNameNode(t)
+	nn2 := clienttest.NewNameNode(t)
+	nn1.SetBeat(20 * time.Millisecond)
+	nn1.Push(clienttest.Split(1, 1, dns.addrs...))
+	c := newClient(t, []string{nn1.Addr(), nn2.Addr()}, WithWatchBackoff(10*time.Millisecond, 50*time.Millisecond))
+	nn2.Push(clienttest.Split(2, 2, dns.addrs...))
+	// Once a beat has told the client the period, silence is measured in
+	// beats (floored at minWatchSilence), not in the 10 s allowed before.
+	clienttest.Eventually(t, 5*time.Second, "a beat", func() bool { return nn1.BeatsSent() > 0 })
+	nn1.Stall()
+	waitVersion(t, c, 2) // within 5 s
+	if err := c.watchErr.Load(); err == nil || !errors.Is(*err, errSilent) {
+		t.Fatalf("the watch of the stalled NameNode ended with %v, want %v", err, errSilent)
+	}
+}
+
 // A killed DataNode: commands on its slots fail to connect, wait for the
 // topology that moves the slots, and succeed at the new owner. INCR is
 // retried too, since the failed dial proves it was never sent.

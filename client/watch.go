@@ -53,6 +53,12 @@ func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
 	if !c.group.Go(func(context.Context) { c.staleWatchdog(sctx, cancel) }) {
 		return false, ErrClosed
 	}
+	// A NameNode that stops sending without closing the stream (paused, or
+	// cut off without a reset) is given up once it has been silent for
+	// limit: a few of the beats it announces.
+	limit := watchSilenceBeforeBeat
+	silent := time.AfterFunc(limit, func() { cancel(errSilent) })
+	defer silent.Stop()
 	for {
 		ev, err := stream.Recv()
 		if err != nil {
@@ -64,6 +70,13 @@ func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
 				err = fmt.Errorf("watch %s: %w", c.cfg.NameNodes[i], err)
 			}
 			return got, err
+		}
+		if beat := ev.GetBeatMs(); beat > 0 {
+			limit = silenceLimit(time.Duration(beat) * time.Millisecond)
+		}
+		silent.Reset(limit)
+		if len(ev.GetTopology()) == 0 {
+			continue // a beat
 		}
 		var p chkvpb.Topology
 		if err := proto.Unmarshal(ev.GetTopology(), &p); err != nil {
@@ -77,6 +90,28 @@ func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
 		c.adopt(t)
 	}
 }
+
+// watchBeatsMissed is how many beats a Watch stream may miss before the
+// client gives up on its NameNode; minWatchSilence keeps a very short beat
+// from turning a scheduling hiccup into a reconnect.
+const (
+	watchBeatsMissed = 3
+	minWatchSilence  = 500 * time.Millisecond
+)
+
+// watchSilenceBeforeBeat is how long a Watch stream may stay silent before
+// its NameNode has announced its beat.
+const watchSilenceBeforeBeat = 10 * time.Second
+
+// silenceLimit is how long a Watch stream whose NameNode beats every beat
+// may stay silent.
+func silenceLimit(beat time.Duration) time.Duration {
+	return max(watchBeatsMissed*beat, minWatchSilence)
+}
+
+// errSilent ends a Watch stream whose NameNode sent nothing, not even a
+// beat, for too long.
+var errSilent = errors.New("the NameNode went silent: no version or beat")
 
 // errStale ends a Watch stream that brought nothing new after a refresh was
 // asked for.

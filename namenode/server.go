@@ -313,7 +313,7 @@ func (r rpc) HeartbeatStream(stream chkvpb.NameNode_HeartbeatStreamServer) error
 
 // Watch streams topology versions.
 func (r rpc) Watch(_ *chkvpb.WatchRequest, stream chkvpb.NameNode_WatchServer) error {
-	return toStatus(r.s.hub.serve(stream.Context(), stream))
+	return toStatus(r.s.hub.serve(stream.Context(), stream, r.s.cfg.HeartbeatInterval))
 }
 
 // ReportHandoff commits reported handoffs.

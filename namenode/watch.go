@@ -4,8 +4,11 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/chkv/chkv/proto/chkvpb"
 )
 
 // watchBacklog is how many recent versions the hub keeps for watchers. A
@@ -70,10 +73,15 @@ func (h *hub) next(sent uint64) (published, bool, <-chan struct{}) {
 }
 
 // serve streams versions to one watcher until its stream ends: the current
-// version at once, then every newer one.
-func (h *hub) serve(ctx context.Context, stream grpc.ServerStream) error {
+// version at once, then every newer one. Between versions it sends a beat
+// right after the first and then every beat, so that the watcher can tell a
+// quiet NameNode from a stalled one.
+func (h *hub) serve(ctx context.Context, stream grpc.ServerStream, beat time.Duration) error {
 	h.watchers.Add(1)
 	defer h.watchers.Add(-1)
+	beatMsg := &chkvpb.WatchEvent{BeatMs: uint32(beat.Milliseconds())}
+	beats := time.NewTimer(0) // the first beat follows the first version
+	defer beats.Stop()
 	p := h.current()
 	for {
 		if err := stream.SendMsg(p.frame); err != nil {
@@ -88,6 +96,11 @@ func (h *hub) serve(ctx context.Context, stream grpc.ServerStream) error {
 			}
 			select {
 			case <-wake:
+			case <-beats.C:
+				if err := stream.SendMsg(beatMsg); err != nil {
+					return err
+				}
+				beats.Reset(beat)
 			case <-ctx.Done():
 				return ctx.Err()
 			}

@@ -41,14 +41,20 @@ func peekVersion(b []byte) (epoch, version uint64, err error) {
 	return epoch, version, nil
 }
 
-// recvVersion receives one event and returns its topology's version.
+// recvVersion receives events up to the next version and returns it,
+// skipping beats.
 func recvVersion(stream chkvpb.NameNode_WatchClient) (uint64, error) {
-	ev, err := stream.Recv()
-	if err != nil {
-		return 0, err
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			return 0, err
+		}
+		if ev.GetBeatMs() > 0 {
+			continue
+		}
+		_, v, err := peekVersion(ev.GetTopology())
+		return v, err
 	}
-	_, v, err := peekVersion(ev.GetTopology())
-	return v, err
 }
 
 // commitDirect commits k versions without going through gRPC, by changing
@@ -361,5 +367,38 @@ func TestTenThousandWatchers(t *testing.T) {
 	}
 	if n := f.errs.Load(); n != 0 {
 		t.Fatalf("%d events with unexpected versions", n)
+	}
+}
+
+// TestWatchBeats: a watcher receives the current version, then beats
+// carrying the beat period while nothing is committed, so it can tell a
+// quiet NameNode from a stalled one.
+func TestWatchBeats(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	nn := startNameNode(t, func(c *Config) { c.HeartbeatInterval = interval })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream := startWatch(t, ctx, nn.client(t, ""))
+	first, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.GetBeatMs() != 0 || len(first.GetTopology()) == 0 {
+		t.Fatalf("first event %v, want the current topology", first)
+	}
+	start := time.Now()
+	const beats = 4
+	for i := range beats {
+		ev, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetBeatMs() != uint32(interval.Milliseconds()) || len(ev.GetTopology()) != 0 {
+			t.Fatalf("event %d with nothing committed: %v, want a beat of %v", i, ev, interval)
+		}
+	}
+	// The first beat comes at once, the others one interval apart.
+	if elapsed := time.Since(start); elapsed < (beats-1)*interval {
+		t.Fatalf("%d beats in %v: sent faster than every %v", beats, elapsed, interval)
 	}
 }

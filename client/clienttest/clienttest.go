@@ -41,6 +41,10 @@ type NameNode struct {
 	status   *chkvpb.StatusResponse
 	watchers map[*watcher]struct{}
 
+	beat      time.Duration // 0: no beats
+	stalled   atomic.Bool
+	beatsSent atomic.Int64
+
 	watchCalls atomic.Int64
 	stopOnce   sync.Once
 }
@@ -107,6 +111,21 @@ func (n *NameNode) Stop() {
 	})
 }
 
+// SetBeat makes the Watch streams opened from now on send a beat every d,
+// as the real NameNode does.
+func (n *NameNode) SetBeat(d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.beat = d
+}
+
+// BeatsSent returns the number of beats sent so far, on all streams.
+func (n *NameNode) BeatsSent() int64 { return n.beatsSent.Load() }
+
+// Stall makes every Watch stream, open or new, go silent without ending,
+// as a paused NameNode's does: no more versions and no beats.
+func (n *NameNode) Stall() { n.stalled.Store(true) }
+
 // Watchers returns the number of open Watch streams.
 func (n *NameNode) Watchers() int {
 	n.mu.Lock()
@@ -134,22 +153,39 @@ func (n *NameNode) Watch(_ *chkvpb.WatchRequest, stream grpc.ServerStreamingServ
 		w.events <- n.cur
 	}
 	n.watchers[w] = struct{}{}
+	beat := n.beat
 	n.mu.Unlock()
 	defer func() {
 		n.mu.Lock()
 		delete(n.watchers, w)
 		n.mu.Unlock()
 	}()
+	var beats <-chan time.Time
+	if beat > 0 {
+		tick := time.NewTicker(beat)
+		defer tick.Stop()
+		beats = tick.C
+	}
 	for {
+		var ev *chkvpb.WatchEvent
 		select {
 		case <-stream.Context().Done():
 			return stream.Context().Err()
 		case <-w.cut:
 			return status.Error(codes.Unavailable, "clienttest: stream broken")
 		case b := <-w.events:
-			if err := stream.Send(&chkvpb.WatchEvent{Topology: b}); err != nil {
-				return err
-			}
+			ev = &chkvpb.WatchEvent{Topology: b}
+		case <-beats:
+			ev = &chkvpb.WatchEvent{BeatMs: uint32(beat.Milliseconds())}
+		}
+		if n.stalled.Load() {
+			continue
+		}
+		if err := stream.Send(ev); err != nil {
+			return err
+		}
+		if ev.GetBeatMs() > 0 {
+			n.beatsSent.Add(1)
 		}
 	}
 }

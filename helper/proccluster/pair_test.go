@@ -186,17 +186,8 @@ func TestActiveKilledStandbyTakesOver(t *testing.T) {
 	if nst.GetEpoch() <= st.GetEpoch() {
 		t.Fatalf("new active at epoch %d, old was %d", nst.GetEpoch(), st.GetEpoch())
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if v, ok := log.firstAbove(st.GetEpoch()); ok {
-			t.Logf("first version of epoch %d reached a watcher %v after the kill (version %d)", v.Epoch, time.Since(killed).Round(time.Millisecond), v.Version)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("watchers received no version of the new epoch")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	v := waitFirstAbove(t, log, st.GetEpoch())
+	t.Logf("first version of epoch %d reached a watcher %v after the kill (version %d)", v.Epoch, time.Since(killed).Round(time.Millisecond), v.Version)
 	w.RunMore(t, 300)
 	w.Check(t)
 	log.check(t)
@@ -281,6 +272,10 @@ func TestPausedActiveIsFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, nst := waitNewActive(t, c, old, 20*testInterval)
+	// The new epoch's first version follows every version the old active
+	// committed (it may have committed some between st and the pause):
+	// nothing of the old epoch may appear at or after it.
+	first := waitFirstAbove(t, log, st.GetEpoch())
 	// Stay paused well past every lease and detection period, so that on
 	// waking the old active believes every DataNode silent.
 	time.Sleep(8 * testInterval)
@@ -292,8 +287,8 @@ func TestPausedActiveIsFenced(t *testing.T) {
 	for time.Now().Before(deadline) {
 		ost, err := c.Status(context.Background(), old)
 		if err == nil {
-			if ost.GetEpoch() == st.GetEpoch() && ost.GetVersion() > st.GetVersion() {
-				t.Fatalf("the resumed old active committed (%d, %d) after (%d, %d)", ost.GetEpoch(), ost.GetVersion(), st.GetEpoch(), st.GetVersion())
+			if ost.GetEpoch() < first.Epoch && ost.GetVersion() >= first.Version {
+				t.Fatalf("the resumed old active committed (%d, %d) after the new epoch began at (%d, %d)", ost.GetEpoch(), ost.GetVersion(), first.Epoch, first.Version)
 			}
 			if ost.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY && ost.GetEpoch() >= nst.GetEpoch() {
 				stepped = true
@@ -309,12 +304,27 @@ func TestPausedActiveIsFenced(t *testing.T) {
 	}
 	log.mu.Lock()
 	for _, v := range log.seen {
-		if v.Epoch == st.GetEpoch() && v.Version > st.GetVersion() {
+		if v.Epoch < first.Epoch && v.Version >= first.Version {
 			t.Errorf("a watcher saw (%d, %d) from the fenced epoch", v.Epoch, v.Version)
 		}
 	}
 	log.mu.Unlock()
 	log.check(t)
+}
+
+// waitFirstAbove waits for log's first version of an epoch above epoch.
+func waitFirstAbove(t testing.TB, log *versionLog, epoch uint64) *topology.Topology {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if v, ok := log.firstAbove(epoch); ok {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watchers received no version of an epoch above %d", epoch)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestPeerLinkCutNoSecondActive cuts the link between the NameNodes while

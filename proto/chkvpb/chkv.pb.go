@@ -1138,11 +1138,16 @@ func (*WatchRequest) Descriptor() ([]byte, []int) {
 }
 
 // WatchEvent carries one topology version, marshaled once by the NameNode
-// for all watchers.
+// for all watchers, or a beat.
 type WatchEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// A marshaled Topology.
-	Topology      []byte `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
+	// A marshaled Topology; empty in a beat.
+	Topology []byte `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
+	// Set in a beat: the NameNode sends one right after the first version
+	// and then every beat_ms, so a watcher can tell a quiet NameNode from a
+	// stalled one (paused, or cut off without a reset) and move to the other
+	// NameNode.
+	BeatMs        uint32 `protobuf:"varint,2,opt,name=beat_ms,json=beatMs,proto3" json:"beat_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1182,6 +1187,13 @@ func (x *WatchEvent) GetTopology() []byte {
 		return x.Topology
 	}
 	return nil
+}
+
+func (x *WatchEvent) GetBeatMs() uint32 {
+	if x != nil {
+		return x.BeatMs
+	}
+	return 0
 }
 
 type StatusRequest struct {
@@ -2315,10 +2327,11 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05slots\x18\x02 \x01(\rR\x05slots\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x04R\aversion\"\x0e\n" +
-	"\fWatchRequest\"(\n" +
+	"\fWatchRequest\"A\n" +
 	"\n" +
 	"WatchEvent\x12\x1a\n" +
-	"\btopology\x18\x01 \x01(\fR\btopology\"\x0f\n" +
+	"\btopology\x18\x01 \x01(\fR\btopology\x12\x17\n" +
+	"\abeat_ms\x18\x02 \x01(\rR\x06beatMs\"\x0f\n" +
 	"\rStatusRequest\"\xa7\x01\n" +
 	"\n" +
 	"NodeStatus\x12!\n" +
