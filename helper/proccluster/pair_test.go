@@ -154,12 +154,14 @@ func waitActive(t testing.TB, c *Cluster) (int, *chkvpb.StatusResponse) {
 	return i, st
 }
 
-// waitNewActive waits for a NameNode other than old to be active.
-func waitNewActive(t testing.TB, c *Cluster, old int, within time.Duration) (int, *chkvpb.StatusResponse) {
+// waitNewActive waits for a NameNode other than old, whose status was, to
+// be active with a topology of a newer epoch. (A NameNode reports active
+// from its election on, and the topology's epoch from its first commit.)
+func waitNewActive(t testing.TB, c *Cluster, old int, was *chkvpb.StatusResponse, within time.Duration) (int, *chkvpb.StatusResponse) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		if i, st := c.Active(context.Background()); i >= 0 && i != old {
+		if i, st := c.Active(context.Background()); i >= 0 && i != old && st.GetEpoch() > was.GetEpoch() {
 			return i, st
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -182,10 +184,7 @@ func TestActiveKilledStandbyTakesOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	_, nst := waitNewActive(t, c, old, 20*testInterval)
-	if nst.GetEpoch() <= st.GetEpoch() {
-		t.Fatalf("new active at epoch %d, old was %d", nst.GetEpoch(), st.GetEpoch())
-	}
+	waitNewActive(t, c, old, st, 20*testInterval)
 	v := waitFirstAbove(t, log, st.GetEpoch())
 	t.Logf("first version of epoch %d reached a watcher %v after the kill (version %d)", v.Epoch, time.Since(killed).Round(time.Millisecond), v.Version)
 	w.RunMore(t, 300)
@@ -208,7 +207,7 @@ func TestActiveKilledMidDrain(t *testing.T) {
 	w := workload.Start(t, newClient(c), 3, 64, 100000)
 	w.RunMore(t, 200)
 
-	old, _ := waitActive(t, c)
+	old, st := waitActive(t, c)
 	nn, err := c.NameNode(old)
 	if err != nil {
 		t.Fatal(err)
@@ -223,8 +222,11 @@ func TestActiveKilledMidDrain(t *testing.T) {
 	if err := c.NameNodes[old].Kill(); err != nil {
 		t.Fatal(err)
 	}
-	cur, _ := waitNewActive(t, c, old, 20*testInterval)
-	if st, _ := c.Status(context.Background(), cur); slotsOf(st, drained.Name) == 0 {
+	cur, _ := waitNewActive(t, c, old, st, 20*testInterval)
+	// The new epoch's first version is what the old active had committed:
+	// the drain must finish after it, under the new active.
+	first := waitFirstAbove(t, log, st.GetEpoch())
+	if i := first.Index(drained.Name); i < 0 || first.SlotCount(i) == 0 {
 		t.Fatal("the drain had finished before the failover; the test proves nothing")
 	}
 	waitSlots(t, c, cur, drained.Name, func(n uint32) bool { return n == 0 })
@@ -271,7 +273,7 @@ func TestPausedActiveIsFenced(t *testing.T) {
 	if err := c.NameNodes[old].Pause(); err != nil {
 		t.Fatal(err)
 	}
-	_, nst := waitNewActive(t, c, old, 20*testInterval)
+	_, nst := waitNewActive(t, c, old, st, 20*testInterval)
 	// The new epoch's first version follows every version the old active
 	// committed (it may have committed some between st and the pause):
 	// nothing of the old epoch may appear at or after it.
@@ -388,10 +390,7 @@ func TestActiveCutFromDataNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, nst := waitNewActive(t, c, old, 20*testInterval)
-	if nst.GetEpoch() <= st.GetEpoch() {
-		t.Fatalf("new active at epoch %d, not above %d", nst.GetEpoch(), st.GetEpoch())
-	}
+	_, nst := waitNewActive(t, c, old, st, 20*testInterval)
 	ost, err := c.Status(context.Background(), old)
 	if err != nil {
 		t.Fatal(err)

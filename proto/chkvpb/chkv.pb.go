@@ -1397,11 +1397,13 @@ func (x *PeerStatus) GetAgeMs() int64 {
 type StatusResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	NamenodeId string                 `protobuf:"bytes,1,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
-	Epoch      uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Version    uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
-	Nodes      []*NodeStatus          `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	Watchers   int64                  `protobuf:"varint,5,opt,name=watchers,proto3" json:"watchers,omitempty"`
-	Role       NameNodeRole           `protobuf:"varint,6,opt,name=role,proto3,enum=chkv.v1.NameNodeRole" json:"role,omitempty"`
+	// The current topology's epoch and version. A newly elected active
+	// reports its new epoch from its first commit on.
+	Epoch    uint64        `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version  uint64        `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Nodes    []*NodeStatus `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Watchers int64         `protobuf:"varint,5,opt,name=watchers,proto3" json:"watchers,omitempty"`
+	Role     NameNodeRole  `protobuf:"varint,6,opt,name=role,proto3,enum=chkv.v1.NameNodeRole" json:"role,omitempty"`
 	// The active NameNode's ID as this NameNode knows it; empty when none is.
 	ActiveId string `protobuf:"bytes,7,opt,name=active_id,json=activeId,proto3" json:"active_id,omitempty"`
 	// The active hears from a majority of the DataNodes (only then does it
