@@ -165,6 +165,14 @@ func (r *Recorder) Len() int {
 	return len(r.ops)
 }
 
+// Full reports whether Begin has recorded maxOps operations and accepts no
+// more.
+func (r *Recorder) Full() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ops) >= r.maxOps
+}
+
 // history returns the porcupine operations to check.
 func (r *Recorder) history() []porcupine.Operation {
 	r.mu.Lock()

@@ -200,7 +200,13 @@ func TestFailAndUnknownGetIgnored(t *testing.T) {
 func TestMaxOps(t *testing.T) {
 	r := newFake(3)
 	for i := 0; i < 3; i++ {
+		if r.Full() {
+			t.Fatalf("Full after %d of 3 operations", i)
+		}
 		set(t, r, "x", fmt.Sprint(i))
+	}
+	if !r.Full() {
+		t.Error("not Full after maxOps operations")
 	}
 	if p, ok := r.Begin(0, Get, "x", ""); ok || p != nil {
 		t.Fatalf("Begin past maxOps = %v, %v; want nil, false", p, ok)

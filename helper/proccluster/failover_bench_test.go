@@ -21,7 +21,7 @@ import (
 func BenchmarkFailover(b *testing.B) {
 	c := startCluster(b, Options{HeartbeatInterval: time.Second})
 	_, log := watch(b, c)
-	w := workload.Start(b, newClient(c), 2, 64, 1<<20)
+	w := workload.Start(b, newClient(c), 2, 64, 1<<23) // about 1M operations per 20 kills here
 	var times []time.Duration
 	b.ResetTimer()
 	for range b.N {

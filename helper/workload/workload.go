@@ -149,6 +149,9 @@ func (w *Workload) RunMore(t testing.TB, n int64) {
 	target := w.ops.Load() + n
 	deadline := time.Now().Add(30 * time.Second)
 	for w.ops.Load() < target {
+		if w.rec.Full() {
+			t.Fatalf("the workload's history is full (%d operations): start it with a larger maxOps", w.rec.Len())
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the clients completed %d of %d operations in 30s", w.ops.Load(), target)
 		}
