@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/client"
+	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/helper/workload"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -250,16 +251,10 @@ func slotsOf(st *chkvpb.StatusResponse, id string) uint32 {
 // satisfies ok.
 func waitSlots(t testing.TB, c *Cluster, i int, node string, ok func(uint32) bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if st, err := c.Status(context.Background(), i); err == nil && ok(slotsOf(st, node)) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s's slots did not reach the expected count", node)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	clienttest.Eventually(t, 60*time.Second, node+"'s slots to reach the expected count", func() bool {
+		st, err := c.Status(context.Background(), i)
+		return err == nil && ok(slotsOf(st, node))
+	})
 }
 
 // TestPausedActiveIsFenced pauses the active NameNode (SIGSTOP) past its
@@ -317,16 +312,13 @@ func TestPausedActiveIsFenced(t *testing.T) {
 // waitFirstAbove waits for log's first version of an epoch above epoch.
 func waitFirstAbove(t testing.TB, log *versionLog, epoch uint64) *topology.Topology {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if v, ok := log.firstAbove(epoch); ok {
-			return v
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("watchers received no version of an epoch above %d", epoch)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var first *topology.Topology
+	clienttest.Eventually(t, 10*time.Second, fmt.Sprintf("a watcher to receive a version of an epoch above %d", epoch), func() bool {
+		var ok bool
+		first, ok = log.firstAbove(epoch)
+		return ok
+	})
+	return first
 }
 
 // TestPeerLinkCutNoSecondActive cuts the link between the NameNodes while
