@@ -152,6 +152,19 @@ func startClusterNode(t *testing.T, nn *fakeNameNode, id string) *Server {
 	})
 }
 
+// ownEverySlot makes dn-a, served by s, the owner of every slot in version
+// 1 of nn's topology, and returns a connection to s once s holds it.
+func ownEverySlot(t *testing.T, nn *fakeNameNode, s *Server) *respConn {
+	t.Helper()
+	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
+	nn.set(func(f *fakeNameNode) {
+		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
+	})
+	c := s.dial(t)
+	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	return c
+}
+
 // keyInSlotRange returns a key whose slot is in [lo, hi).
 func keyInSlotRange(lo, hi int) string {
 	for i := 0; ; i++ {
@@ -210,12 +223,7 @@ func TestClusterModeStopsServingWhenLeaseEnds(t *testing.T) {
 	nn := startFakeNameNode(t)
 	nn.set(func(f *fakeNameNode) { f.leaseMs = 300 })
 	s := startClusterNode(t, nn, "dn-a")
-	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
-	nn.set(func(f *fakeNameNode) {
-		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
-	})
-	c := s.dial(t)
-	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	c := ownEverySlot(t, nn, s)
 	if got := c.do("SET", "k", "v"); got != "OK" {
 		t.Fatalf("SET under lease = %s", got)
 	}
@@ -241,12 +249,7 @@ func TestClusterModeStopsServingWhenLeaseEnds(t *testing.T) {
 func TestClusterModeRejoinDropsData(t *testing.T) {
 	nn := startFakeNameNode(t)
 	s := startClusterNode(t, nn, "dn-a")
-	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
-	nn.set(func(f *fakeNameNode) {
-		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
-	})
-	c := s.dial(t)
-	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	c := ownEverySlot(t, nn, s)
 	c.do("SET", "k", "v")
 	nn.set(func(f *fakeNameNode) { f.rejoin = true })
 	waitFor(t, 5*time.Second, "rejoin", func() bool { return s.store.Len() == 0 })
@@ -362,12 +365,7 @@ func TestHeartbeatsShareOneStream(t *testing.T) {
 func TestClusterModeReRegistersKeepingDataWhenNameNodeBehind(t *testing.T) {
 	nn := startFakeNameNode(t)
 	s := startClusterNode(t, nn, "dn-a")
-	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
-	nn.set(func(f *fakeNameNode) {
-		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
-	})
-	c := s.dial(t)
-	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	c := ownEverySlot(t, nn, s)
 	if got := c.do("SET", "k", "v"); got != "OK" {
 		t.Fatalf("SET = %s", got)
 	}
