@@ -36,7 +36,8 @@ type vnode struct {
 // Ring is an immutable consistent-hash ring.
 type Ring struct {
 	members []Member
-	vnodes  []vnode // sorted by pos
+	vnodes  []vnode    // sorted by pos
+	points  [][]uint64 // per member, its vnode positions, sorted
 }
 
 // New builds a ring of members with vnodes virtual nodes per unit of weight
@@ -45,12 +46,15 @@ func New(vnodes int, members []Member) *Ring {
 	if vnodes <= 0 {
 		vnodes = DefaultVNodes
 	}
-	r := &Ring{members: slices.Clone(members)}
+	r := &Ring{members: slices.Clone(members), points: make([][]uint64, len(members))}
 	for m, mem := range members {
 		n := vnodes * int(max(mem.Weight, 1))
 		for i := range n {
-			r.vnodes = append(r.vnodes, vnode{pos: Position(mem.ID, i), member: m})
+			pos := Position(mem.ID, i)
+			r.vnodes = append(r.vnodes, vnode{pos: pos, member: m})
+			r.points[m] = append(r.points[m], pos)
 		}
+		slices.Sort(r.points[m])
 	}
 	slices.SortFunc(r.vnodes, func(a, b vnode) int {
 		switch {
@@ -95,6 +99,12 @@ func (r *Ring) Owner(s int) int {
 	if len(r.vnodes) == 0 {
 		return -1
 	}
+	return r.vnodes[r.first(s)].member
+}
+
+// first returns the index of the first virtual node clockwise from slot
+// s's point. The ring must not be empty.
+func (r *Ring) first(s int) int {
 	point := uint64(s) << slotShift
 	i, _ := slices.BinarySearchFunc(r.vnodes, point, func(v vnode, p uint64) int {
 		switch {
@@ -108,7 +118,36 @@ func (r *Ring) Owner(s int) int {
 	if i == len(r.vnodes) {
 		i = 0 // wrap around clockwise
 	}
-	return r.vnodes[i].member
+	return i
+}
+
+// Walk calls visit with the member index of each virtual node clockwise
+// from slot s's point, starting with s's owner, once around the ring or
+// until visit returns false. A member appears once per virtual node.
+func (r *Ring) Walk(s int, visit func(member int) bool) {
+	if len(r.vnodes) == 0 {
+		return
+	}
+	start := r.first(s)
+	for k := range len(r.vnodes) {
+		if !visit(r.vnodes[(start+k)%len(r.vnodes)].member) {
+			return
+		}
+	}
+}
+
+// Gap returns the clockwise distance on the ring from slot s's point to
+// member m's nearest virtual node: 0 when one sits on the point, small when
+// the ring puts s near m. Slots with the smallest gaps to m are the ones it
+// owns on a ring of m alone.
+func (r *Ring) Gap(s, m int) uint64 {
+	pts := r.points[m]
+	point := uint64(s) << slotShift
+	i, _ := slices.BinarySearch(pts, point)
+	if i == len(pts) {
+		i = 0
+	}
+	return pts[i] - point // wraps modulo 2^64
 }
 
 // Assign returns the owner index of every slot, -1 for an empty ring.
