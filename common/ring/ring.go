@@ -63,13 +63,25 @@ func New(vnodes int, members []Member) *Ring {
 		case a.pos > b.pos:
 			return 1
 		}
-		// Equal positions (vanishingly rare): order by member ID so every
-		// party computes the same ring.
-		if c := compareStrings(r.members[a.member].ID, r.members[b.member].ID); c != 0 {
-			return c
-		}
-		return a.member - b.member
+		return 0
 	})
+	// Equal positions (vanishingly rare): order by member ID so every
+	// party computes the same ring.
+	for i := 0; i < len(r.vnodes); {
+		j := i + 1
+		for j < len(r.vnodes) && r.vnodes[j].pos == r.vnodes[i].pos {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(r.vnodes[i:j], func(a, b vnode) int {
+				if c := compareStrings(r.members[a.member].ID, r.members[b.member].ID); c != 0 {
+					return c
+				}
+				return a.member - b.member
+			})
+		}
+		i = j
+	}
 	return r
 }
 
