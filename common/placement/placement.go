@@ -14,7 +14,7 @@
 //     is consistent hashing with bounded loads;
 //   - a member still below quota (one that joined, or whose weight grew)
 //     takes the rest from the members above theirs, choosing the slots the
-//     ring puts nearest to it.
+//     ring gives it first, then those the ring puts nearest to it.
 //
 // So every member ends within one slot of its weighted share, a join moves
 // slots only to the joining node and a leave only away from the leaving one
@@ -75,10 +75,14 @@ func Assign(r *ring.Ring, prev []int) []int {
 		byID[i] = i
 	}
 	slices.SortFunc(byID, func(a, b int) int { return cmp.Compare(members[a].ID, members[b].ID) })
+	var natural []int // the plain ring's owners, computed when first needed
 	for _, u := range byID {
 		need := quota[u] - count[u]
 		if need <= 0 {
 			continue
+		}
+		if natural == nil {
+			natural = r.Assign()
 		}
 		var from []int
 		for s, o := range out {
@@ -86,11 +90,19 @@ func Assign(r *ring.Ring, prev []int) []int {
 				from = append(from, s)
 			}
 		}
-		gap := make([]uint64, slot.Count)
+		// First the slots the ring gives u, then the others, each nearest
+		// first: a node that returns takes back mostly what it had.
+		gap, own := make([]uint64, slot.Count), make([]bool, slot.Count)
 		for _, s := range from {
-			gap[s] = r.Gap(s, u)
+			gap[s], own[s] = r.Gap(s, u), natural[s] == u
 		}
 		slices.SortFunc(from, func(a, b int) int {
+			if own[a] != own[b] {
+				if own[a] {
+					return -1
+				}
+				return 1
+			}
 			if c := cmp.Compare(gap[a], gap[b]); c != 0 {
 				return c
 			}

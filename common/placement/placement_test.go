@@ -324,3 +324,25 @@ func TestPlacementTable(t *testing.T) {
 		}
 	}
 }
+
+func TestReturningNodeTakesBackMostOfItsSlots(t *testing.T) {
+	ms := []ring.Member{member(0, 1), member(1, 1), member(2, 1), member(3, 1), member(4, 1)}
+	c := cluster{}.change(ms)
+	gone := c.change(slices.Delete(slices.Clone(ms), 2, 3))
+	back := gone.change(ms)
+	checkBalanced(t, back)
+	moves(t, gone, back, "dn-02")
+	had, again := 0, 0
+	for s := range c.owner {
+		if c.owner[s] == "dn-02" {
+			had++
+			if back.owner[s] == "dn-02" {
+				again++
+			}
+		}
+	}
+	t.Logf("dn-02 took back %d of its %d slots", again, had)
+	if again*10 < had*9 {
+		t.Fatalf("dn-02 took back %d of its %d slots, want at least 90%%", again, had)
+	}
+}
