@@ -9,9 +9,10 @@
 //   - every member gets a quota, its weighted share of the slots rounded to
 //     a neighbouring integer (the quotas sum to the slot count);
 //   - a slot stays where it is while its owner is still a member;
-//   - a slot without an owner (first assignment, or its owner left) goes to
-//     the first member clockwise on the ring that is below its quota, which
-//     is consistent hashing with bounded loads;
+//   - a slot without an owner (first assignment, or its owner left) goes
+//     back to the member holding its data, if any, while that one is below
+//     quota; else to the first member clockwise on the ring that is below
+//     its quota, which is consistent hashing with bounded loads;
 //   - a member still below quota (one that joined, or whose weight grew)
 //     takes the rest from the members above theirs, choosing the slots the
 //     ring gives it first, then those the ring puts nearest to it.
@@ -37,9 +38,12 @@ const None = -1
 // Assign returns, for every slot, the index into r.Members() of the member
 // that should own it. prev is the previous assignment in the same member
 // indices; an entry that is not a member index (such as None), or a nil or
-// short prev, marks a slot to place afresh. Every slot is None when the ring
-// has no members.
-func Assign(r *ring.Ring, prev []int) []int {
+// short prev, marks a slot to place afresh. holder, which may be nil, says
+// in the same indices which member holds each slot's data now: a slot to
+// place goes back to its holder while that one is below quota, so a join
+// undone before its moves finished moves nothing more. Every slot is None
+// when the ring has no members.
+func Assign(r *ring.Ring, prev, holder []int) []int {
 	members := r.Members()
 	out := make([]int, slot.Count)
 	count := make([]int, len(members))
@@ -54,7 +58,17 @@ func Assign(r *ring.Ring, prev []int) []int {
 		return out
 	}
 	quota := Quotas(members, count)
-	// Slots without a member: the first member clockwise below its quota.
+	// Slots without a member: their holder if below quota, else the first
+	// member clockwise below its quota.
+	for s := range out {
+		if out[s] != None || s >= len(holder) {
+			continue
+		}
+		if h := holder[s]; h >= 0 && h < len(members) && count[h] < quota[h] {
+			out[s] = h
+			count[h]++
+		}
+	}
 	for s := range out {
 		if out[s] != None {
 			continue

@@ -33,7 +33,7 @@ func (c cluster) change(members []ring.Member) cluster {
 			}
 		}
 	}
-	assign := Assign(ring.New(0, members), prev)
+	assign := Assign(ring.New(0, members), prev, nil)
 	next := cluster{members: slices.Clone(members), owner: make([]string, slot.Count)}
 	for s, m := range assign {
 		if m != None {
@@ -232,7 +232,7 @@ func TestDeterministicAndIndependentOfMemberOrder(t *testing.T) {
 }
 
 func TestEmptyRingPlacesNothing(t *testing.T) {
-	for s, m := range Assign(ring.New(0, nil), nil) {
+	for s, m := range Assign(ring.New(0, nil), nil, nil) {
 		if m != None {
 			t.Fatalf("slot %d placed on %d with no members", s, m)
 		}
@@ -245,7 +245,7 @@ func TestPrevOutsideTheMembersIsPlacedAfresh(t *testing.T) {
 		prev[s] = []int{None, 7, -5, 0}[s%4]
 	}
 	r := ring.New(0, []ring.Member{member(0, 1), member(1, 1)})
-	checkBalanced(t, cluster{members: r.Members(), owner: ids(r, Assign(r, prev))})
+	checkBalanced(t, cluster{members: r.Members(), owner: ids(r, Assign(r, prev, nil))})
 }
 
 func ids(r *ring.Ring, assign []int) []string {
@@ -344,5 +344,34 @@ func TestReturningNodeTakesBackMostOfItsSlots(t *testing.T) {
 	t.Logf("dn-02 took back %d of its %d slots", again, had)
 	if again*10 < had*9 {
 		t.Fatalf("dn-02 took back %d of its %d slots, want at least 90%%", again, had)
+	}
+}
+
+func TestSlotsWithoutAMemberGoBackToTheirHolder(t *testing.T) {
+	// Five nodes joined one at a time, then a sixth joins and dies while
+	// the others still hold all its slots: they keep them, nothing moves.
+	var ms []ring.Member
+	var before []int
+	for i := range 5 {
+		ms = append(ms, member(i, 1))
+		before = Assign(ring.New(0, ms), before, nil)
+	}
+	joined := Assign(ring.New(0, append(slices.Clone(ms), member(5, 1))), before, nil)
+	prev := make([]int, slot.Count)
+	for s, m := range joined {
+		prev[s] = m
+		if m == 5 {
+			prev[s] = None
+		}
+	}
+	after := Assign(ring.New(0, ms), prev, before)
+	moved := 0
+	for s := range after {
+		if after[s] != before[s] {
+			moved++
+		}
+	}
+	if moved > 0 {
+		t.Fatalf("the failed join left %d slots to move between the nodes that hold them", moved)
 	}
 }

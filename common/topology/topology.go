@@ -286,16 +286,20 @@ func (t *Topology) nextTarget(next *Topology) []int {
 			index = append(index, i)
 		}
 	}
-	prev := make([]int, slot.Count)
-	for s := range prev {
-		prev[s] = placement.None
-		if tg := t.Target[s]; tg != Unowned && tg < len(t.Nodes) {
-			if m, ok := member[t.Nodes[tg].ID]; ok {
-				prev[s] = m
+	// prev and holder: t's target and owners, as members of next.
+	asMember := func(i int) int {
+		if i != Unowned && i < len(t.Nodes) {
+			if m, ok := member[t.Nodes[i].ID]; ok {
+				return m
 			}
 		}
+		return placement.None
 	}
-	assign := placement.Assign(ring.New(t.VNodes, members), prev)
+	prev, holder := make([]int, slot.Count), make([]int, slot.Count)
+	for s := range prev {
+		prev[s], holder[s] = asMember(t.Target[s]), asMember(t.Owners[s])
+	}
+	assign := placement.Assign(ring.New(t.VNodes, members), prev, holder)
 	target := make([]int, slot.Count)
 	for s, m := range assign {
 		target[s] = Unowned
