@@ -35,6 +35,9 @@ import (
 // None marks a slot with no member, in Assign's input and output.
 const None = -1
 
+// slotBits is the width of a slot number: slot.Count is 1<<slotBits.
+const slotBits = 14
+
 // Assign returns, for every slot, the index into r.Members() of the member
 // that should own it. prev is the previous assignment in the same member
 // indices; an entry that is not a member index (such as None), or a nil or
@@ -98,30 +101,26 @@ func Assign(r *ring.Ring, prev, holder []int) []int {
 		if natural == nil {
 			natural = r.Assign()
 		}
-		var from []int
+		// First the slots the ring gives u, then the others, each nearest
+		// first: a node that returns takes back mostly what it had. One
+		// sortable key per slot: 0 or 1 (not the ring's) in the top bit,
+		// then the gap's top 49 bits, then the slot (14 bits).
+		gaps := r.Gaps(u)
+		var keys []uint64
 		for s, o := range out {
 			if count[o] > quota[o] {
-				from = append(from, s)
-			}
-		}
-		// First the slots the ring gives u, then the others, each nearest
-		// first: a node that returns takes back mostly what it had.
-		gap, own := make([]uint64, slot.Count), make([]bool, slot.Count)
-		for _, s := range from {
-			gap[s], own[s] = r.Gap(s, u), natural[s] == u
-		}
-		slices.SortFunc(from, func(a, b int) int {
-			if own[a] != own[b] {
-				if own[a] {
-					return -1
+				k := gaps[s]>>15<<slotBits | uint64(s)
+				if natural[s] != u {
+					k |= 1 << 63
 				}
-				return 1
+				keys = append(keys, k)
 			}
-			if c := cmp.Compare(gap[a], gap[b]); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
+		}
+		slices.Sort(keys)
+		from := make([]int, len(keys))
+		for i, k := range keys {
+			from[i] = int(k & (1<<slotBits - 1))
+		}
 		for _, s := range from {
 			if need == 0 {
 				break

@@ -375,3 +375,16 @@ func TestSlotsWithoutAMemberGoBackToTheirHolder(t *testing.T) {
 		t.Fatalf("the failed join left %d slots to move between the nodes that hold them", moved)
 	}
 }
+
+// BenchmarkJoin places the slots after a 64th DataNode joins 63, as the
+// NameNode does at the join's commit.
+func BenchmarkJoin(b *testing.B) {
+	var ms []ring.Member
+	for i := range 64 {
+		ms = append(ms, member(i, 1))
+	}
+	prev := Assign(ring.New(0, ms[:63]), nil, nil)
+	for b.Loop() {
+		Assign(ring.New(0, ms), prev, prev)
+	}
+}

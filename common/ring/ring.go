@@ -47,14 +47,17 @@ func New(vnodes int, members []Member) *Ring {
 		vnodes = DefaultVNodes
 	}
 	r := &Ring{members: slices.Clone(members), points: make([][]uint64, len(members))}
+	total := 0
+	for _, mem := range members {
+		total += vnodes * int(max(mem.Weight, 1))
+	}
+	r.vnodes = make([]vnode, 0, total)
 	for m, mem := range members {
 		n := vnodes * int(max(mem.Weight, 1))
 		for i := range n {
-			pos := Position(mem.ID, i)
-			r.vnodes = append(r.vnodes, vnode{pos: pos, member: m})
-			r.points[m] = append(r.points[m], pos)
+			r.vnodes = append(r.vnodes, vnode{pos: Position(mem.ID, i), member: m})
 		}
-		slices.Sort(r.points[m])
+		r.points[m] = make([]uint64, 0, n)
 	}
 	slices.SortFunc(r.vnodes, func(a, b vnode) int {
 		switch {
@@ -81,6 +84,9 @@ func New(vnodes int, members []Member) *Ring {
 			})
 		}
 		i = j
+	}
+	for _, v := range r.vnodes { // sorted, so each member's points are too
+		r.points[v.member] = append(r.points[v.member], v.pos)
 	}
 	return r
 }
@@ -148,18 +154,26 @@ func (r *Ring) Walk(s int, visit func(member int) bool) {
 	}
 }
 
-// Gap returns the clockwise distance on the ring from slot s's point to
-// member m's nearest virtual node: 0 when one sits on the point, small when
-// the ring puts s near m. Slots with the smallest gaps to m are the ones it
-// owns on a ring of m alone.
-func (r *Ring) Gap(s, m int) uint64 {
+// Gaps returns, for every slot s, the clockwise distance on the ring from
+// s's point to member m's nearest virtual node: 0 when one sits on the
+// point, small when the ring puts s near m. The slots with the smallest
+// gaps to m are the ones it owns on a ring of m alone.
+func (r *Ring) Gaps(m int) []uint64 {
+	out := make([]uint64, slot.Count)
 	pts := r.points[m]
-	point := uint64(s) << slotShift
-	i, _ := slices.BinarySearch(pts, point)
-	if i == len(pts) {
-		i = 0
+	i := 0
+	for s := range out {
+		point := uint64(s) << slotShift
+		for i < len(pts) && pts[i] < point {
+			i++
+		}
+		next := pts[0] // past the last virtual node: wrap around
+		if i < len(pts) {
+			next = pts[i]
+		}
+		out[s] = next - point // modulo 2^64
 	}
-	return pts[i] - point // wraps modulo 2^64
+	return out
 }
 
 // Assign returns the owner index of every slot, -1 for an empty ring.
