@@ -21,7 +21,8 @@
 // slots only to the joining node and a leave only away from the leaving one
 // (while shares change by at least a slot), and each moves the minimum: the
 // joiner's quota, or the leaver's slots. The result depends only on the
-// ring and the previous assignment, so every party computes the same one.
+// ring, the previous assignment and the slots' holders, so every party
+// computes the same one.
 package placement
 
 import (
@@ -117,14 +118,11 @@ func Assign(r *ring.Ring, prev, holder []int) []int {
 			}
 		}
 		slices.Sort(keys)
-		from := make([]int, len(keys))
-		for i, k := range keys {
-			from[i] = int(k & (1<<slotBits - 1))
-		}
-		for _, s := range from {
+		for _, k := range keys {
 			if need == 0 {
 				break
 			}
+			s := int(k & (1<<slotBits - 1))
 			if o := out[s]; count[o] > quota[o] {
 				out[s] = u
 				count[o]--

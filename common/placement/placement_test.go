@@ -388,3 +388,9 @@ func BenchmarkJoin(b *testing.B) {
 		Assign(ring.New(0, ms), prev, prev)
 	}
 }
+
+func TestSlotBitsHoldEverySlot(t *testing.T) {
+	if 1<<slotBits != slot.Count {
+		t.Fatalf("slotBits %d for %d slots", slotBits, slot.Count)
+	}
+}
