@@ -3,8 +3,12 @@ package datanode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode/drainport"
@@ -45,15 +49,21 @@ func (d *drainState) observe(m *member, v *view) {
 }
 
 // StartDrain asks a NameNode to drain this node. It returns once the drain
-// has been accepted.
+// has been accepted. When every NameNode is unavailable (a standby, one
+// without a majority, or unreachable) the error wraps
+// drainport.ErrNoActiveNameNode, and the drain port retries.
 func (m *member) StartDrain(ctx context.Context) error {
 	var errs []error
+	transient := true
 	for _, i := range m.nameNodeOrder() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		resp, err := m.clients[i].Drain(cctx, &chkvpb.DrainRequest{Node: m.srv.id})
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
+			if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
+				transient = false
+			}
 			continue
 		}
 		m.drain.mu.Lock()
@@ -61,6 +71,9 @@ func (m *member) StartDrain(ctx context.Context) error {
 		m.drain.mu.Unlock()
 		m.srv.log.Info("drain accepted by namenode", "slots", resp.GetSlots(), "version", resp.GetVersion())
 		return nil
+	}
+	if transient && len(errs) > 0 && ctx.Err() == nil {
+		return fmt.Errorf("%w: %w", drainport.ErrNoActiveNameNode, errors.Join(errs...))
 	}
 	return errors.Join(errs...)
 }

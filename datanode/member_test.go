@@ -38,6 +38,20 @@ type fakeNameNode struct {
 	registers  []*chkvpb.RegisterRequest
 	heartbeats int // answered
 	streams    int // heartbeat streams opened
+	standby    int // Drain calls still to refuse as a standby would
+	drains     int // Drain calls received
+}
+
+// Drain refuses as a standby NameNode does while standby > 0, then accepts.
+func (f *fakeNameNode) Drain(ctx context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drains++
+	if f.standby > 0 {
+		f.standby--
+		return nil, status.Error(codes.Unavailable, "namenode: not the active namenode: fake-nn is standby")
+	}
+	return &chkvpb.DrainResponse{NodeId: req.GetNode(), Slots: 7, Epoch: 1, Version: 2}, nil
 }
 
 func startFakeNameNode(t *testing.T) *fakeNameNode {

@@ -214,8 +214,9 @@ func (s *Server) startCluster() error {
 	return s.startDrainPort()
 }
 
-// startDrainPort serves the drain port, if configured. A listener that is
-// not on loopback requires the cluster token with k.
+// startDrainPort serves the drain port, if configured. With a cluster
+// token, k must give it, except from loopback; a listener that is not on
+// loopback requires one.
 func (s *Server) startDrainPort() error {
 	ln := s.cfg.DrainListener
 	if ln == nil && s.cfg.DrainListen == "" {
@@ -227,15 +228,11 @@ func (s *Server) startDrainPort() error {
 			return fmt.Errorf("datanode: drain port: %w", err)
 		}
 	}
-	token := ""
-	if !netaddr.IsLoopback(ln.Addr()) {
-		if s.cfg.ClusterToken == "" {
-			ln.Close()
-			return fmt.Errorf("datanode: drain port %s is not on loopback: it requires --cluster-token", ln.Addr())
-		}
-		token = s.cfg.ClusterToken
+	if !netaddr.IsLoopback(ln.Addr()) && s.cfg.ClusterToken == "" {
+		ln.Close()
+		return fmt.Errorf("datanode: drain port %s is not on loopback: it requires --cluster-token", ln.Addr())
 	}
-	srv, err := drainport.New(drainport.Config{Drainer: s.member, Token: token, PID: os.Getpid(), NodeID: s.id, Logger: s.log})
+	srv, err := drainport.New(drainport.Config{Drainer: s.member, Token: s.cfg.ClusterToken, PID: os.Getpid(), NodeID: s.id, Logger: s.log})
 	if err != nil {
 		ln.Close()
 		return err

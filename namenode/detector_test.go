@@ -180,8 +180,8 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 		t.Fatal("a down node was committed twice")
 	}
 
-	// a comes back: its heartbeat says rejoin; it registers and joins: the
-	// ring targets the slots it had before it failed, which b and c keep
+	// a comes back: its heartbeat says rejoin; it registers and joins: it
+	// is targeted its share, taken only from b and c, which keep the slots
 	// until they hand them off.
 	dns["a"].restart(t)
 	if resp := heartbeat(t, c, "a", 1, v); !resp.GetRejoin() {
@@ -191,14 +191,19 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 	if back.Version != after.Version+1 || back.Nodes[back.Index("a")].State != topology.Joining {
 		t.Fatalf("after a re-registered: version %d, a %v", back.Version, back.Nodes[back.Index("a")].State)
 	}
+	targeted := 0
 	for s := range back.Owners {
-		if back.Nodes[back.Target[s]].ID != before.Nodes[before.Target[s]].ID {
-			t.Fatalf("slot %d: target %s after a returned, %s before it failed", s,
-				back.Nodes[back.Target[s]].ID, before.Nodes[before.Target[s]].ID)
+		if id, was := back.Nodes[back.Target[s]].ID, after.Nodes[after.Target[s]].ID; id == "a" {
+			targeted++
+		} else if id != was {
+			t.Fatalf("slot %d: target %s after a returned, %s before", s, id, was)
 		}
 		if back.Nodes[back.Owners[s]].ID != after.Nodes[after.Owners[s]].ID {
 			t.Fatalf("slot %d changed owner before any handoff", s)
 		}
+	}
+	if targeted < slot.Count/3 || targeted > slot.Count/3+1 {
+		t.Fatalf("a returned and is targeted %d slots, want a third of %d", targeted, slot.Count)
 	}
 	if resp := heartbeat(t, c, "a", back.Epoch, back.Version); resp.GetRejoin() || resp.GetLeaseMs() == 0 {
 		t.Fatalf("re-registered node's heartbeat: %v", resp)

@@ -52,7 +52,7 @@ func (s *Server) Drain(name string, force bool) (*chkvpb.DrainResponse, error) {
 }
 
 // drain marks the DataNode named by id, RESP or gRPC address as draining
-// and commits, which retargets its slots to their ring successors.
+// and commits, which retargets its slots to the least loaded nodes.
 func (s *Server) drain(name string, force bool) (*chkvpb.DrainResponse, error) {
 	if !s.isActive() {
 		return nil, s.notActive()

@@ -36,7 +36,8 @@ type vnode struct {
 // Ring is an immutable consistent-hash ring.
 type Ring struct {
 	members []Member
-	vnodes  []vnode // sorted by pos
+	vnodes  []vnode    // sorted by pos
+	points  [][]uint64 // per member, its vnode positions, sorted
 }
 
 // New builds a ring of members with vnodes virtual nodes per unit of weight
@@ -45,12 +46,18 @@ func New(vnodes int, members []Member) *Ring {
 	if vnodes <= 0 {
 		vnodes = DefaultVNodes
 	}
-	r := &Ring{members: slices.Clone(members)}
+	r := &Ring{members: slices.Clone(members), points: make([][]uint64, len(members))}
+	total := 0
+	for _, mem := range members {
+		total += vnodes * int(max(mem.Weight, 1))
+	}
+	r.vnodes = make([]vnode, 0, total)
 	for m, mem := range members {
 		n := vnodes * int(max(mem.Weight, 1))
 		for i := range n {
 			r.vnodes = append(r.vnodes, vnode{pos: Position(mem.ID, i), member: m})
 		}
+		r.points[m] = make([]uint64, 0, n)
 	}
 	slices.SortFunc(r.vnodes, func(a, b vnode) int {
 		switch {
@@ -59,13 +66,28 @@ func New(vnodes int, members []Member) *Ring {
 		case a.pos > b.pos:
 			return 1
 		}
-		// Equal positions (vanishingly rare): order by member ID so every
-		// party computes the same ring.
-		if c := compareStrings(r.members[a.member].ID, r.members[b.member].ID); c != 0 {
-			return c
-		}
-		return a.member - b.member
+		return 0
 	})
+	// Equal positions (vanishingly rare): order by member ID so every
+	// party computes the same ring.
+	for i := 0; i < len(r.vnodes); {
+		j := i + 1
+		for j < len(r.vnodes) && r.vnodes[j].pos == r.vnodes[i].pos {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(r.vnodes[i:j], func(a, b vnode) int {
+				if c := compareStrings(r.members[a.member].ID, r.members[b.member].ID); c != 0 {
+					return c
+				}
+				return a.member - b.member
+			})
+		}
+		i = j
+	}
+	for _, v := range r.vnodes { // sorted, so each member's points are too
+		r.points[v.member] = append(r.points[v.member], v.pos)
+	}
 	return r
 }
 
@@ -95,6 +117,12 @@ func (r *Ring) Owner(s int) int {
 	if len(r.vnodes) == 0 {
 		return -1
 	}
+	return r.vnodes[r.first(s)].member
+}
+
+// first returns the index of the first virtual node clockwise from slot
+// s's point. The ring must not be empty.
+func (r *Ring) first(s int) int {
 	point := uint64(s) << slotShift
 	i, _ := slices.BinarySearchFunc(r.vnodes, point, func(v vnode, p uint64) int {
 		switch {
@@ -108,7 +136,44 @@ func (r *Ring) Owner(s int) int {
 	if i == len(r.vnodes) {
 		i = 0 // wrap around clockwise
 	}
-	return r.vnodes[i].member
+	return i
+}
+
+// Walk calls visit with the member index of each virtual node clockwise
+// from slot s's point, starting with s's owner, once around the ring or
+// until visit returns false. A member appears once per virtual node.
+func (r *Ring) Walk(s int, visit func(member int) bool) {
+	if len(r.vnodes) == 0 {
+		return
+	}
+	start := r.first(s)
+	for k := range len(r.vnodes) {
+		if !visit(r.vnodes[(start+k)%len(r.vnodes)].member) {
+			return
+		}
+	}
+}
+
+// Gaps returns, for every slot s, the clockwise distance on the ring from
+// s's point to member m's nearest virtual node: 0 when one sits on the
+// point, small when the ring puts s near m. The slots with the smallest
+// gaps to m are the ones it owns on a ring of m alone.
+func (r *Ring) Gaps(m int) []uint64 {
+	out := make([]uint64, slot.Count)
+	pts := r.points[m]
+	i := 0
+	for s := range out {
+		point := uint64(s) << slotShift
+		for i < len(pts) && pts[i] < point {
+			i++
+		}
+		next := pts[0] // past the last virtual node: wrap around
+		if i < len(pts) {
+			next = pts[i]
+		}
+		out[s] = next - point // modulo 2^64
+	}
+	return out
 }
 
 // Assign returns the owner index of every slot, -1 for an empty ring.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/chkv/chkv/common/placement"
 	"github.com/chkv/chkv/common/ring"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -102,7 +103,8 @@ type Topology struct {
 	// Owners holds, for every slot, the index into Nodes of its current
 	// owner, or Unowned.
 	Owners []int
-	// Target is the ring's assignment, in the same form.
+	// Target is where the slots should be (package placement), in the same
+	// form; Owners converge to it by migration.
 	Target []int
 }
 
@@ -205,7 +207,7 @@ func (st State) Live() bool { return st == Joining || st == Up || st == Draining
 // Next returns the topology that follows t with nodes as the membership:
 // version t.Version+1 in the given epoch. t is not modified.
 //
-// Target is the ring's assignment over the joining and up nodes. A slot
+// Target is the placement over the joining and up nodes, derived from t's. A slot
 // keeps its current owner while that owner is live and the slot has a
 // target, so its data can be migrated; each handoff whose From still owns
 // the slot moves it to To when To is live. A slot with no live owner goes
@@ -264,26 +266,44 @@ func (t *Topology) Next(epoch uint64, nodes []Node, handoffs ...Handoff) *Topolo
 	return next
 }
 
-// nextTarget returns the ring's assignment over next's joining and up
-// nodes. It reuses t's when the ring has the same members at the same
-// indices, which is the common case of a commit that only moves owners.
+// nextTarget returns the placement of the slots over next's joining and up
+// nodes, computed from t's target (see package placement): balanced to
+// within a slot of each node's weighted share, moving only the slots the
+// membership change requires. It reuses t's when the ring has the same
+// members at the same indices, which is the common case of a commit that
+// only moves owners.
 func (t *Topology) nextTarget(next *Topology) []int {
+	if t.sameRing(next) {
+		return slices.Clone(t.Target)
+	}
 	var members []ring.Member
-	var index []int // member -> node index
+	var index []int            // member -> node index in next
+	member := map[string]int{} // node ID -> member
 	for i, n := range next.Nodes {
 		if n.State == Joining || n.State == Up {
+			member[n.ID] = len(members)
 			members = append(members, ring.Member{ID: n.ID, Weight: n.Weight})
 			index = append(index, i)
 		}
 	}
-	if t.sameRing(next) {
-		return slices.Clone(t.Target)
+	// prev and holder: t's target and owners, as members of next.
+	asMember := func(i int) int {
+		if i != Unowned && i < len(t.Nodes) {
+			if m, ok := member[t.Nodes[i].ID]; ok {
+				return m
+			}
+		}
+		return placement.None
 	}
-	assign := ring.New(t.VNodes, members).Assign()
+	prev, holder := make([]int, slot.Count), make([]int, slot.Count)
+	for s := range prev {
+		prev[s], holder[s] = asMember(t.Target[s]), asMember(t.Owners[s])
+	}
+	assign := placement.Assign(ring.New(t.VNodes, members), prev, holder)
 	target := make([]int, slot.Count)
 	for s, m := range assign {
 		target[s] = Unowned
-		if m >= 0 {
+		if m != placement.None {
 			target[s] = index[m]
 		}
 	}

@@ -155,3 +155,62 @@ func TestNextPlansMigrationsAndAppliesHandoffs(t *testing.T) {
 		t.Fatal("the last node kept slots with no target")
 	}
 }
+
+// targetIDs maps each slot's target to its node ID.
+func targetIDs(t *Topology) []string {
+	out := make([]string, slot.Count)
+	for s, i := range t.Target {
+		if i != Unowned {
+			out[s] = t.Nodes[i].ID
+		}
+	}
+	return out
+}
+
+func TestTargetBalancedAndMovesOnlyWhatTheChangeRequires(t *testing.T) {
+	ns := nodes(3, Up)
+	three := Empty(1, 0).Next(1, ns)
+	for i := range ns {
+		if c := three.SlotCount(i); c < slot.Count/3 || c > slot.Count/3+1 {
+			t.Fatalf("dn-%d owns %d slots of %d", i, c, slot.Count)
+		}
+	}
+	joined := three.Next(1, append(slices.Clone(ns), Node{ID: "dn-3", State: Joining}))
+	before, after := targetIDs(three), targetIDs(joined)
+	moved := 0
+	for s := range before {
+		if before[s] != after[s] {
+			moved++
+			if after[s] != "dn-3" {
+				t.Fatalf("join: slot %d's target moved from %s to %s", s, before[s], after[s])
+			}
+		}
+	}
+	if moved != slot.Count/4 {
+		t.Fatalf("join moved %d targets, want %d", moved, slot.Count/4)
+	}
+	down := slices.Clone(joined.Nodes)
+	down[1].State = Down
+	left := joined.Next(1, down)
+	before, after = after, targetIDs(left)
+	for s := range before {
+		if (before[s] != after[s]) != (before[s] == "dn-1") || after[s] == "dn-1" {
+			t.Fatalf("down: slot %d's target moved from %s to %s", s, before[s], after[s])
+		}
+	}
+	for _, i := range []int{0, 2, 3} {
+		if c := countTarget(left, i); c < slot.Count/3 || c > slot.Count/3+1 {
+			t.Fatalf("dn-%d has %d target slots after dn-1 went down", i, countTarget(left, i))
+		}
+	}
+}
+
+func countTarget(t *Topology, i int) int {
+	n := 0
+	for _, o := range t.Target {
+		if o == i {
+			n++
+		}
+	}
+	return n
+}

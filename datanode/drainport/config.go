@@ -10,12 +10,13 @@ import (
 
 // Defaults for Config's zero fields.
 const (
-	DefaultIdleTimeout      = 5 * time.Minute
-	DefaultProgressInterval = 500 * time.Millisecond
-	DefaultMaxLineBytes     = 1024
-	DefaultMaxConns         = 16
-	DefaultWriteTimeout     = 5 * time.Second
-	DefaultStartTimeout     = 10 * time.Second
+	DefaultIdleTimeout         = 5 * time.Minute
+	DefaultFirstCommandTimeout = 30 * time.Second
+	DefaultProgressInterval    = 500 * time.Millisecond
+	DefaultMaxLineBytes        = 1024
+	DefaultMaxConns            = 16
+	DefaultWriteTimeout        = 5 * time.Second
+	DefaultStartTimeout        = 30 * time.Second
 )
 
 // maxLineBytesLimit bounds Config.MaxLineBytes: a line is a command typed by
@@ -51,8 +52,9 @@ type Progress struct {
 type Config struct {
 	// Drainer is the DataNode; required.
 	Drainer Drainer
-	// Token, when non-empty, must follow k as "k <token>"; required for a
-	// non-loopback listener (the DataNode sets it to the cluster token then).
+	// Token, when non-empty, is accepted as "k <token>" from any peer;
+	// "k" alone is accepted only from a loopback peer. It is required for a
+	// non-loopback listener. The DataNode sets it to the cluster token.
 	Token string
 	// PID is printed in the final "drained" line.
 	PID int
@@ -63,17 +65,23 @@ type Config struct {
 	// IdleTimeout closes a connection with no input for this long, except
 	// while k streams progress.
 	IdleTimeout time.Duration
+	// FirstCommandTimeout closes a connection that has typed no command
+	// for this long since it opened (at most IdleTimeout).
+	FirstCommandTimeout time.Duration
 	// ProgressInterval is the time between k's progress lines.
 	ProgressInterval time.Duration
 	// MaxLineBytes is the longest line accepted, terminator excluded.
 	MaxLineBytes int
-	// MaxConns is the most connections served at once; more get
-	// "ERR too many connections" and are closed.
+	// MaxConns is the most connections served at once. One more evicts
+	// the connection that has waited longest for a command; when every
+	// connection runs a command (k streaming progress), it gets
+	// "ERR too many connections" and is closed.
 	MaxConns int
 	// WriteTimeout bounds every write, so a peer that does not read cannot
 	// hold a goroutine.
 	WriteTimeout time.Duration
-	// StartTimeout bounds Drainer.StartDrain.
+	// StartTimeout bounds Drainer.StartDrain, retries included while no
+	// NameNode is active.
 	StartTimeout time.Duration
 }
 
@@ -81,12 +89,13 @@ type Config struct {
 // Drainer.
 func DefaultConfig() Config {
 	return Config{
-		IdleTimeout:      DefaultIdleTimeout,
-		ProgressInterval: DefaultProgressInterval,
-		MaxLineBytes:     DefaultMaxLineBytes,
-		MaxConns:         DefaultMaxConns,
-		WriteTimeout:     DefaultWriteTimeout,
-		StartTimeout:     DefaultStartTimeout,
+		IdleTimeout:         DefaultIdleTimeout,
+		FirstCommandTimeout: DefaultFirstCommandTimeout,
+		ProgressInterval:    DefaultProgressInterval,
+		MaxLineBytes:        DefaultMaxLineBytes,
+		MaxConns:            DefaultMaxConns,
+		WriteTimeout:        DefaultWriteTimeout,
+		StartTimeout:        DefaultStartTimeout,
 	}
 }
 
@@ -100,7 +109,7 @@ func (c Config) Validate() error {
 		name string
 		d    time.Duration
 	}{
-		{"IdleTimeout", c.IdleTimeout}, {"ProgressInterval", c.ProgressInterval},
+		{"IdleTimeout", c.IdleTimeout}, {"FirstCommandTimeout", c.FirstCommandTimeout}, {"ProgressInterval", c.ProgressInterval},
 		{"WriteTimeout", c.WriteTimeout}, {"StartTimeout", c.StartTimeout},
 	} {
 		if f.d < 0 {
@@ -129,6 +138,7 @@ func (c Config) Validate() error {
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	c.IdleTimeout = cmp.Or(c.IdleTimeout, d.IdleTimeout)
+	c.FirstCommandTimeout = cmp.Or(c.FirstCommandTimeout, d.FirstCommandTimeout)
 	c.ProgressInterval = cmp.Or(c.ProgressInterval, d.ProgressInterval)
 	c.MaxLineBytes = cmp.Or(c.MaxLineBytes, d.MaxLineBytes)
 	c.MaxConns = cmp.Or(c.MaxConns, d.MaxConns)

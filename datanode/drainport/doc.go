@@ -10,6 +10,13 @@
 //	drained: node dn-3 owns no slots and can be stopped (pid 4242)
 //
 // Commands are k (start the drain and watch it), status, help and quit.
+// "k <token>" is accepted from any peer when a token is configured; "k"
+// alone only from a loopback peer. While no NameNode is active (a failover),
+// k prints "waiting for an active NameNode" and retries within
+// Config.StartTimeout. At Config.MaxConns a new connection evicts the one
+// that has waited longest for a command, and a connection that types no
+// command within Config.FirstCommandTimeout is closed, so idle sockets
+// cannot lock the operator out.
 // Lines end in \n, \r\n or telnet's \r\0; replies end in \r\n. Telnet IAC
 // negotiation is stripped and never answered. A line longer than
 // Config.MaxLineBytes, or any control or non-ASCII byte outside a telnet

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -23,6 +24,8 @@ type fakeDrainer struct {
 	block   bool
 	inStart int
 	entered chan struct{} // when non-nil, receives once per StartDrain call
+	// noActive is how many more calls answer ErrNoActiveNameNode.
+	noActive int
 }
 
 func newFakeDrainer() *fakeDrainer {
@@ -49,6 +52,10 @@ func (f *fakeDrainer) StartDrain(ctx context.Context) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.noActive > 0 {
+		f.noActive--
+		return fmt.Errorf("%w: nn-a is standby", ErrNoActiveNameNode)
+	}
 	if f.startErr != nil {
 		return f.startErr
 	}
@@ -101,6 +108,53 @@ func startServer(t *testing.T, cfg Config) (*Server, string) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-served; err != nil {
+			t.Errorf("Serve returned %v after Close, want nil", err)
+		}
+	})
+	return s, ln.Addr().String()
+}
+
+// remoteAddr is a peer address that is not loopback.
+var remoteAddr = &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 40000}
+
+// remoteListener accepts connections that report addr as their peer.
+type remoteListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (l remoteListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return remoteConn{Conn: nc, addr: l.addr}, nil
+}
+
+type remoteConn struct {
+	net.Conn
+	addr net.Addr
+}
+
+func (c remoteConn) RemoteAddr() net.Addr { return c.addr }
+
+// startServerRemote is startServer, with every peer seen as coming from
+// addr.
+func startServerRemote(t *testing.T, cfg Config, addr net.Addr) (*Server, string) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(remoteListener{Listener: ln, addr: addr}) }()
 	t.Cleanup(func() {
 		s.Close()
 		if err := <-served; err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chkv/chkv/common/netaddr"
@@ -28,8 +29,21 @@ type Server struct {
 	mu     sync.Mutex
 	closed bool
 	lns    map[net.Listener]struct{}
-	conns  map[net.Conn]struct{}
+	conns  map[net.Conn]*connState
+	seq    uint64         // numbers the sessions, in accept order
 	wg     sync.WaitGroup // Serve loops and sessions; no Add once closed
+}
+
+// connState is what the server knows of a session, under Server.mu.
+type connState struct {
+	// idleSince is when the session began waiting for a command; zero
+	// while it runs one (k streaming progress, for one).
+	idleSince time.Time
+	// seq orders sessions idle since the same instant: the older first.
+	seq uint64
+	// evicted: the session was closed to make room for a new connection.
+	// Its own goroutine reads it (atomically) to end with a reason.
+	evicted atomic.Bool
 }
 
 // New returns a Server for cfg, with cfg's zero fields set to the defaults.
@@ -45,7 +59,7 @@ func New(cfg Config) (*Server, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		lns:    make(map[net.Listener]struct{}),
-		conns:  make(map[net.Conn]struct{}),
+		conns:  make(map[net.Conn]*connState),
 	}, nil
 }
 
@@ -102,7 +116,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// start runs a session on nc in a new goroutine, or turns nc away.
+// start runs a session on nc in a new goroutine, or turns nc away. At
+// MaxConns it evicts the session that has waited longest for a command, so
+// idle connections never lock the operator out; only when every session is
+// running a command is nc turned away.
 func (s *Server) start(nc net.Conn) {
 	s.mu.Lock()
 	if s.closed {
@@ -110,25 +127,76 @@ func (s *Server) start(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	if len(s.conns) >= s.cfg.MaxConns {
-		s.mu.Unlock()
-		s.log.Warn("drain port connection refused: too many connections", "remote", nc.RemoteAddr().String(), "max", s.cfg.MaxConns)
-		nc.SetWriteDeadline(time.Now().Add(rejectTimeout))
-		nc.Write([]byte("ERR too many connections\r\n"))
-		nc.Close()
-		return
+	if s.liveLocked() >= s.cfg.MaxConns {
+		victim, vs := s.oldestIdleLocked()
+		if vs == nil {
+			s.mu.Unlock()
+			s.log.Warn("drain port connection refused: too many connections, all running a command", "remote", nc.RemoteAddr().String(), "max", s.cfg.MaxConns)
+			nc.SetWriteDeadline(time.Now().Add(rejectTimeout))
+			nc.Write([]byte("ERR too many connections\r\n"))
+			nc.Close()
+			return
+		}
+		s.log.Info("drain port: closing the longest idle connection to make room", "closed", victim.RemoteAddr().String(),
+			"idle", time.Since(vs.idleSince).Round(time.Millisecond), "remote", nc.RemoteAddr().String())
+		vs.evicted.Store(true)
+		victim.SetReadDeadline(time.Now()) // wakes its read; see session.Read
 	}
-	s.conns[nc] = struct{}{}
+	s.seq++
+	st := &connState{idleSince: time.Now(), seq: s.seq} // waiting for its first command
+	s.conns[nc] = st
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		newSession(s, nc).serve()
+		newSession(s, nc, st).serve()
 		s.mu.Lock()
 		delete(s.conns, nc)
 		s.mu.Unlock()
 		nc.Close()
 	}()
+}
+
+// liveLocked counts the sessions not evicted. Evicted ones exit at once
+// (they do not linger), so at most 2×MaxConns goroutines exist. The caller
+// holds mu.
+func (s *Server) liveLocked() int {
+	n := 0
+	for _, st := range s.conns {
+		if !st.evicted.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// oldestIdleLocked returns the session that has waited longest for a
+// command and is not evicted yet, or nil. The caller holds mu.
+func (s *Server) oldestIdleLocked() (net.Conn, *connState) {
+	var victim net.Conn
+	var vs *connState
+	for nc, st := range s.conns {
+		if st.idleSince.IsZero() || st.evicted.Load() {
+			continue
+		}
+		if vs == nil || st.idleSince.Before(vs.idleSince) || (st.idleSince.Equal(vs.idleSince) && st.seq < vs.seq) {
+			victim, vs = nc, st
+		}
+	}
+	return victim, vs
+}
+
+// setIdle records that st's session waits for a command (idle) or runs
+// one. It reports whether the session was evicted, in which case it must
+// end rather than run what it read.
+func (s *Server) setIdle(st *connState, idle bool) (evicted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.idleSince = time.Time{}
+	if idle {
+		st.idleSince = time.Now()
+	}
+	return st.evicted.Load()
 }
 
 // Close stops accepting, closes every connection and waits for their

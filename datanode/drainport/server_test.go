@@ -114,10 +114,10 @@ func TestToken(t *testing.T) {
 	d := newFakeDrainer()
 	cfg := testConfig(d)
 	cfg.Token = "s3cret"
-	_, addr := startServer(t, cfg)
+	_, addr := startServerRemote(t, cfg, remoteAddr)
 	c := dialGreeted(t, addr)
 	c.send("k\n")
-	c.expect("ERR authentication required: k <cluster-token>")
+	c.expect("ERR authentication required: k <cluster-token> (k alone only from the node itself)")
 	c.send("k s3cre\n")
 	c.expect("ERR wrong token")
 	c.send("k s3cret extra\n")
@@ -129,6 +129,69 @@ func TestToken(t *testing.T) {
 	}
 	c.send("k s3cret\n")
 	c.skipUntil("draining: ")
+}
+
+func TestKAloneFromLoopbackWithToken(t *testing.T) {
+	d := newFakeDrainer()
+	cfg := testConfig(d)
+	cfg.Token = "s3cret"
+	_, addr := startServer(t, cfg)
+	c := dialGreeted(t, addr)
+	c.send("k wrong\n")
+	c.expect("ERR wrong token") // from loopback too, a token given must be right
+	c.send("k\n")
+	c.skipUntil("draining: ")
+}
+
+func TestKWithAnArgumentNeedsAToken(t *testing.T) {
+	d := newFakeDrainer()
+	_, addr := startServer(t, testConfig(d)) // no token configured
+	c := dialGreeted(t, addr)
+	c.send("k anything\n")
+	c.expect("ERR this node has no cluster token: type k alone, from the node itself")
+	if n := d.startCount(); n != 0 {
+		t.Fatalf("k anything called StartDrain %d times", n)
+	}
+	c.send("k\n")
+	c.skipUntil("draining: ")
+}
+
+func TestKAloneFromARemotePeerWithoutTokenRefused(t *testing.T) {
+	d := newFakeDrainer()
+	_, addr := startServerRemote(t, testConfig(d), remoteAddr)
+	c := dialGreeted(t, addr)
+	c.send("k\n")
+	c.expect("ERR authentication required: k <cluster-token> (k alone only from the node itself)")
+	if n := d.startCount(); n != 0 {
+		t.Fatalf("StartDrain called %d times", n)
+	}
+}
+
+func TestDrainWaitsForAnActiveNameNode(t *testing.T) {
+	d := newFakeDrainer()
+	d.noActive = 3
+	_, addr := startServer(t, testConfig(d))
+	c := dialGreeted(t, addr)
+	c.send("k\n")
+	c.expect("waiting for an active NameNode")
+	c.skipUntil("draining: ")
+	if n := d.startCount(); n != 4 {
+		t.Fatalf("StartDrain called %d times, want 4 (3 without an active NameNode)", n)
+	}
+}
+
+func TestDrainGivesUpWaitingAfterStartTimeout(t *testing.T) {
+	d := newFakeDrainer()
+	d.noActive = 1 << 30
+	cfg := testConfig(d)
+	cfg.StartTimeout = 300 * time.Millisecond
+	_, addr := startServer(t, cfg)
+	c := dialGreeted(t, addr)
+	c.send("k\n")
+	c.expect("waiting for an active NameNode")
+	c.expect("ERR no active NameNode within 300ms: drainport: no active namenode: nn-a is standby")
+	c.send("status\n")
+	c.expect("state: up")
 }
 
 func TestServeRefusesNonLoopbackWithoutToken(t *testing.T) {
@@ -255,21 +318,84 @@ func TestPeerCloseStopsStream(t *testing.T) {
 	waitFor(t, "the session to end", func() bool { return s.numConns() == 0 })
 }
 
-func TestMaxConns(t *testing.T) {
+func TestMaxConnsEvictsTheLongestIdle(t *testing.T) {
 	cfg := testConfig(newFakeDrainer())
 	cfg.MaxConns = 2
 	s, addr := startServer(t, cfg)
 	c1 := dialGreeted(t, addr)
-	dialGreeted(t, addr)
-	c3 := dial(t, addr)
-	c3.expect("ERR too many connections")
-	c3.expectEOF()
+	c2 := dialGreeted(t, addr)
+	c3 := dialGreeted(t, addr) // c1 waited longest: it goes
+	c1.expect("ERR closing: 2 connections are open and this one has waited longest for a command")
+	c1.expectEOF()
+	waitFor(t, "the evicted session to end", func() bool { return s.numConns() == 2 })
+	for _, c := range []*client{c2, c3} {
+		c.send("status\n")
+		c.expect("state: up")
+	}
+}
 
-	c1.nc.Close()
-	waitFor(t, "a slot to free", func() bool { return s.numConns() == 1 })
-	c4 := dialGreeted(t, addr)
-	c4.send("status\n")
-	c4.expect("state: up")
+func TestMaxConnsKeepsSessionsRunningACommand(t *testing.T) {
+	d := newFakeDrainer()
+	cfg := testConfig(d)
+	cfg.MaxConns = 2
+	s, addr := startServer(t, cfg)
+	c1 := dialGreeted(t, addr)
+	c1.send("k\n") // streams progress: running a command
+	c1.skipUntil("draining: ")
+	c2 := dialGreeted(t, addr)
+	c3 := dialGreeted(t, addr) // c2 is the only idle one
+	c2.expect("ERR closing: 2 connections are open and this one has waited longest for a command")
+	c2.expectEOF()
+	c1.skipUntil("draining: ")
+	c3.send("k\n")
+	c3.skipUntil("draining: ")
+	waitFor(t, "c2's session to end", func() bool { return s.numConns() == 2 })
+	// Both sessions run a command: nobody to evict.
+	c4 := dial(t, addr)
+	c4.expect("ERR too many connections")
+	c4.expectEOF()
+	c1.skipUntil("draining: ")
+	c3.skipUntil("draining: ")
+}
+
+func TestManyIdleConnectionsNeverLockTheOperatorOut(t *testing.T) {
+	d := newFakeDrainer()
+	cfg := testConfig(d)
+	cfg.MaxConns = 4
+	_, addr := startServer(t, cfg)
+	for range 3 * cfg.MaxConns {
+		dialGreeted(t, addr) // idle sockets, as a port scanner or a forgotten telnet leaves
+	}
+	op := dialGreeted(t, addr)
+	op.send("k\n")
+	op.skipUntil("draining: ")
+}
+
+func TestFirstCommandTimeout(t *testing.T) {
+	cfg := testConfig(newFakeDrainer())
+	cfg.FirstCommandTimeout = 50 * time.Millisecond
+	_, addr := startServer(t, cfg)
+	c := dialGreeted(t, addr)
+	c.expect("ERR no command within 50ms, closing")
+	c.expectEOF()
+}
+
+func TestIdleTimeoutAfterTheFirstCommand(t *testing.T) {
+	cfg := testConfig(newFakeDrainer())
+	cfg.FirstCommandTimeout = 2 * time.Second // room for a slow test machine
+	cfg.IdleTimeout = 3 * time.Second
+	_, addr := startServer(t, cfg)
+	c := dialGreeted(t, addr)
+	c.send("status\n")
+	c.expect("state: up")
+	start := time.Now()
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, err := c.br.ReadString('\n'); err != nil || l != "ERR idle for 3s, closing\r\n" {
+		t.Fatalf("got %q, %v", l, err)
+	}
+	if waited := time.Since(start); waited < 2500*time.Millisecond {
+		t.Fatalf("closed after %v, before the idle timeout of a session that typed a command", waited)
+	}
 }
 
 func TestCloseStopsEverything(t *testing.T) {
@@ -403,7 +529,7 @@ func TestWriteTimeoutFreesSession(t *testing.T) {
 	defer peer.Close()
 	done := make(chan struct{})
 	go func() {
-		newSession(s, srv).serve()
+		newSession(s, srv, &connState{}).serve()
 		close(done)
 	}()
 	select {

@@ -43,7 +43,7 @@ func flags() []cli.Flag {
 		cliconf.String(flagNameNodes, defaultNameNodes, "comma-separated NameNode gRPC addresses: both of the pair; any one answers reads, the active one changes"),
 		cliconf.String(flagClusterToken, "", "cluster token sent to the NameNodes"),
 		cliconf.String(flagPassword, "", "DataNode password (AUTH)"),
-		cliconf.String(flagTimeout, "5s", "time limit of each command (watch: of the first topology; drain: of each call, and of the NameNode staying unreachable)"),
+		cliconf.String(flagTimeout, "5s", "time limit of each command (watch: of the first topology; drain: of each call, of waiting for an active NameNode, and of the NameNode staying unreachable)"),
 		cliconf.String(flagOutput, outputTable, "output format: table or json"),
 	}
 }

@@ -257,6 +257,35 @@ func TestRing(t *testing.T) {
 	if want := 100 * (8192 - mean) / mean; abs(r.MaxDeviation-want) > 1e-9 {
 		t.Fatalf("max deviation %v, want %v", r.MaxDeviation, want)
 	}
+	// The same slots with dn-0 of weight 2: its share is half of them, and
+	// the deviation is measured from each node's weighted share.
+	weighted := clienttest.Assign(1, 9, f.addrs, func(s int) int {
+		switch {
+		case s < 8192:
+			return 0
+		case s < 12288:
+			return 1
+		case s < 16000:
+			return 2
+		}
+		return -1
+	})
+	weighted.Nodes[0].Weight = 2
+	f.nn.Push(weighted)
+	out, _, err = run(context.Background(), "--namenodes", f.nn.Addr(), "--output", "json", "ring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = ringReport{}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Version != 9 || r.Nodes[0].Fair != 8000 || r.Nodes[1].Fair != 4000 {
+		t.Fatalf("weighted ring json: %+v", r)
+	}
+	if want := 100 * (8192.0 - 8000) / 8000; abs(r.Nodes[0].Deviation-want) > 1e-9 || abs(r.MaxDeviation-100*(4000-3712.0)/4000) > 1e-9 {
+		t.Fatalf("weighted deviations %+v, max %v", r.Nodes, r.MaxDeviation)
+	}
 }
 
 func TestWatch(t *testing.T) {

@@ -50,7 +50,7 @@ func cmdDrain(cc *cli.Context) error {
 	}
 	defer nns.Close()
 	name := cc.Args().First()
-	resp, err := nns.drain(cc.Context, name, cc.Bool(flagForce))
+	resp, err := nns.drain(cc.Context, cc.App.ErrWriter, name, cc.Bool(flagForce))
 	if err != nil {
 		return drainRefused(name, err)
 	}

@@ -39,6 +39,12 @@ type fakeNameNode struct {
 	polls  int                                        // Status calls so far
 	drains []*chkvpb.DrainRequest                     // Drain calls so far
 	hook   func(poll int, nodes []*chkvpb.NodeStatus) // runs at each Status call, before it answers
+	// A standby refuses Drain as UNAVAILABLE, and its Status names the
+	// active (activeID, peer) and reports an old version.
+	standby  bool
+	activeID string
+	peer     *chkvpb.PeerStatus
+	refuse   int // Drain calls still to refuse as UNAVAILABLE, as during an election
 }
 
 // newFakeNameNode starts a fake NameNode whose DataNodes own slots[i]
@@ -68,6 +74,15 @@ func (f *fakeNameNode) Drain(_ context.Context, req *chkvpb.DrainRequest) (*chkv
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drains = append(f.drains, proto.Clone(req).(*chkvpb.DrainRequest))
+	switch {
+	case f.standby && f.activeID != "":
+		return nil, status.Errorf(codes.Unavailable, "namenode: not the active namenode: nn-fake is standby; the active is %s", f.activeID)
+	case f.standby:
+		return nil, status.Error(codes.Unavailable, "namenode: not the active namenode: nn-fake is standby")
+	case f.refuse > 0:
+		f.refuse--
+		return nil, status.Error(codes.Unavailable, "namenode: no majority of the datanodes")
+	}
 	var n *chkvpb.NodeStatus
 	others := false
 	for _, ns := range f.nodes {
@@ -96,6 +111,10 @@ func (f *fakeNameNode) Status(context.Context, *chkvpb.StatusRequest) (*chkvpb.S
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.polls++
+	if f.standby {
+		return &chkvpb.StatusResponse{NamenodeId: "nn-fake", Epoch: 1, Version: 1, Role: chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY,
+			ActiveId: f.activeID, Peer: f.peer}, nil
+	}
 	if f.hook != nil {
 		f.hook(f.polls, f.nodes)
 	}
@@ -415,4 +434,78 @@ func TestIsTerminal(t *testing.T) {
 	if isTerminal(f) || isTerminal(&bytes.Buffer{}) {
 		t.Fatal("a file or a buffer taken for a terminal")
 	}
+}
+
+// standbyOf makes f a standby whose peer, the active, is active (nil: no
+// active is known).
+func (f *fakeNameNode) standbyOf(active *fakeNameNode) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.standby, f.activeID, f.peer = true, "", nil
+	if active != nil {
+		f.activeID, f.peer = "nn-active", &chkvpb.PeerStatus{Id: "nn-active", Addr: active.addr}
+	}
+}
+
+// With only the standby in --namenodes, drain follows it to the active.
+func TestDrainFollowsTheActiveTheStandbyNames(t *testing.T) {
+	fastDrain(t, 0)
+	active := newFakeNameNode(t, 20000, []uint32{8192, 8192})
+	standby := newFakeNameNode(t, 20000, []uint32{8192, 8192})
+	standby.standbyOf(active)
+	out, errOut, err := run(context.Background(), "--namenodes", standby.addr, "drain", "dn-1")
+	if err != nil || !strings.HasSuffix(out, "dn-1 drained: owns no slots and can be stopped\n") {
+		t.Fatalf("drain through the standby: %q, %v", out, err)
+	}
+	if drains, _ := active.calls(); len(drains) != 1 || drains[0].Node != "dn-1" {
+		t.Fatalf("the active got drains %v", drains)
+	}
+	if errOut != "" {
+		t.Fatalf("stderr %q: drain waited although the standby named the active", errOut)
+	}
+}
+
+// Between actives (the standby knows none yet, the active has no
+// majority), drain waits, says so, and goes on once one takes it.
+func TestDrainWaitsForAnActiveNameNode(t *testing.T) {
+	fastDrain(t, 0)
+	fastActiveRetry(t)
+	f := newFakeNameNode(t, 20000, []uint32{8192, 8192})
+	f.mu.Lock()
+	f.refuse = 3
+	f.mu.Unlock()
+	out, errOut, err := run(context.Background(), "--namenodes", f.addr, "drain", "dn-1")
+	if err != nil || !strings.HasSuffix(out, "dn-1 drained: owns no slots and can be stopped\n") {
+		t.Fatalf("drain during an election: %q, %v", out, err)
+	}
+	if errOut != waitingNote+"\n" {
+		t.Fatalf("stderr %q, want %q once", errOut, waitingNote)
+	}
+	if drains, _ := f.calls(); len(drains) != 4 {
+		t.Fatalf("%d drain calls, want 4", len(drains))
+	}
+}
+
+func TestDrainGivesUpWithoutAnActiveNameNode(t *testing.T) {
+	fastActiveRetry(t)
+	f := newFakeNameNode(t, 20000, []uint32{8192, 8192})
+	f.standbyOf(nil)
+	start := time.Now()
+	_, errOut, err := run(context.Background(), "--namenodes", f.addr, "--timeout", "300ms", "drain", "dn-1")
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "drain dn-1: no active NameNode within --timeout 300ms: NameNode "+f.addr+": namenode: not the active namenode") {
+		t.Fatalf("drain with no active: %v", err)
+	}
+	if errOut != waitingNote+"\n" {
+		t.Fatalf("stderr %q", errOut)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("gave up after %v, want about the 300ms timeout", d)
+	}
+}
+
+// fastActiveRetry makes callActive retry every 10ms until the test ends.
+func fastActiveRetry(t *testing.T) {
+	retry := activeRetry
+	activeRetry = 10 * time.Millisecond
+	t.Cleanup(func() { activeRetry = retry })
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,9 +23,10 @@ import (
 // for the admin calls the SDK does not make (Drain) and for polling Status
 // without waiting for a topology as client.New does.
 type nameNodes struct {
-	addrs   []string
+	addrs   []string // --namenodes, then actives learnt from standbys
 	conns   []*grpc.ClientConn
-	timeout time.Duration // of each call
+	opts    []grpc.DialOption
+	timeout time.Duration // of each call, and of waiting for an active
 }
 
 // dialNameNodes connects lazily to every NameNode of s. Close the result.
@@ -38,16 +41,27 @@ func dialNameNodes(s settings) (*nameNodes, error) {
 		}),
 	}
 	opts = append(opts, clustertoken.DialOptions(s.cfg.ClusterToken)...)
-	n := &nameNodes{addrs: s.cfg.NameNodes, timeout: s.timeout}
-	for _, addr := range n.addrs {
-		cc, err := grpc.NewClient(addr, opts...)
-		if err != nil {
+	n := &nameNodes{opts: opts, timeout: s.timeout}
+	for _, addr := range s.cfg.NameNodes {
+		if err := n.add(addr); err != nil {
 			n.Close()
-			return nil, fmt.Errorf("NameNode %s: %w", addr, err)
+			return nil, err
 		}
-		n.conns = append(n.conns, cc)
 	}
 	return n, nil
+}
+
+// add connects lazily to the NameNode at addr, unless n has it already.
+func (n *nameNodes) add(addr string) error {
+	if slices.Contains(n.addrs, addr) {
+		return nil
+	}
+	cc, err := grpc.NewClient(addr, n.opts...)
+	if err != nil {
+		return fmt.Errorf("NameNode %s: %w", addr, err)
+	}
+	n.addrs, n.conns = append(n.addrs, addr), append(n.conns, cc)
+	return nil
 }
 
 // Close closes every connection.
@@ -57,10 +71,10 @@ func (n *nameNodes) Close() {
 	}
 }
 
-// drain asks the NameNodes to drain the DataNode named by its ID, RESP or
-// gRPC address.
-func (n *nameNodes) drain(ctx context.Context, node string, force bool) (*chkvpb.DrainResponse, error) {
-	return callFirst(ctx, n, func(ctx context.Context, c chkvpb.NameNodeClient) (*chkvpb.DrainResponse, error) {
+// drain asks the active NameNode to drain the DataNode named by its ID,
+// RESP or gRPC address, waiting for one as callActive does.
+func (n *nameNodes) drain(ctx context.Context, note io.Writer, node string, force bool) (*chkvpb.DrainResponse, error) {
+	return callActive(ctx, n, note, func(ctx context.Context, c chkvpb.NameNodeClient) (*chkvpb.DrainResponse, error) {
 		return c.Drain(ctx, &chkvpb.DrainRequest{Node: node, Force: force})
 	})
 }
@@ -113,31 +127,85 @@ func (n *nameNodes) statusAll(ctx context.Context) (answers []*chkvpb.StatusResp
 	return answers, errs
 }
 
-// callFirst makes call on the NameNodes in order, each attempt bounded by
-// the timeout, and returns the first answer. It moves to the next
-// NameNode only when one is unreachable or too slow (those errors are
-// joined); any other error is the cluster's answer and is returned alone
-// as an *rpcError.
-func callFirst[T any](ctx context.Context, n *nameNodes, call func(context.Context, chkvpb.NameNodeClient) (T, error)) (T, error) {
+// waitingNote is what callActive prints while no NameNode takes a call.
+const waitingNote = "waiting for an active NameNode"
+
+// activeRetry is the pause between two rounds of callActive. A variable
+// only so that tests can run faster.
+var activeRetry = 200 * time.Millisecond
+
+// callActive makes call on the active NameNode and returns its answer;
+// every command that changes the cluster goes through it. It tries the
+// NameNodes in order. One that is unreachable, too slow, or answers
+// UNAVAILABLE (a standby, or an active without its majority) is passed
+// over; a standby's status names the active and its address, which
+// callActive adds to the NameNodes when --namenodes lacks it, so one
+// address of the pair is enough. When a whole round fails it prints
+// waitingNote to note (once) and starts another after activeRetry, until
+// the timeout has passed since the first; each call is bounded by the
+// timeout too. Any other error is the cluster's answer and is returned at
+// once as an *rpcError; a failure to find an active is the last round's
+// errors, joined.
+func callActive[T any](ctx context.Context, n *nameNodes, note io.Writer, call func(context.Context, chkvpb.NameNodeClient) (T, error)) (T, error) {
 	var zero T
-	var errs []error
-	for i, cc := range n.conns {
-		cctx, cancel := context.WithTimeout(ctx, n.timeout)
-		resp, err := call(cctx, chkvpb.NewNameNodeClient(cc))
-		cancel()
-		if err == nil {
-			return resp, nil
+	giveUp := time.Now().Add(n.timeout)
+	waiting := false
+	for {
+		var errs []error
+		for i := 0; i < len(n.conns); i++ { // n grows as actives are learnt
+			cctx, cancel := context.WithTimeout(ctx, n.timeout)
+			resp, err := call(cctx, chkvpb.NewNameNodeClient(n.conns[i]))
+			cancel()
+			if err == nil {
+				return resp, nil
+			}
+			rerr := &rpcError{addr: n.addrs[i], err: err}
+			code := status.Code(err)
+			if code != codes.Unavailable && code != codes.DeadlineExceeded {
+				return zero, rerr // the answer, whatever the NameNodes before said
+			}
+			errs = append(errs, rerr)
+			if ctx.Err() != nil {
+				break
+			}
+			if code == codes.Unavailable {
+				if err := n.learnActive(ctx, i); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
-		rerr := &rpcError{addr: n.addrs[i], err: err}
-		if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
-			return zero, rerr // the answer, whatever the NameNodes before said
+		if ctx.Err() != nil || time.Now().Add(activeRetry).After(giveUp) {
+			return zero, fmt.Errorf("no active NameNode within --%s %v: %w", flagTimeout, n.timeout, errors.Join(errs...))
 		}
-		errs = append(errs, rerr)
-		if ctx.Err() != nil {
-			break
+		if !waiting {
+			waiting = true
+			fmt.Fprintln(note, waitingNote)
+		}
+		t := time.NewTimer(activeRetry)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return zero, fmt.Errorf("no active NameNode: %w", errors.Join(append(errs, ctx.Err())...))
 		}
 	}
-	return zero, errors.Join(errs...)
+}
+
+// learnActive asks NameNode i, which has just refused a call as
+// unavailable, which NameNode is active, and adds the active's address
+// when i names its peer as the active.
+func (n *nameNodes) learnActive(ctx context.Context, i int) error {
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	st, err := chkvpb.NewNameNodeClient(n.conns[i]).Status(ctx, &chkvpb.StatusRequest{})
+	if err != nil {
+		return nil // unreachable now: the round's error says enough
+	}
+	active, peer := st.GetActiveId(), st.GetPeer()
+	if active == "" || active == st.GetNamenodeId() || peer.GetId() != active || peer.GetAddr() == "" {
+		return nil
+	}
+	return n.add(peer.GetAddr())
 }
 
 // rpcError is a failed call to one NameNode. It reads as the server's

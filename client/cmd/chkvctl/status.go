@@ -239,8 +239,10 @@ type ringNode struct {
 	Slots   int     `json:"slots"`
 	Ranges  int     `json:"ranges"`
 	Share   float64 `json:"share_pct"`
-	// Deviation is the node's distance from the mean of the serving
-	// (joining or up) nodes, in percent of that mean.
+	// Fair is a serving (joining or up) node's weighted share of the owned
+	// slots: the mean when the weights are equal.
+	Fair float64 `json:"fair_slots"`
+	// Deviation is a serving node's distance from Fair, in percent of it.
 	Deviation float64 `json:"deviation_pct"`
 }
 
@@ -275,10 +277,11 @@ func ring(t *topology.Topology) ringReport {
 		}
 	}
 	r.Owned = slot.Count - r.Unowned
-	serving := 0
+	serving, weights := 0, 0.0
 	for _, n := range t.Nodes {
 		if n.State == topology.Up || n.State == topology.Joining {
 			serving++
+			weights += float64(max(n.Weight, 1))
 		}
 	}
 	if serving > 0 {
@@ -287,8 +290,9 @@ func ring(t *topology.Topology) ringReport {
 	for i, n := range t.Nodes {
 		rn := ringNode{ID: n.ID, Address: n.RESPAddr, State: n.State.String(), Slots: slots[i], Ranges: ranges[i],
 			Share: 100 * float64(slots[i]) / slot.Count}
-		if r.Mean > 0 && (n.State == topology.Up || n.State == topology.Joining) {
-			rn.Deviation = 100 * (float64(slots[i]) - r.Mean) / r.Mean
+		if r.Owned > 0 && (n.State == topology.Up || n.State == topology.Joining) {
+			rn.Fair = float64(r.Owned) * float64(max(n.Weight, 1)) / weights
+			rn.Deviation = 100 * (float64(slots[i]) - rn.Fair) / rn.Fair
 			r.MaxDeviation = max(r.MaxDeviation, abs(rn.Deviation))
 		}
 		r.Nodes = append(r.Nodes, rn)
