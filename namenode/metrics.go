@@ -91,7 +91,7 @@ var roleNames = map[chkvpb.NameNodeRole]string{
 var stateNames = []struct {
 	state topology.State
 	name  string
-}{{topology.Joining, "joining"}, {topology.Up, "up"}, {topology.Draining, "draining"}, {topology.Down, "down"}}
+}{{topology.Joining, "joining"}, {topology.Up, "up"}, {topology.Draining, "draining"}, {topology.Down, "down"}, {topology.Drained, "drained"}}
 
 // isActive reports whether a Status comes from the NameNode that commits
 // topology versions: the active of a pair, or a NameNode alone.
