@@ -59,9 +59,9 @@ type member struct {
 	rejoinAsked atomic.Bool
 	// retired: the node was drained and then removed from the cluster; it
 	// no longer registers or heartbeats until restarted.
-	retired atomic.Bool
-	interval   atomic.Int64 // heartbeat interval, ns
-	wit        witness
+	retired  atomic.Bool
+	interval atomic.Int64 // heartbeat interval, ns
+	wit      witness
 	// active is the index in clients of the NameNode that last answered
 	// as the active one; calls only the active serves try it first.
 	active atomic.Int32
