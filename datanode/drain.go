@@ -64,6 +64,15 @@ func (d *drainState) observe(m *member, v *view) {
 	}
 }
 
+// isFinished reports whether the newest topology that listed this node
+// showed it drained. It stays so when a later topology drops the node
+// (removed), until one shows it joining again.
+func (d *drainState) isFinished() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.finished
+}
+
 // StartDrain asks a NameNode to drain this node. It returns once the drain
 // has been accepted.
 func (m *member) StartDrain(ctx context.Context) error {

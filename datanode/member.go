@@ -410,7 +410,7 @@ func (hs *hbStream) healthy(now, timeout time.Duration) bool {
 // instead: it stops registering and heartbeating, and a restart makes it
 // join as a fresh node.
 func (m *member) rejoin() {
-	if v := m.view.Load(); v.self >= 0 && v.top.Nodes[v.self].State == topology.Drained {
+	if m.drain.isFinished() {
 		if !m.retired.Swap(true) {
 			m.registered.Store(false)
 			m.srv.log.Warn("removed from the cluster after its drain; this node serves nothing and can be stopped; " +
