@@ -170,6 +170,8 @@ func (s *Server) quorumStatusLocked(resp *chkvpb.StatusResponse, now time.Time) 
 		} else {
 			resp.Reason = fmt.Sprintf("following %s, which has no majority of the witnesses; silent: %s", s.activeID, silentText)
 		}
+	case len(all) == 0 && len(s.heard) > 0:
+		resp.Reason = fmt.Sprintf("no active: holds no topology yet; asking the %d datanodes heard from for votes and their topology", len(s.heard))
 	case len(all) == 0:
 		resp.Reason = "no active: electing (no witnesses; the peer namenode decides)"
 	case len(silent) == 0:

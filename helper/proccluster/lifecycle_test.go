@@ -205,3 +205,125 @@ func TestUndrainRemoveReplaceRejoin(t *testing.T) {
 	waitState(t, c, dn2.Name, chkvpb.NodeState_NODE_STATE_UP, some)
 	workload.Verify(t, cl, want)
 }
+
+// recoverOnEither asks each NameNode in turn to recover, as chkvctl
+// recover does, and returns the first answer or the last error.
+func recoverOnEither(t testing.TB, c *Cluster) (*chkvpb.RecoverResponse, error) {
+	t.Helper()
+	var err error
+	for i := range c.NameNodes {
+		nn, cerr := c.NameNode(i)
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		var resp *chkvpb.RecoverResponse
+		if resp, err = nn.Recover(ctxFor(t, 30*time.Second), &chkvpb.RecoverRequest{AcceptDataLoss: true}); err == nil {
+			return resp, nil
+		}
+	}
+	return nil, err
+}
+
+// TestRecoverAfterLosingTheMajority kills two of three DataNodes for good:
+// no NameNode can commit, and the status says which witnesses are silent.
+// Recover is refused while the majority is there; after the loss it marks
+// the silent witnesses down and the third serves every slot again. The
+// active, without a majority, recovers.
+func TestRecoverAfterLosingTheMajority(t *testing.T) { testRecover(t, false) }
+
+// TestRecoverWithNoActive is TestRecoverAfterLosingTheMajority with the
+// active NameNode restarted after the loss, so that neither is active (no
+// election can be won): a standby recovers through an election among the
+// remaining witnesses.
+func TestRecoverWithNoActive(t *testing.T) { testRecover(t, true) }
+
+func testRecover(t *testing.T, restartActive bool) {
+	c := startCluster(t, Options{})
+	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := recoverOnEither(t, c); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(err.Error(), "reachable") {
+		t.Fatalf("recover with every witness up: %v, want FailedPrecondition (a majority is reachable)", err)
+	}
+	for _, dn := range c.DataNodes[1:] {
+		if err := dn.Kill(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var restarted *Process
+	if restartActive {
+		i, _ := waitActive(t, c)
+		restarted = c.NameNodes[i]
+		if err := c.NameNodes[i].Kill(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.NameNodes[i].Restart(); err != nil {
+			t.Fatal(err)
+		}
+		var reasons []string
+		clienttest.Eventually(t, 30*time.Second, "both namenodes standby, saying there is no active", func() bool {
+			reasons = reasons[:0]
+			for i := range c.NameNodes {
+				st, err := c.Status(context.Background(), i)
+				if err != nil || st.GetRole() != chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY ||
+					!strings.HasPrefix(st.GetReason(), "no active: ") {
+					return false
+				}
+				reasons = append(reasons, st.GetReason())
+			}
+			return true
+		})
+		t.Logf("standby reasons: %q", reasons)
+	}
+	// Neither NameNode leads with a majority, and the one that holds the
+	// topology says which witnesses are silent.
+	clienttest.Eventually(t, 30*time.Second, "the namenodes to report the silent witnesses", func() bool {
+		for i := range c.NameNodes {
+			if restartActive && c.NameNodes[i] == restarted {
+				continue // it lost its state: it knows no witnesses
+			}
+			st, err := c.Status(context.Background(), i)
+			if err != nil || st.GetQuorum() || !slices.Equal(st.GetSilentWitnesses(), []string{"datanode-2", "datanode-3"}) ||
+				!strings.Contains(st.GetReason(), "datanode-2, datanode-3") {
+				return false
+			}
+		}
+		return true
+	})
+
+	for i := range c.NameNodes {
+		if st, err := c.Status(context.Background(), i); err == nil {
+			t.Logf("before recover: %s %v: %s", st.GetNamenodeId(), st.GetRole(), st.GetReason())
+		}
+	}
+	resp, err := recoverOnEither(t, c)
+	if err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	if !slices.Equal(resp.GetDown(), []string{"datanode-2", "datanode-3"}) {
+		t.Fatalf("recover marked %v down", resp.GetDown())
+	}
+	st := waitStatus(t, c, "datanode-1 serving every slot", func(st *chkvpb.StatusResponse) bool {
+		n := nodeOf(st, "datanode-1")
+		return n != nil && n.GetSlots() == 16384 && slices.Equal(st.GetWitnesses(), []string{"datanode-1"})
+	})
+	for _, id := range []string{"datanode-2", "datanode-3"} {
+		if n := nodeOf(st, id); n == nil || n.GetNode().GetState() != chkvpb.NodeState_NODE_STATE_DOWN {
+			t.Fatalf("%s after recover: %v, want down", id, n)
+		}
+	}
+	ctx := ctxFor(t, 10*time.Second)
+	if err := cl.Set(ctx, "after-recover", "yes"); err != nil {
+		t.Fatalf("write after recover: %v", err)
+	}
+	if v, err := cl.Get(ctx, "after-recover"); err != nil || v != "yes" {
+		t.Fatalf("read after recover: %q, %v", v, err)
+	}
+	i, _ := waitActive(t, c)
+	if !strings.Contains(c.NameNodes[i].Log(), "recover: committed") {
+		t.Fatal("the recover is not logged by the active namenode")
+	}
+}
