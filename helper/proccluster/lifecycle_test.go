@@ -232,12 +232,12 @@ func recoverOnEither(t testing.TB, c *Cluster) (*chkvpb.RecoverResponse, error) 
 func TestRecoverAfterLosingTheMajority(t *testing.T) { testRecover(t, false) }
 
 // TestRecoverWithNoActive is TestRecoverAfterLosingTheMajority with the
-// active NameNode restarted after the loss, so that neither is active (no
-// election can be won): a standby recovers through an election among the
-// remaining witnesses.
+// active NameNode killed after the loss, so that no NameNode is active and
+// no election can be won: the standby recovers through an election among
+// the remaining witnesses.
 func TestRecoverWithNoActive(t *testing.T) { testRecover(t, true) }
 
-func testRecover(t *testing.T, restartActive bool) {
+func testRecover(t *testing.T, killActive bool) {
 	c := startCluster(t, Options{})
 	cl, err := c.NewClient(ctxFor(t, 10*time.Second))
 	if err != nil {
@@ -253,37 +253,36 @@ func testRecover(t *testing.T, restartActive bool) {
 			t.Fatal(err)
 		}
 	}
-	var restarted *Process
-	if restartActive {
-		i, _ := waitActive(t, c)
-		restarted = c.NameNodes[i]
-		if err := c.NameNodes[i].Kill(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.NameNodes[i].Restart(); err != nil {
-			t.Fatal(err)
-		}
-		var reasons []string
-		clienttest.Eventually(t, 30*time.Second, "both namenodes standby, saying there is no active", func() bool {
-			reasons = reasons[:0]
-			for i := range c.NameNodes {
+	var killed *Process
+	if killActive {
+		// Wait until the active has learnt it has no majority, then kill
+		// it: the standby is left with no active to follow.
+		var i int
+		clienttest.Eventually(t, 30*time.Second, "the active to report no majority", func() bool {
+			for i = range c.NameNodes {
 				st, err := c.Status(context.Background(), i)
-				if err != nil || st.GetRole() != chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY ||
-					!strings.HasPrefix(st.GetReason(), "no active: ") {
-					return false
+				if err == nil && st.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE && !st.GetQuorum() {
+					return true
 				}
-				reasons = append(reasons, st.GetReason())
 			}
-			return true
+			return false
 		})
-		t.Logf("standby reasons: %q", reasons)
+		killed = c.NameNodes[i]
+		if err := killed.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		clienttest.Eventually(t, 30*time.Second, "the standby to say there is no active", func() bool {
+			st, err := c.Status(context.Background(), 1-i)
+			return err == nil && st.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY &&
+				strings.HasPrefix(st.GetReason(), "no active: waiting for votes from 2 of 3 witnesses")
+		})
 	}
-	// Neither NameNode leads with a majority, and the one that holds the
-	// topology says which witnesses are silent.
+	// No NameNode leads with a majority, and each says which witnesses
+	// are silent.
 	clienttest.Eventually(t, 30*time.Second, "the namenodes to report the silent witnesses", func() bool {
 		for i := range c.NameNodes {
-			if restartActive && c.NameNodes[i] == restarted {
-				continue // it lost its state: it knows no witnesses
+			if c.NameNodes[i] == killed {
+				continue
 			}
 			st, err := c.Status(context.Background(), i)
 			if err != nil || st.GetQuorum() || !slices.Equal(st.GetSilentWitnesses(), []string{"datanode-2", "datanode-3"}) ||
