@@ -106,6 +106,11 @@ func (s *Server) undrain(name string) (*chkvpb.UndrainResponse, error) {
 	case m == nil || m.down:
 		s.mu.Unlock()
 		return nil, fmt.Errorf("%w: %q; start it again with --rejoin", ErrNodeDown, n.ID)
+	case s.now().Sub(m.lastHeartbeat) > QuorumHeartbeats*s.cfg.HeartbeatInterval:
+		// A witness that does not answer would cost the quorum.
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q has not heartbeated for %v; start it again with --rejoin", ErrNodeDown, n.ID,
+			s.now().Sub(m.lastHeartbeat).Round(time.Millisecond))
 	}
 	s.nodes[i].State = topology.Joining
 	s.dirty = true

@@ -158,6 +158,15 @@ func TestUndrainAndRejoin(t *testing.T) {
 	}
 	drainFully(t, nn, c, "b", "c")
 
+	// A drained node that stopped heartbeating is not made a witness
+	// again: it would cost the quorum.
+	nn.clock.Advance(3 * time.Second)
+	heartbeat(t, c, "a", 1, nn.Topology().Version)
+	if _, err := nn.Undrain("b"); !errors.Is(err, ErrNodeDown) {
+		t.Fatalf("undrain of a silent drained node: %v, want ErrNodeDown", err)
+	}
+	heartbeat(t, c, "b", 1, nn.Topology().Version)
+
 	resp, err := c.Undrain(ctx, &chkvpb.UndrainRequest{Node: "b"})
 	if err != nil {
 		t.Fatalf("undrain b: %v", err)
