@@ -82,7 +82,7 @@
         el("dt", {}, "quorum"), el("dd", {}, alone && !st.quorum ? "n/a" : (st.quorum ? "yes" : "no")),
         el("dt", {}, "witnesses"), el("dd", { id: "witnesses" }, witnessText(st)),
         el("dt", {}, "watchers"), el("dd", { id: "watchers" }, fmt(st.watchers))),
-      st.reason ? el("div", { class: "reason", id: "reason" }, st.reason) : ""));
+      st.reason ? el("div", { class: "reason", id: "reason" }, st.reason) : "");
     box.append(el("div", { class: "pair" }, self, alone
       ? el("div", { class: "card muted", id: "peer" }, "No peer NameNode configured: this NameNode runs alone.")
       : el("div", { class: "card", id: "peer" }, el("b", {}, st.peer.id || st.peer.addr), " (peer)",
