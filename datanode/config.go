@@ -100,6 +100,9 @@ type Config struct {
 	HTTPListener net.Listener
 	// ExitAfterDrain makes Run return once a drain has finished.
 	ExitAfterDrain bool
+	// Rejoin makes the node's first registration ask to join again: a node
+	// the NameNodes list as drained or draining becomes joining.
+	Rejoin bool
 	// Hook, when set, is called at each step of a slot's migration on the
 	// source ("begin", "snapshot", "chunk" after each chunk of a large
 	// value but the last, "cutover", "handoff") and may block:

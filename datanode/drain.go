@@ -18,34 +18,63 @@ import (
 // drainState follows this node's drain: when it began, how many slots it
 // had then, and whether it has finished.
 type drainState struct {
-	mu      sync.Mutex
-	total   int  // slots owned when the drain began
-	started bool // the topology (or a Drain call) showed the node draining
-	done    chan struct{}
+	mu       sync.Mutex
+	total    int  // slots owned when the drain began
+	started  bool // the topology (or a Drain call) showed the node draining
+	finished bool // the topology showed the node drained
+	done     chan struct{}
 }
 
-// observe updates the drain from a newly applied view. The caller holds
-// applyMu.
+// observe updates the drain from a newly applied view. The drain is done
+// when the topology shows the node drained: it owns nothing, is the target
+// of nothing and is no longer a witness, so stopping it never costs the
+// cluster its quorum. A node made joining again (undrain, --rejoin) may
+// drain again. The caller holds applyMu.
 func (d *drainState) observe(m *member, v *view) {
-	if v.self < 0 || v.top.Nodes[v.self].State != topology.Draining {
+	if v.self < 0 {
 		return
 	}
+	st := v.top.Nodes[v.self].State
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	switch st {
+	case topology.Draining, topology.Drained:
+	case topology.Joining, topology.Up:
+		if d.started {
+			d.started, d.finished, d.total = false, false, 0
+			m.srv.log.Info("joining again after a drain: receiving slots")
+		}
+		return
+	default:
+		return
+	}
 	owned := v.top.SlotCount(v.self)
 	if !d.started {
 		d.started = true
 		d.total = max(d.total, owned)
-		m.srv.log.Info("draining: moving every slot to the other datanodes", "slots", owned)
+		if st == topology.Draining {
+			m.srv.log.Info("draining: moving every slot to the other datanodes", "slots", owned)
+		}
 	}
-	if owned == 0 {
+	if st == topology.Drained && !d.finished {
+		d.finished = true
 		select {
 		case <-d.done:
 		default:
 			close(d.done)
-			m.srv.log.Info("drained: this node owns no slots and can be stopped")
 		}
+		m.srv.log.Info("drained: this node owns no slots, is no witness and can be stopped; " +
+			"chkvctl undrain or --rejoin brings it back, chkvctl remove forgets it")
 	}
+}
+
+// isFinished reports whether the newest topology that listed this node
+// showed it drained. It stays so when a later topology drops the node
+// (removed), until one shows it joining again.
+func (d *drainState) isFinished() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.finished
 }
 
 // StartDrain asks a NameNode to drain this node. It returns once the drain
@@ -92,14 +121,13 @@ func (m *member) Progress() drainport.Progress {
 	if v.self >= 0 {
 		p.State = v.top.Nodes[v.self].State.String()
 		p.SlotsLeft = v.top.SlotCount(v.self)
+		p.Done = v.top.Nodes[v.self].State == topology.Drained
 	}
 	m.drain.mu.Lock()
 	p.Draining, p.SlotsTotal = m.drain.started, max(m.drain.total, p.SlotsLeft)
 	m.drain.mu.Unlock()
-	select {
-	case <-m.drain.done:
-		p.Done, p.State = true, "drained"
-	default:
+	if m.retired.Load() {
+		p.Done, p.State = true, "removed"
 	}
 	return p
 }

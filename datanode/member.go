@@ -54,8 +54,14 @@ type member struct {
 	base       time.Time  // origin of the monotonic lease clock
 	leaseUntil atomic.Int64
 	registered atomic.Bool
-	interval   atomic.Int64 // heartbeat interval, ns
-	wit        witness
+	// rejoinAsked: the next registration asks to join again (--rejoin);
+	// cleared once one succeeds.
+	rejoinAsked atomic.Bool
+	// retired: the node was drained and then removed from the cluster; it
+	// no longer registers or heartbeats until restarted.
+	retired  atomic.Bool
+	interval atomic.Int64 // heartbeat interval, ns
+	wit      witness
 	// active is the index in clients of the NameNode that last answered
 	// as the active one; calls only the active serves try it first.
 	active atomic.Int32
@@ -78,6 +84,7 @@ type member struct {
 func newMember(s *Server) (*member, error) {
 	m := &member{srv: s, base: time.Now()}
 	m.drain.done = make(chan struct{})
+	m.rejoinAsked.Store(s.cfg.Rejoin)
 	m.interval.Store(int64(defaultHeartbeatInterval))
 	empty := topology.Empty(0, 0)
 	m.view.Store(&view{top: empty, self: -1})
@@ -146,6 +153,10 @@ func (m *member) run(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		var wait time.Duration
+		if m.retired.Load() {
+			<-ctx.Done()
+			return
+		}
 		if !m.registered.Load() {
 			if err := m.registerOnce(ctx); err != nil {
 				m.srv.log.Debug("register failed", "err", err)
@@ -177,7 +188,7 @@ func (m *member) self() *chkvpb.Node {
 
 // registerOnce announces the node to the first NameNode that answers.
 func (m *member) registerOnce(ctx context.Context) error {
-	req := &chkvpb.RegisterRequest{Node: m.self()}
+	req := &chkvpb.RegisterRequest{Node: m.self(), Rejoin: m.rejoinAsked.Load()}
 	if v := m.view.Load(); v.top.Version > 0 {
 		req.Topology = v.top.Proto()
 	}
@@ -204,6 +215,9 @@ func (m *member) registerOnce(ctx context.Context) error {
 			return err
 		}
 		m.registered.Store(true)
+		if m.rejoinAsked.Swap(false) {
+			m.srv.log.Info("asked to join again after a drain (--rejoin)")
+		}
 		m.srv.log.Info("registered with namenode", "version", m.view.Load().top.Version)
 		return nil
 	}
@@ -391,8 +405,19 @@ func (hs *hbStream) healthy(now, timeout time.Duration) bool {
 }
 
 // rejoin drops everything the node holds and registers again: the
-// NameNode has declared it down or forgotten it.
+// NameNode has declared it down or forgotten it. A drained node that was
+// forgotten (chkvctl remove, or stopped and detected down) retires
+// instead: it stops registering and heartbeating, and a restart makes it
+// join as a fresh node.
 func (m *member) rejoin() {
+	if m.drain.isFinished() {
+		if !m.retired.Swap(true) {
+			m.registered.Store(false)
+			m.srv.log.Warn("removed from the cluster after its drain; this node serves nothing and can be stopped; " +
+				"restart it to join again")
+		}
+		return
+	}
 	if !m.registered.Swap(false) {
 		return
 	}

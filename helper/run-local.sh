@@ -55,6 +55,8 @@ Try:
   bin/chkvctl watch                            # prints each topology version
   telnet 127.0.0.1 10366                       # then k: drains datanode-3
   bin/chkvctl drain datanode-2                 # the same, with a progress bar
+  bin/chkvctl undrain datanode-2               # it joins again and takes slots back
+  bin/chkvctl remove datanode-3                # forget a drained (or down) node; stop it first or after
   kill <pid of the active namenode>            # the standby takes over in about 2s
   bin/chkvctl bench -c 50 --duration 10s       # load: throughput and latency percentiles
   open http://127.0.0.1:10180/                 # the status page; /metrics for Prometheus

@@ -47,6 +47,8 @@ func (s *Server) detectLoop(ctx context.Context) {
 //     timeout. If one is answered the node stays up; if none is, and no
 //     heartbeat arrived meanwhile, it is declared down and its heartbeats
 //     are answered with rejoin from then on.
+//   - A drained node declared down is removed at once: it owns nothing
+//     and is no witness.
 //   - A node declared down keeps its slots until its lease has surely
 //     expired: now ≥ leaseBase + lease + MarginHeartbeats intervals, where
 //     leaseBase is the receipt of the last request answered with a lease.
@@ -59,11 +61,17 @@ func (s *Server) detectOnce(now time.Time) {
 	suspectAfter := MissedHeartbeats * interval
 	expireAfter := s.cfg.lease() + MarginHeartbeats*interval
 	var suspects []suspect
+	var gone []string // drained nodes declared down
 	reassign := false
 	s.mu.Lock()
 	for i, n := range s.nodes {
 		m := s.members[n.ID]
 		if n.State == topology.Down || m == nil {
+			continue
+		}
+		if m.down && n.State == topology.Drained {
+			// It owns nothing and is no witness: forget it at once.
+			gone = append(gone, n.ID)
 			continue
 		}
 		if m.down {
@@ -80,6 +88,11 @@ func (s *Server) detectOnce(now time.Time) {
 			suspects = append(suspects, suspect{id: n.ID, addr: n.GRPCAddr, since: m.lastSeen, at: now})
 			s.log.Warn("datanode missed heartbeats; probing", "datanode", n.ID, "silent", now.Sub(m.lastSeen))
 		}
+	}
+	for _, id := range gone {
+		s.removeLocked(id)
+		s.log.Warn("drained datanode stopped; removed it from the cluster", "datanode", id)
+		reassign = true
 	}
 	s.mu.Unlock()
 	for _, sp := range suspects {

@@ -122,7 +122,9 @@ func (s *Server) campaign(ctx context.Context) bool {
 		s.candidate = max(s.candidate, highest+1)
 		s.mu.Unlock()
 	}
-	need := voters(newest)
+	s.mu.Lock()
+	need := s.withoutRecoveredLocked(voters(newest))
+	s.mu.Unlock()
 	if len(need) == 0 {
 		// Those heard from hold no topology: nothing to protect.
 		return s.campaignAlone(ctx, epoch)

@@ -56,6 +56,9 @@ func toStatus(err error) error {
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrBehind), errors.Is(err, ErrLastNode), errors.Is(err, ErrNodeDown):
 		code = codes.FailedPrecondition
+	case errors.Is(err, ErrLiveNode), errors.Is(err, ErrNotDrained), errors.Is(err, ErrDataLoss),
+		errors.Is(err, ErrMajorityReachable), errors.Is(err, ErrNoWitness):
+		code = codes.FailedPrecondition
 	case errors.Is(err, ErrUnknownNode):
 		code = codes.NotFound
 	case errors.Is(err, ErrStopped), errors.Is(err, ErrNotActive), errors.Is(err, ErrNoQuorum):

@@ -38,6 +38,8 @@ var (
 	descNNVersion  = nnDesc("topology_version", "Version of the current topology.")
 	descQuorum     = nnDesc("quorum", "1 while the active hears from a majority of the DataNodes.")
 	descWatchers   = nnDesc("watchers", "Clients watching the topology.")
+	descWitnesses  = nnDesc("witnesses", "DataNodes that vote and stage (joining, up and draining) in the current topology.")
+	descSilent     = nnDesc("witnesses_silent", "Witnesses this NameNode has not heard from within the quorum window.")
 	descByState    = nnDesc("datanodes", "DataNodes in the topology, by state.", "state")
 	descUnowned    = nnDesc("slots_unowned", "Slots that no DataNode serves.")
 	descMigrating  = nnDesc("slots_migrating", "Slots whose owner differs from the ring's target: migrations in progress.")
@@ -70,7 +72,7 @@ type nnCollector struct{ s *Server }
 // Describe sends every description the collector uses.
 func (c nnCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descNNInfo, descRole, descIsActive, descNNEpoch, descNNVersion, descQuorum, descWatchers,
+		descNNInfo, descRole, descIsActive, descNNEpoch, descNNVersion, descQuorum, descWatchers, descWitnesses, descSilent,
 		descByState, descUnowned, descMigrating, descMoving, descStuck, descHeartbeats,
 		descNodeSlots, descNodeIn, descNodeOut, descNodeState, descNodeKeys, descNodeMemory,
 		descNodeOps, descNodeAge, descNodeMissed, descNodeMoving, descNodeMoved, descNodeMovedKey,
@@ -91,7 +93,7 @@ var roleNames = map[chkvpb.NameNodeRole]string{
 var stateNames = []struct {
 	state topology.State
 	name  string
-}{{topology.Joining, "joining"}, {topology.Up, "up"}, {topology.Draining, "draining"}, {topology.Down, "down"}}
+}{{topology.Joining, "joining"}, {topology.Up, "up"}, {topology.Draining, "draining"}, {topology.Down, "down"}, {topology.Drained, "drained"}}
 
 // isActive reports whether a Status comes from the NameNode that commits
 // topology versions: the active of a pair, or a NameNode alone.
@@ -123,6 +125,8 @@ func (c nnCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descNNVersion, float64(st.GetVersion()))
 	gauge(descQuorum, boolFloat(st.GetQuorum()))
 	gauge(descWatchers, float64(st.GetWatchers()))
+	gauge(descWitnesses, float64(len(st.GetWitnesses())))
+	gauge(descSilent, float64(len(st.GetSilentWitnesses())))
 	counter(descHeartbeats, float64(c.s.metrics.heartbeats.Load()))
 
 	interval := c.s.cfg.HeartbeatInterval.Milliseconds()

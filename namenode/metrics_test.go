@@ -53,6 +53,10 @@ func TestMetrics(t *testing.T) {
 	want(1, "chkv_namenode_datanodes", "state", "up")
 	want(1, "chkv_namenode_datanodes", "state", "joining")
 	want(0, "chkv_namenode_datanodes", "state", "down")
+	want(0, "chkv_namenode_datanodes", "state", "drained")
+	// Both are witnesses, silent for longer than the two-interval window.
+	want(2, "chkv_namenode_witnesses")
+	want(2, "chkv_namenode_witnesses_silent")
 	want(0, "chkv_namenode_slots_unowned")
 	out, _ := fams.Value("chkv_namenode_datanode_slots_out", "node", "a")
 	in, _ := fams.Value("chkv_namenode_datanode_slots_in", "node", "b")

@@ -70,7 +70,7 @@ func (s *Server) drain(name string, force bool) (*chkvpb.DrainResponse, error) {
 	case n.State == topology.Down || s.members[n.ID] == nil || s.members[n.ID].down:
 		s.mu.Unlock()
 		return nil, fmt.Errorf("%w: %q", ErrNodeDown, n.ID)
-	case n.State == topology.Draining:
+	case n.State == topology.Draining, n.State == topology.Drained:
 	default:
 		others := slices.ContainsFunc(s.nodes, func(o topology.Node) bool {
 			return o.ID != n.ID && (o.State == topology.Up || o.State == topology.Joining)

@@ -73,17 +73,10 @@ func (s *Server) isActive() bool {
 	return act
 }
 
-// voters returns the DataNodes of t that vote and stage: every node not
-// down, by ID, with its gRPC address.
-func voters(t *topology.Topology) map[string]string {
-	v := make(map[string]string, len(t.Nodes))
-	for _, n := range t.Nodes {
-		if n.State != topology.Down {
-			v[n.ID] = n.GRPCAddr
-		}
-	}
-	return v
-}
+// voters returns the DataNodes of t that vote and stage, by ID, with their
+// gRPC addresses: its witnesses (topology.State.Witness), the one
+// definition every election, staging and quorum check uses.
+func voters(t *topology.Topology) map[string]string { return t.Witnesses() }
 
 // majority reports whether yes holds more than half of the voters; any set
 // is a majority of none.
@@ -108,7 +101,7 @@ func majority(voters map[string]string, yes map[string]bool) bool {
 // s.mu.
 func (s *Server) quorumLocked(now time.Time) bool {
 	window := QuorumHeartbeats * s.cfg.HeartbeatInterval
-	vs := voters(s.cur.Load().topo)
+	vs := s.withoutRecoveredLocked(voters(s.cur.Load().topo))
 	fresh := make(map[string]bool, len(vs))
 	for id := range vs {
 		if m := s.members[id]; m != nil && now.Sub(m.lastHeartbeat) <= window {
@@ -149,6 +142,7 @@ func (s *Server) becomeActive(epoch uint64, held *topology.Topology) bool {
 		members[n.ID] = m
 	}
 	s.nodes, s.members = slices.Clone(base.Nodes), members
+	s.markRecoveredDownLocked() // a recover's election: they are down
 	s.handoffs = nil
 	s.dirty = len(base.Nodes) > 0 // the new epoch's first version
 	s.role, s.epoch, s.activeID = active, epoch, s.id
@@ -227,6 +221,7 @@ func (s *Server) pairStatusLocked(resp *chkvpb.StatusResponse, now time.Time) {
 	resp.Role = s.role.proto()
 	resp.ActiveId = s.activeID
 	resp.Quorum = s.role == active && s.quorumLocked(now)
+	s.quorumStatusLocked(resp, now)
 	if s.cfg.Peer == "" {
 		return
 	}

@@ -79,8 +79,13 @@ func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
 	default:
 		old := s.nodes[i]
 		node.Load = old.Load
-		if old.State != topology.Down {
-			node.State = old.State // a joining, up or draining node stays so
+		switch {
+		case old.State == topology.Down:
+			// A new process under a down node's ID joins afresh.
+		case req.GetRejoin() && (old.State == topology.Draining || old.State == topology.Drained):
+			s.log.Info("datanode rejoins after its drain", "datanode", node.ID, "was", old.State)
+		default:
+			node.State = old.State // a joining, up, draining or drained node stays so
 		}
 		if old != node {
 			s.nodes[i] = node
@@ -266,9 +271,14 @@ func (s *Server) commitLocked() (*version, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	// Next promotes joining nodes that received all their slots.
-	for _, n := range next.Nodes {
-		if i := slices.IndexFunc(s.nodes, func(m topology.Node) bool { return m.ID == n.ID }); i >= 0 && s.nodes[i].State == topology.Joining {
+	// Next promotes joining nodes that received all their slots to up, and
+	// draining nodes that own nothing to drained; a node whose state
+	// changed meanwhile (an undrain) keeps its new state.
+	for j, n := range next.Nodes {
+		if i := slices.IndexFunc(s.nodes, func(m topology.Node) bool { return m.ID == n.ID }); i >= 0 && s.nodes[i].State == nodes[j].State {
+			if n.State != nodes[j].State {
+				s.log.Info("datanode state changed", "datanode", n.ID, "from", nodes[j].State, "to", n.State)
+			}
 			s.nodes[i].State = n.State
 		}
 	}

@@ -57,6 +57,10 @@ type Server struct {
 	// last heard from (or a vote granted, or this NameNode stepped down).
 	leaderSeen time.Time
 	startedAt  time.Time
+	// recovering holds, during a recover, the silent witnesses it gives up
+	// on: elections, staging and the quorum check leave them out.
+	recovering map[string]bool
+	recoverMu  sync.Mutex // one recover at a time
 
 	// commitMu orders commits, adoptions and publications; it guards seq
 	// and peers.
@@ -338,6 +342,24 @@ func (r rpc) Elect(_ context.Context, req *chkvpb.ElectRequest) (*chkvpb.ElectRe
 // Drain starts draining a DataNode.
 func (r rpc) Drain(_ context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
 	resp, err := r.s.drain(req.GetNode(), req.GetForce())
+	return resp, toStatus(err)
+}
+
+// Remove forgets a drained or down DataNode.
+func (r rpc) Remove(_ context.Context, req *chkvpb.RemoveRequest) (*chkvpb.RemoveResponse, error) {
+	resp, err := r.s.remove(req.GetNode())
+	return resp, toStatus(err)
+}
+
+// Undrain makes a draining or drained DataNode joining again.
+func (r rpc) Undrain(_ context.Context, req *chkvpb.UndrainRequest) (*chkvpb.UndrainResponse, error) {
+	resp, err := r.s.undrain(req.GetNode())
+	return resp, toStatus(err)
+}
+
+// Recover gives up on the silent witnesses when a majority is gone.
+func (r rpc) Recover(ctx context.Context, req *chkvpb.RecoverRequest) (*chkvpb.RecoverResponse, error) {
+	resp, err := r.s.recover(ctx, req.GetAcceptDataLoss())
 	return resp, toStatus(err)
 }
 

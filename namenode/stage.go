@@ -100,7 +100,9 @@ func (e *errFenced) Error() string {
 // epoch fails the stage with *errFenced; too few answers fail it with
 // ErrNoQuorum.
 func (s *Server) stage(prev *topology.Topology, v *version) error {
-	before, after := voters(prev), voters(v.topo)
+	s.mu.Lock()
+	before, after := s.withoutRecoveredLocked(voters(prev)), voters(v.topo)
+	s.mu.Unlock()
 	all := make(map[string]string, len(after))
 	for id, addr := range before {
 		all[id] = addr

@@ -31,6 +31,9 @@ const (
 	Up       State = State(chkvpb.NodeState_NODE_STATE_UP)
 	Draining State = State(chkvpb.NodeState_NODE_STATE_DRAINING)
 	Down     State = State(chkvpb.NodeState_NODE_STATE_DOWN)
+	// Drained: a drain finished. The node owns nothing, is the target of
+	// nothing and is not a witness.
+	Drained State = State(chkvpb.NodeState_NODE_STATE_DRAINED)
 )
 
 // String returns the state's lower-case name.
@@ -44,6 +47,8 @@ func (s State) String() string {
 		return "draining"
 	case Down:
 		return "down"
+	case Drained:
+		return "drained"
 	}
 	return fmt.Sprintf("state(%d)", int(s))
 }
@@ -204,6 +209,24 @@ type Handoff struct {
 // rather than dropped: it is joining, up or draining.
 func (st State) Live() bool { return st == Joining || st == Up || st == Draining }
 
+// Witness reports whether a node in state st is a witness of the NameNode
+// pair: it votes in elections and counts towards the majority that must
+// stage a version before it is committed and that the active must hear
+// from. The witnesses are the joining, up and draining nodes; drained and
+// down nodes are not, so stopping them never costs quorum.
+func (st State) Witness() bool { return st == Joining || st == Up || st == Draining }
+
+// Witnesses returns t's witnesses by ID, with their gRPC addresses.
+func (t *Topology) Witnesses() map[string]string {
+	v := make(map[string]string, len(t.Nodes))
+	for _, n := range t.Nodes {
+		if n.State.Witness() {
+			v[n.ID] = n.GRPCAddr
+		}
+	}
+	return v
+}
+
 // Next returns the topology that follows t with nodes as the membership:
 // version t.Version+1 in the given epoch. t is not modified.
 //
@@ -212,7 +235,9 @@ func (st State) Live() bool { return st == Joining || st == Up || st == Draining
 // target, so its data can be migrated; each handoff whose From still owns
 // the slot moves it to To when To is live. A slot with no live owner goes
 // straight to its target: there is nothing to move. A joining node that
-// owns every slot the ring gives it becomes up.
+// owns every slot the ring gives it becomes up; a draining node that owns
+// no slot (it is never a target) becomes drained, and with that stops
+// being a witness in the same version.
 func (t *Topology) Next(epoch uint64, nodes []Node, handoffs ...Handoff) *Topology {
 	next := &Topology{
 		Epoch:   epoch,
@@ -258,9 +283,18 @@ func (t *Topology) Next(epoch uint64, nodes []Node, handoffs ...Handoff) *Topolo
 			pending[tg] = true
 		}
 	}
+	owns := make([]bool, len(next.Nodes))
+	for _, o := range next.Owners {
+		if o != Unowned {
+			owns[o] = true
+		}
+	}
 	for i := range next.Nodes {
-		if next.Nodes[i].State == Joining && !pending[i] {
+		switch st := next.Nodes[i].State; {
+		case st == Joining && !pending[i]:
 			next.Nodes[i].State = Up
+		case st == Draining && !owns[i] && !pending[i]:
+			next.Nodes[i].State = Drained
 		}
 	}
 	return next

@@ -214,3 +214,51 @@ func countTarget(t *Topology, i int) int {
 	}
 	return n
 }
+
+// A draining node becomes drained in the version where it owns nothing,
+// and stops being a witness in that same version.
+func TestDrainingBecomesDrainedWhenItOwnsNothing(t *testing.T) {
+	ns := nodes(3, Up)
+	top := Empty(1, 64).Next(1, ns)
+	ns[2].State = Draining
+	draining := top.Next(1, ns)
+	if st := draining.Nodes[2].State; st != Draining || draining.SlotCount(2) == 0 {
+		t.Fatalf("while its slots move: %v with %d slots, want draining with some", st, draining.SlotCount(2))
+	}
+	if _, ok := draining.Witnesses()["dn-2"]; !ok {
+		t.Fatal("a draining node is not a witness")
+	}
+	var hs []Handoff
+	for s, o := range draining.Owners {
+		if o == 2 {
+			hs = append(hs, Handoff{Slot: s, From: "dn-2", To: draining.Nodes[draining.Target[s]].ID})
+		}
+	}
+	// Every slot but one handed off: still draining.
+	partial := draining.Next(1, draining.Nodes, hs[1:]...)
+	if st := partial.Nodes[2].State; st != Draining || partial.SlotCount(2) != 1 {
+		t.Fatalf("one slot left: %v with %d slots", st, partial.SlotCount(2))
+	}
+	drained := partial.Next(1, partial.Nodes, hs[0])
+	if st := drained.Nodes[2].State; st != Drained || drained.SlotCount(2) != 0 || slices.Contains(drained.Target, 2) {
+		t.Fatalf("all handed off: %v with %d slots", st, drained.SlotCount(2))
+	}
+	if w := drained.Witnesses(); len(w) != 2 || hasKey(w, "dn-2") {
+		t.Fatalf("witnesses %v, want dn-0 and dn-1", w)
+	}
+	// Made joining again, it is a witness and a target once more.
+	ns = slices.Clone(drained.Nodes)
+	ns[2].State = Joining
+	back := drained.Next(1, ns)
+	if _, ok := back.Witnesses()["dn-2"]; !ok || !slices.Contains(back.Target, 2) || back.Nodes[2].State != Joining {
+		t.Fatalf("undrained: %v, target %v", back.Nodes[2].State, slices.Contains(back.Target, 2))
+	}
+	if Drained.String() != "drained" || Drained.Live() || Drained.Witness() {
+		t.Fatal("drained is named, not live and no witness")
+	}
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}

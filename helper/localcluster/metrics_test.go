@@ -70,8 +70,11 @@ func TestMetricsThroughADrainAndTheDashboard(t *testing.T) {
 		t.Errorf("slots handed off %v, taken over %v", out, in)
 	}
 	nn := scrape(c.NameNode.HTTPAddr().String())
-	if v, _ := nn.Value("chkv_namenode_datanodes", "state", "draining"); v != 1 {
-		t.Errorf("draining DataNodes = %v", v)
+	if v, _ := nn.Value("chkv_namenode_datanodes", "state", "drained"); v != 1 {
+		t.Errorf("drained DataNodes = %v", v)
+	}
+	if v, _ := nn.Value("chkv_namenode_datanodes", "state", "draining"); v != 0 {
+		t.Errorf("draining DataNodes = %v after the drain", v)
 	}
 	if v, _ := nn.Value("chkv_namenode_heartbeats_received_total"); v == 0 {
 		t.Error("no heartbeats counted")

@@ -80,7 +80,7 @@ func TestDrainUnderLoadLosesNothing(t *testing.T) {
 		t.Fatalf("drained node still holds %d keys", n)
 	}
 	top := c.Topology()
-	if i := top.Index(dn.ID()); top.Nodes[i].State != topology.Draining || top.SlotCount(i) != 0 || top.Migrating() {
+	if i := top.Index(dn.ID()); top.Nodes[i].State != topology.Drained || top.SlotCount(i) != 0 || top.Migrating() {
 		t.Fatalf("after the drain: %+v owns %d slots, migrating %v", top.Nodes[i], top.SlotCount(i), top.Migrating())
 	}
 }

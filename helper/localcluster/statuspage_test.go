@@ -254,6 +254,17 @@ func TestStatusPageInChromium(t *testing.T) {
 	if got, want := doc.byID("epoch").text(), strconv.FormatUint(top.Epoch, 10); got != want {
 		t.Errorf("epoch shown = %q, want %q", got, want)
 	}
+	// Every DataNode is a witness (the draining one too); one of three may
+	// fail.
+	if w := doc.byID("witnesses").text(); !strings.Contains(w, "(1 may fail)") || strings.Contains(w, "silent") {
+		t.Errorf("witnesses shown = %q", w)
+	} else {
+		for _, dn := range dns {
+			if !strings.Contains(w, dn.ID()) {
+				t.Errorf("witnesses shown = %q, without %s", w, dn.ID())
+			}
+		}
+	}
 	if !strings.Contains(doc.byID("peer").text(), "No peer") {
 		t.Errorf("peer card = %q, want the no-peer note", doc.byID("peer").text())
 	}

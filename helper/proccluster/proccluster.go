@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -76,12 +77,12 @@ type Process struct {
 }
 
 // start runs the process; it must not be running.
-func (p *Process) start() error {
+func (p *Process) start(extra ...string) error {
 	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.bin, p.args...)
+	cmd := exec.Command(p.bin, append(slices.Clip(p.args), extra...)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -136,6 +137,10 @@ func (p *Process) Resume() error { return p.signal(syscall.SIGCONT) }
 
 // Restart starts the process again with the same arguments after a Kill.
 func (p *Process) Restart() error { return p.start() }
+
+// RestartWith starts the process again after a Kill with extra arguments
+// added for this run only (e.g. a DataNode's --rejoin).
+func (p *Process) RestartWith(extra ...string) error { return p.start(extra...) }
 
 // Log returns what the process has logged so far.
 func (p *Process) Log() string {

@@ -40,6 +40,9 @@ const (
 	NodeState_NODE_STATE_DRAINING NodeState = 3
 	// DOWN: declared failed; owns nothing.
 	NodeState_NODE_STATE_DOWN NodeState = 4
+	// DRAINED: drained; owns nothing, is the target of nothing and is not a
+	// witness, so it may be stopped without costing quorum.
+	NodeState_NODE_STATE_DRAINED NodeState = 5
 )
 
 // Enum value maps for NodeState.
@@ -50,6 +53,7 @@ var (
 		2: "NODE_STATE_UP",
 		3: "NODE_STATE_DRAINING",
 		4: "NODE_STATE_DOWN",
+		5: "NODE_STATE_DRAINED",
 	}
 	NodeState_value = map[string]int32{
 		"NODE_STATE_UNSPECIFIED": 0,
@@ -57,6 +61,7 @@ var (
 		"NODE_STATE_UP":          2,
 		"NODE_STATE_DRAINING":    3,
 		"NODE_STATE_DOWN":        4,
+		"NODE_STATE_DRAINED":     5,
 	}
 )
 
@@ -197,7 +202,7 @@ func (x MigrateRequest_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MigrateRequest_Kind.Descriptor instead.
 func (MigrateRequest_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{26, 0}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{32, 0}
 }
 
 // Load is what a DataNode reports of itself in each heartbeat.
@@ -495,7 +500,10 @@ type RegisterRequest struct {
 	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
 	// The newest topology the DataNode holds, if any, so a restarted NameNode
 	// never goes back in versions.
-	Topology      *Topology `protobuf:"bytes,2,opt,name=topology,proto3" json:"topology,omitempty"`
+	Topology *Topology `protobuf:"bytes,2,opt,name=topology,proto3" json:"topology,omitempty"`
+	// Set by a DataNode started with --rejoin: a drained (or draining) node
+	// of that ID becomes joining again and receives slots.
+	Rejoin        bool `protobuf:"varint,3,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -542,6 +550,13 @@ func (x *RegisterRequest) GetTopology() *Topology {
 		return x.Topology
 	}
 	return nil
+}
+
+func (x *RegisterRequest) GetRejoin() bool {
+	if x != nil {
+		return x.Rejoin
+	}
+	return false
 }
 
 type RegisterResponse struct {
@@ -1410,7 +1425,15 @@ type StatusResponse struct {
 	// change the topology and grant leases).
 	Quorum bool `protobuf:"varint,8,opt,name=quorum,proto3" json:"quorum,omitempty"`
 	// The other NameNode of the pair; absent when none is configured.
-	Peer          *PeerStatus `protobuf:"bytes,9,opt,name=peer,proto3" json:"peer,omitempty"`
+	Peer *PeerStatus `protobuf:"bytes,9,opt,name=peer,proto3" json:"peer,omitempty"`
+	// The witnesses (DataNodes that vote and stage: joining, up and
+	// draining) of the current topology, and those of them the NameNode has
+	// not heard from within the quorum window.
+	Witnesses       []string `protobuf:"bytes,10,rep,name=witnesses,proto3" json:"witnesses,omitempty"`
+	SilentWitnesses []string `protobuf:"bytes,11,rep,name=silent_witnesses,json=silentWitnesses,proto3" json:"silent_witnesses,omitempty"`
+	// Why the NameNode is standby, or why the active has no majority; empty
+	// when it is active with a majority.
+	Reason        string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1506,6 +1529,27 @@ func (x *StatusResponse) GetPeer() *PeerStatus {
 		return x.Peer
 	}
 	return nil
+}
+
+func (x *StatusResponse) GetWitnesses() []string {
+	if x != nil {
+		return x.Witnesses
+	}
+	return nil
+}
+
+func (x *StatusResponse) GetSilentWitnesses() []string {
+	if x != nil {
+		return x.SilentWitnesses
+	}
+	return nil
+}
+
+func (x *StatusResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 // FollowAck is the standby's side of Follow: the newest version it holds.
@@ -1642,6 +1686,323 @@ func (x *FollowEvent) GetQuorum() bool {
 	return false
 }
 
+type RemoveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The DataNode's ID, RESP address or gRPC address.
+	Node          string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveRequest) Reset() {
+	*x = RemoveRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveRequest) ProtoMessage() {}
+
+func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
+func (*RemoveRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RemoveRequest) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+type RemoveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version       uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveResponse) Reset() {
+	*x = RemoveResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveResponse) ProtoMessage() {}
+
+func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
+func (*RemoveResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RemoveResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *RemoveResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *RemoveResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type UndrainRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The DataNode's ID, RESP address or gRPC address.
+	Node          string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndrainRequest) Reset() {
+	*x = UndrainRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndrainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndrainRequest) ProtoMessage() {}
+
+func (x *UndrainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndrainRequest.ProtoReflect.Descriptor instead.
+func (*UndrainRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UndrainRequest) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+type UndrainResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version       uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndrainResponse) Reset() {
+	*x = UndrainResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndrainResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndrainResponse) ProtoMessage() {}
+
+func (x *UndrainResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndrainResponse.ProtoReflect.Descriptor instead.
+func (*UndrainResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UndrainResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *UndrainResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *UndrainResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type RecoverRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Must be set: the silent witnesses' slots go to the remaining nodes
+	// empty.
+	AcceptDataLoss bool `protobuf:"varint,1,opt,name=accept_data_loss,json=acceptDataLoss,proto3" json:"accept_data_loss,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RecoverRequest) Reset() {
+	*x = RecoverRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverRequest) ProtoMessage() {}
+
+func (x *RecoverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverRequest.ProtoReflect.Descriptor instead.
+func (*RecoverRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RecoverRequest) GetAcceptDataLoss() bool {
+	if x != nil {
+		return x.AcceptDataLoss
+	}
+	return false
+}
+
+type RecoverResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The witnesses marked down.
+	Down          []string `protobuf:"bytes,1,rep,name=down,proto3" json:"down,omitempty"`
+	Epoch         uint64   `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Version       uint64   `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecoverResponse) Reset() {
+	*x = RecoverResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoverResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoverResponse) ProtoMessage() {}
+
+func (x *RecoverResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoverResponse.ProtoReflect.Descriptor instead.
+func (*RecoverResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RecoverResponse) GetDown() []string {
+	if x != nil {
+		return x.Down
+	}
+	return nil
+}
+
+func (x *RecoverResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *RecoverResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 type ProbeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The NameNode's epoch.
@@ -1652,7 +2013,7 @@ type ProbeRequest struct {
 
 func (x *ProbeRequest) Reset() {
 	*x = ProbeRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[20]
+	mi := &file_chkvpb_chkv_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +2025,7 @@ func (x *ProbeRequest) String() string {
 func (*ProbeRequest) ProtoMessage() {}
 
 func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[20]
+	mi := &file_chkvpb_chkv_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +2038,7 @@ func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeRequest.ProtoReflect.Descriptor instead.
 func (*ProbeRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{20}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ProbeRequest) GetEpoch() uint64 {
@@ -1696,7 +2057,7 @@ type ProbeResponse struct {
 
 func (x *ProbeResponse) Reset() {
 	*x = ProbeResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	mi := &file_chkvpb_chkv_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +2069,7 @@ func (x *ProbeResponse) String() string {
 func (*ProbeResponse) ProtoMessage() {}
 
 func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[21]
+	mi := &file_chkvpb_chkv_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +2082,7 @@ func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeResponse.ProtoReflect.Descriptor instead.
 func (*ProbeResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{21}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ProbeResponse) GetNodeId() string {
@@ -1749,7 +2110,7 @@ type PushTopologyRequest struct {
 
 func (x *PushTopologyRequest) Reset() {
 	*x = PushTopologyRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	mi := &file_chkvpb_chkv_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +2122,7 @@ func (x *PushTopologyRequest) String() string {
 func (*PushTopologyRequest) ProtoMessage() {}
 
 func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[22]
+	mi := &file_chkvpb_chkv_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +2135,7 @@ func (x *PushTopologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyRequest.ProtoReflect.Descriptor instead.
 func (*PushTopologyRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{22}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PushTopologyRequest) GetTopology() *Topology {
@@ -1814,7 +2175,7 @@ type PushTopologyResponse struct {
 
 func (x *PushTopologyResponse) Reset() {
 	*x = PushTopologyResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	mi := &file_chkvpb_chkv_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +2187,7 @@ func (x *PushTopologyResponse) String() string {
 func (*PushTopologyResponse) ProtoMessage() {}
 
 func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[23]
+	mi := &file_chkvpb_chkv_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +2200,7 @@ func (x *PushTopologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushTopologyResponse.ProtoReflect.Descriptor instead.
 func (*PushTopologyResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{23}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PushTopologyResponse) GetEpoch() uint64 {
@@ -1882,7 +2243,7 @@ type ElectRequest struct {
 
 func (x *ElectRequest) Reset() {
 	*x = ElectRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	mi := &file_chkvpb_chkv_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1894,7 +2255,7 @@ func (x *ElectRequest) String() string {
 func (*ElectRequest) ProtoMessage() {}
 
 func (x *ElectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[24]
+	mi := &file_chkvpb_chkv_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +2268,7 @@ func (x *ElectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ElectRequest.ProtoReflect.Descriptor instead.
 func (*ElectRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{24}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ElectRequest) GetCandidateId() string {
@@ -1942,7 +2303,7 @@ type ElectResponse struct {
 
 func (x *ElectResponse) Reset() {
 	*x = ElectResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[25]
+	mi := &file_chkvpb_chkv_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2315,7 @@ func (x *ElectResponse) String() string {
 func (*ElectResponse) ProtoMessage() {}
 
 func (x *ElectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[25]
+	mi := &file_chkvpb_chkv_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2328,7 @@ func (x *ElectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ElectResponse.ProtoReflect.Descriptor instead.
 func (*ElectResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{25}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ElectResponse) GetGranted() bool {
@@ -2022,7 +2383,7 @@ type MigrateRequest struct {
 
 func (x *MigrateRequest) Reset() {
 	*x = MigrateRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[26]
+	mi := &file_chkvpb_chkv_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2034,7 +2395,7 @@ func (x *MigrateRequest) String() string {
 func (*MigrateRequest) ProtoMessage() {}
 
 func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[26]
+	mi := &file_chkvpb_chkv_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2047,7 +2408,7 @@ func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateRequest.ProtoReflect.Descriptor instead.
 func (*MigrateRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{26}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *MigrateRequest) GetKind() MigrateRequest_Kind {
@@ -2100,7 +2461,7 @@ type MigrateResponse struct {
 
 func (x *MigrateResponse) Reset() {
 	*x = MigrateResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[27]
+	mi := &file_chkvpb_chkv_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2473,7 @@ func (x *MigrateResponse) String() string {
 func (*MigrateResponse) ProtoMessage() {}
 
 func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[27]
+	mi := &file_chkvpb_chkv_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2486,7 @@ func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateResponse.ProtoReflect.Descriptor instead.
 func (*MigrateResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{27}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *MigrateResponse) GetSlot() uint32 {
@@ -2166,7 +2527,7 @@ type HandoffStatusRequest struct {
 
 func (x *HandoffStatusRequest) Reset() {
 	*x = HandoffStatusRequest{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[28]
+	mi := &file_chkvpb_chkv_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2539,7 @@ func (x *HandoffStatusRequest) String() string {
 func (*HandoffStatusRequest) ProtoMessage() {}
 
 func (x *HandoffStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[28]
+	mi := &file_chkvpb_chkv_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2552,7 @@ func (x *HandoffStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandoffStatusRequest.ProtoReflect.Descriptor instead.
 func (*HandoffStatusRequest) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{28}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *HandoffStatusRequest) GetSlot() uint32 {
@@ -2219,7 +2580,7 @@ type HandoffStatusResponse struct {
 
 func (x *HandoffStatusResponse) Reset() {
 	*x = HandoffStatusResponse{}
-	mi := &file_chkvpb_chkv_proto_msgTypes[29]
+	mi := &file_chkvpb_chkv_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +2592,7 @@ func (x *HandoffStatusResponse) String() string {
 func (*HandoffStatusResponse) ProtoMessage() {}
 
 func (x *HandoffStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_chkvpb_chkv_proto_msgTypes[29]
+	mi := &file_chkvpb_chkv_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +2605,7 @@ func (x *HandoffStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandoffStatusResponse.ProtoReflect.Descriptor instead.
 func (*HandoffStatusResponse) Descriptor() ([]byte, []int) {
-	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{29}
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *HandoffStatusResponse) GetHandedOff() bool {
@@ -2285,10 +2646,11 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05nodes\x18\x03 \x03(\v2\r.chkv.v1.NodeR\x05nodes\x12\x16\n" +
 	"\x06vnodes\x18\x06 \x01(\rR\x06vnodes\x12\x16\n" +
 	"\x06owners\x18\a \x03(\rR\x06owners\x12\x16\n" +
-	"\x06target\x18\b \x03(\rR\x06targetJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"c\n" +
+	"\x06target\x18\b \x03(\rR\x06targetJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"{\n" +
 	"\x0fRegisterRequest\x12!\n" +
 	"\x04node\x18\x01 \x01(\v2\r.chkv.v1.NodeR\x04node\x12-\n" +
-	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\"\xc7\x01\n" +
+	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
+	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\"\xc7\x01\n" +
 	"\x10RegisterResponse\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x12\x19\n" +
 	"\blease_ms\x18\x02 \x01(\x03R\aleaseMs\x12-\n" +
@@ -2348,7 +2710,7 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x04R\aversion\x12!\n" +
 	"\flag_versions\x18\x04 \x01(\x04R\vlagVersions\x12\x15\n" +
-	"\x06age_ms\x18\x05 \x01(\x03R\x05ageMs\"\xb1\x02\n" +
+	"\x06age_ms\x18\x05 \x01(\x03R\x05ageMs\"\x92\x03\n" +
 	"\x0eStatusResponse\x12\x1f\n" +
 	"\vnamenode_id\x18\x01 \x01(\tR\n" +
 	"namenodeId\x12\x14\n" +
@@ -2359,7 +2721,11 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x04role\x18\x06 \x01(\x0e2\x15.chkv.v1.NameNodeRoleR\x04role\x12\x1b\n" +
 	"\tactive_id\x18\a \x01(\tR\bactiveId\x12\x16\n" +
 	"\x06quorum\x18\b \x01(\bR\x06quorum\x12'\n" +
-	"\x04peer\x18\t \x01(\v2\x13.chkv.v1.PeerStatusR\x04peer\"\\\n" +
+	"\x04peer\x18\t \x01(\v2\x13.chkv.v1.PeerStatusR\x04peer\x12\x1c\n" +
+	"\twitnesses\x18\n" +
+	" \x03(\tR\twitnesses\x12)\n" +
+	"\x10silent_witnesses\x18\v \x03(\tR\x0fsilentWitnesses\x12\x16\n" +
+	"\x06reason\x18\f \x01(\tR\x06reason\"\\\n" +
 	"\tFollowAck\x12\x1f\n" +
 	"\vnamenode_id\x18\x01 \x01(\tR\n" +
 	"namenodeId\x12\x14\n" +
@@ -2370,7 +2736,25 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"namenodeId\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1a\n" +
 	"\btopology\x18\x03 \x01(\fR\btopology\x12\x16\n" +
-	"\x06quorum\x18\x04 \x01(\bR\x06quorum\"$\n" +
+	"\x06quorum\x18\x04 \x01(\bR\x06quorum\"#\n" +
+	"\rRemoveRequest\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\"Y\n" +
+	"\x0eRemoveResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"$\n" +
+	"\x0eUndrainRequest\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\"Z\n" +
+	"\x0fUndrainResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\":\n" +
+	"\x0eRecoverRequest\x12(\n" +
+	"\x10accept_data_loss\x18\x01 \x01(\bR\x0eacceptDataLoss\"U\n" +
+	"\x0fRecoverResponse\x12\x12\n" +
+	"\x04down\x18\x01 \x03(\tR\x04down\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"$\n" +
 	"\fProbeRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"(\n" +
 	"\rProbeResponse\x12\x17\n" +
@@ -2416,17 +2800,18 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\asession\x18\x02 \x01(\x04R\asession\"6\n" +
 	"\x15HandoffStatusResponse\x12\x1d\n" +
 	"\n" +
-	"handed_off\x18\x01 \x01(\bR\thandedOff*\x80\x01\n" +
+	"handed_off\x18\x01 \x01(\bR\thandedOff*\x98\x01\n" +
 	"\tNodeState\x12\x1a\n" +
 	"\x16NODE_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12NODE_STATE_JOINING\x10\x01\x12\x11\n" +
 	"\rNODE_STATE_UP\x10\x02\x12\x17\n" +
 	"\x13NODE_STATE_DRAINING\x10\x03\x12\x13\n" +
-	"\x0fNODE_STATE_DOWN\x10\x04*b\n" +
+	"\x0fNODE_STATE_DOWN\x10\x04\x12\x16\n" +
+	"\x12NODE_STATE_DRAINED\x10\x05*b\n" +
 	"\fNameNodeRole\x12\x1d\n" +
 	"\x19NAMENODE_ROLE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14NAMENODE_ROLE_ACTIVE\x10\x01\x12\x19\n" +
-	"\x15NAMENODE_ROLE_STANDBY\x10\x022\xc7\x04\n" +
+	"\x15NAMENODE_ROLE_STANDBY\x10\x022\xfe\x05\n" +
 	"\bNameNode\x12?\n" +
 	"\bRegister\x12\x18.chkv.v1.RegisterRequest\x1a\x19.chkv.v1.RegisterResponse\x12B\n" +
 	"\tHeartbeat\x12\x19.chkv.v1.HeartbeatRequest\x1a\x1a.chkv.v1.HeartbeatResponse\x12L\n" +
@@ -2436,7 +2821,10 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\rReportHandoff\x12\x1d.chkv.v1.ReportHandoffRequest\x1a\x1e.chkv.v1.ReportHandoffResponse\x126\n" +
 	"\x05Drain\x12\x15.chkv.v1.DrainRequest\x1a\x16.chkv.v1.DrainResponse\x126\n" +
 	"\x06Follow\x12\x12.chkv.v1.FollowAck\x1a\x14.chkv.v1.FollowEvent(\x010\x01\x126\n" +
-	"\x05Elect\x12\x15.chkv.v1.ElectRequest\x1a\x16.chkv.v1.ElectResponse2\xd9\x02\n" +
+	"\x05Elect\x12\x15.chkv.v1.ElectRequest\x1a\x16.chkv.v1.ElectResponse\x129\n" +
+	"\x06Remove\x12\x16.chkv.v1.RemoveRequest\x1a\x17.chkv.v1.RemoveResponse\x12<\n" +
+	"\aUndrain\x12\x17.chkv.v1.UndrainRequest\x1a\x18.chkv.v1.UndrainResponse\x12<\n" +
+	"\aRecover\x12\x17.chkv.v1.RecoverRequest\x1a\x18.chkv.v1.RecoverResponse2\xd9\x02\n" +
 	"\bDataNode\x12@\n" +
 	"\aMigrate\x12\x17.chkv.v1.MigrateRequest\x1a\x18.chkv.v1.MigrateResponse(\x010\x01\x12N\n" +
 	"\rHandoffStatus\x12\x1d.chkv.v1.HandoffStatusRequest\x1a\x1e.chkv.v1.HandoffStatusResponse\x126\n" +
@@ -2457,7 +2845,7 @@ func file_chkvpb_chkv_proto_rawDescGZIP() []byte {
 }
 
 var file_chkvpb_chkv_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_chkvpb_chkv_proto_goTypes = []any{
 	(NodeState)(0),                // 0: chkv.v1.NodeState
 	(NameNodeRole)(0),             // 1: chkv.v1.NameNodeRole
@@ -2482,16 +2870,22 @@ var file_chkvpb_chkv_proto_goTypes = []any{
 	(*StatusResponse)(nil),        // 20: chkv.v1.StatusResponse
 	(*FollowAck)(nil),             // 21: chkv.v1.FollowAck
 	(*FollowEvent)(nil),           // 22: chkv.v1.FollowEvent
-	(*ProbeRequest)(nil),          // 23: chkv.v1.ProbeRequest
-	(*ProbeResponse)(nil),         // 24: chkv.v1.ProbeResponse
-	(*PushTopologyRequest)(nil),   // 25: chkv.v1.PushTopologyRequest
-	(*PushTopologyResponse)(nil),  // 26: chkv.v1.PushTopologyResponse
-	(*ElectRequest)(nil),          // 27: chkv.v1.ElectRequest
-	(*ElectResponse)(nil),         // 28: chkv.v1.ElectResponse
-	(*MigrateRequest)(nil),        // 29: chkv.v1.MigrateRequest
-	(*MigrateResponse)(nil),       // 30: chkv.v1.MigrateResponse
-	(*HandoffStatusRequest)(nil),  // 31: chkv.v1.HandoffStatusRequest
-	(*HandoffStatusResponse)(nil), // 32: chkv.v1.HandoffStatusResponse
+	(*RemoveRequest)(nil),         // 23: chkv.v1.RemoveRequest
+	(*RemoveResponse)(nil),        // 24: chkv.v1.RemoveResponse
+	(*UndrainRequest)(nil),        // 25: chkv.v1.UndrainRequest
+	(*UndrainResponse)(nil),       // 26: chkv.v1.UndrainResponse
+	(*RecoverRequest)(nil),        // 27: chkv.v1.RecoverRequest
+	(*RecoverResponse)(nil),       // 28: chkv.v1.RecoverResponse
+	(*ProbeRequest)(nil),          // 29: chkv.v1.ProbeRequest
+	(*ProbeResponse)(nil),         // 30: chkv.v1.ProbeResponse
+	(*PushTopologyRequest)(nil),   // 31: chkv.v1.PushTopologyRequest
+	(*PushTopologyResponse)(nil),  // 32: chkv.v1.PushTopologyResponse
+	(*ElectRequest)(nil),          // 33: chkv.v1.ElectRequest
+	(*ElectResponse)(nil),         // 34: chkv.v1.ElectResponse
+	(*MigrateRequest)(nil),        // 35: chkv.v1.MigrateRequest
+	(*MigrateResponse)(nil),       // 36: chkv.v1.MigrateResponse
+	(*HandoffStatusRequest)(nil),  // 37: chkv.v1.HandoffStatusRequest
+	(*HandoffStatusResponse)(nil), // 38: chkv.v1.HandoffStatusResponse
 }
 var file_chkvpb_chkv_proto_depIdxs = []int32{
 	0,  // 0: chkv.v1.Node.state:type_name -> chkv.v1.NodeState
@@ -2518,28 +2912,34 @@ var file_chkvpb_chkv_proto_depIdxs = []int32{
 	11, // 21: chkv.v1.NameNode.ReportHandoff:input_type -> chkv.v1.ReportHandoffRequest
 	13, // 22: chkv.v1.NameNode.Drain:input_type -> chkv.v1.DrainRequest
 	21, // 23: chkv.v1.NameNode.Follow:input_type -> chkv.v1.FollowAck
-	27, // 24: chkv.v1.NameNode.Elect:input_type -> chkv.v1.ElectRequest
-	29, // 25: chkv.v1.DataNode.Migrate:input_type -> chkv.v1.MigrateRequest
-	31, // 26: chkv.v1.DataNode.HandoffStatus:input_type -> chkv.v1.HandoffStatusRequest
-	23, // 27: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
-	27, // 28: chkv.v1.DataNode.Elect:input_type -> chkv.v1.ElectRequest
-	25, // 29: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
-	7,  // 30: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
-	9,  // 31: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
-	9,  // 32: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
-	16, // 33: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
-	20, // 34: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
-	12, // 35: chkv.v1.NameNode.ReportHandoff:output_type -> chkv.v1.ReportHandoffResponse
-	14, // 36: chkv.v1.NameNode.Drain:output_type -> chkv.v1.DrainResponse
-	22, // 37: chkv.v1.NameNode.Follow:output_type -> chkv.v1.FollowEvent
-	28, // 38: chkv.v1.NameNode.Elect:output_type -> chkv.v1.ElectResponse
-	30, // 39: chkv.v1.DataNode.Migrate:output_type -> chkv.v1.MigrateResponse
-	32, // 40: chkv.v1.DataNode.HandoffStatus:output_type -> chkv.v1.HandoffStatusResponse
-	24, // 41: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
-	28, // 42: chkv.v1.DataNode.Elect:output_type -> chkv.v1.ElectResponse
-	26, // 43: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
-	30, // [30:44] is the sub-list for method output_type
-	16, // [16:30] is the sub-list for method input_type
+	33, // 24: chkv.v1.NameNode.Elect:input_type -> chkv.v1.ElectRequest
+	23, // 25: chkv.v1.NameNode.Remove:input_type -> chkv.v1.RemoveRequest
+	25, // 26: chkv.v1.NameNode.Undrain:input_type -> chkv.v1.UndrainRequest
+	27, // 27: chkv.v1.NameNode.Recover:input_type -> chkv.v1.RecoverRequest
+	35, // 28: chkv.v1.DataNode.Migrate:input_type -> chkv.v1.MigrateRequest
+	37, // 29: chkv.v1.DataNode.HandoffStatus:input_type -> chkv.v1.HandoffStatusRequest
+	29, // 30: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
+	33, // 31: chkv.v1.DataNode.Elect:input_type -> chkv.v1.ElectRequest
+	31, // 32: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
+	7,  // 33: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
+	9,  // 34: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
+	9,  // 35: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
+	16, // 36: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
+	20, // 37: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
+	12, // 38: chkv.v1.NameNode.ReportHandoff:output_type -> chkv.v1.ReportHandoffResponse
+	14, // 39: chkv.v1.NameNode.Drain:output_type -> chkv.v1.DrainResponse
+	22, // 40: chkv.v1.NameNode.Follow:output_type -> chkv.v1.FollowEvent
+	34, // 41: chkv.v1.NameNode.Elect:output_type -> chkv.v1.ElectResponse
+	24, // 42: chkv.v1.NameNode.Remove:output_type -> chkv.v1.RemoveResponse
+	26, // 43: chkv.v1.NameNode.Undrain:output_type -> chkv.v1.UndrainResponse
+	28, // 44: chkv.v1.NameNode.Recover:output_type -> chkv.v1.RecoverResponse
+	36, // 45: chkv.v1.DataNode.Migrate:output_type -> chkv.v1.MigrateResponse
+	38, // 46: chkv.v1.DataNode.HandoffStatus:output_type -> chkv.v1.HandoffStatusResponse
+	30, // 47: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
+	34, // 48: chkv.v1.DataNode.Elect:output_type -> chkv.v1.ElectResponse
+	32, // 49: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
+	33, // [33:50] is the sub-list for method output_type
+	16, // [16:33] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -2556,7 +2956,7 @@ func file_chkvpb_chkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chkvpb_chkv_proto_rawDesc), len(file_chkvpb_chkv_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   30,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

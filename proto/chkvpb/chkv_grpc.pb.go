@@ -34,6 +34,9 @@ const (
 	NameNode_Drain_FullMethodName           = "/chkv.v1.NameNode/Drain"
 	NameNode_Follow_FullMethodName          = "/chkv.v1.NameNode/Follow"
 	NameNode_Elect_FullMethodName           = "/chkv.v1.NameNode/Elect"
+	NameNode_Remove_FullMethodName          = "/chkv.v1.NameNode/Remove"
+	NameNode_Undrain_FullMethodName         = "/chkv.v1.NameNode/Undrain"
+	NameNode_Recover_FullMethodName         = "/chkv.v1.NameNode/Recover"
 )
 
 // NameNodeClient is the client API for NameNode service.
@@ -78,6 +81,19 @@ type NameNodeClient interface {
 	// Elect asks the peer NameNode for its vote; it is a witness only when
 	// the cluster has no DataNodes.
 	Elect(ctx context.Context, in *ElectRequest, opts ...grpc.CallOption) (*ElectResponse, error)
+	// Remove forgets a drained or down DataNode. FAILED_PRECONDITION: the
+	// node is live (joining, up or draining). NOT_FOUND: no such DataNode.
+	Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error)
+	// Undrain makes a draining or drained DataNode joining again, so it
+	// receives slots. FAILED_PRECONDITION: it is not draining or drained, or
+	// it is down.
+	Undrain(ctx context.Context, in *UndrainRequest, opts ...grpc.CallOption) (*UndrainResponse, error)
+	// Recover marks the witnesses the active has not heard from down, so
+	// the remaining ones form the voter set, once their leases have surely
+	// run out. It loses the data of those nodes' slots and requires
+	// accept_data_loss. FAILED_PRECONDITION: a majority is reachable, or no
+	// witness is.
+	Recover(ctx context.Context, in *RecoverRequest, opts ...grpc.CallOption) (*RecoverResponse, error)
 }
 
 type nameNodeClient struct {
@@ -193,6 +209,36 @@ func (c *nameNodeClient) Elect(ctx context.Context, in *ElectRequest, opts ...gr
 	return out, nil
 }
 
+func (c *nameNodeClient) Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveResponse)
+	err := c.cc.Invoke(ctx, NameNode_Remove_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nameNodeClient) Undrain(ctx context.Context, in *UndrainRequest, opts ...grpc.CallOption) (*UndrainResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UndrainResponse)
+	err := c.cc.Invoke(ctx, NameNode_Undrain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nameNodeClient) Recover(ctx context.Context, in *RecoverRequest, opts ...grpc.CallOption) (*RecoverResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecoverResponse)
+	err := c.cc.Invoke(ctx, NameNode_Recover_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NameNodeServer is the server API for NameNode service.
 // All implementations must embed UnimplementedNameNodeServer
 // for forward compatibility.
@@ -235,6 +281,19 @@ type NameNodeServer interface {
 	// Elect asks the peer NameNode for its vote; it is a witness only when
 	// the cluster has no DataNodes.
 	Elect(context.Context, *ElectRequest) (*ElectResponse, error)
+	// Remove forgets a drained or down DataNode. FAILED_PRECONDITION: the
+	// node is live (joining, up or draining). NOT_FOUND: no such DataNode.
+	Remove(context.Context, *RemoveRequest) (*RemoveResponse, error)
+	// Undrain makes a draining or drained DataNode joining again, so it
+	// receives slots. FAILED_PRECONDITION: it is not draining or drained, or
+	// it is down.
+	Undrain(context.Context, *UndrainRequest) (*UndrainResponse, error)
+	// Recover marks the witnesses the active has not heard from down, so
+	// the remaining ones form the voter set, once their leases have surely
+	// run out. It loses the data of those nodes' slots and requires
+	// accept_data_loss. FAILED_PRECONDITION: a majority is reachable, or no
+	// witness is.
+	Recover(context.Context, *RecoverRequest) (*RecoverResponse, error)
 	mustEmbedUnimplementedNameNodeServer()
 }
 
@@ -271,6 +330,15 @@ func (UnimplementedNameNodeServer) Follow(grpc.BidiStreamingServer[FollowAck, Fo
 }
 func (UnimplementedNameNodeServer) Elect(context.Context, *ElectRequest) (*ElectResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Elect not implemented")
+}
+func (UnimplementedNameNodeServer) Remove(context.Context, *RemoveRequest) (*RemoveResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Remove not implemented")
+}
+func (UnimplementedNameNodeServer) Undrain(context.Context, *UndrainRequest) (*UndrainResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Undrain not implemented")
+}
+func (UnimplementedNameNodeServer) Recover(context.Context, *RecoverRequest) (*RecoverResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Recover not implemented")
 }
 func (UnimplementedNameNodeServer) mustEmbedUnimplementedNameNodeServer() {}
 func (UnimplementedNameNodeServer) testEmbeddedByValue()                  {}
@@ -426,6 +494,60 @@ func _NameNode_Elect_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NameNode_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NameNodeServer).Remove(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NameNode_Remove_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NameNodeServer).Remove(ctx, req.(*RemoveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NameNode_Undrain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UndrainRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NameNodeServer).Undrain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NameNode_Undrain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NameNodeServer).Undrain(ctx, req.(*UndrainRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NameNode_Recover_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecoverRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NameNodeServer).Recover(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NameNode_Recover_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NameNodeServer).Recover(ctx, req.(*RecoverRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NameNode_ServiceDesc is the grpc.ServiceDesc for NameNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -456,6 +578,18 @@ var NameNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Elect",
 			Handler:    _NameNode_Elect_Handler,
+		},
+		{
+			MethodName: "Remove",
+			Handler:    _NameNode_Remove_Handler,
+		},
+		{
+			MethodName: "Undrain",
+			Handler:    _NameNode_Undrain_Handler,
+		},
+		{
+			MethodName: "Recover",
+			Handler:    _NameNode_Recover_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -59,7 +59,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Before:    cliconf.LoadFile(fl),
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			{Name: "status", Usage: "table of the DataNodes as the NameNode sees them", Action: cmdStatus},
 			{Name: "ring", Usage: "slots per DataNode and the ring's balance", Action: cmdRing},
 			{Name: "watch", Usage: "print each topology version as it arrives, until interrupted", Action: cmdWatch},
@@ -89,7 +89,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: flagNoWait, Usage: "start the drain and return without waiting for it"},
 				},
 			},
-		},
+		}, lifecycleCommands()...),
 	}
 }
 

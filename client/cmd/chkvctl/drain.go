@@ -171,7 +171,7 @@ func (d *drainWait) settle(resp *chkvpb.StatusResponse, err error, now time.Time
 		n = findNode(resp, d.id)
 	}
 	switch {
-	case n == nil || topology.State(n.GetNode().GetState()) != topology.Draining || n.GetSlots() != 0:
+	case n == nil || !drainingOrDrained(n) || n.GetSlots() != 0:
 		return true, d.out.finish(d.final)
 	case n.GetHeartbeatAgeMs() >= 0 && now.Add(-time.Duration(n.GetHeartbeatAgeMs())*time.Millisecond).After(d.doneAt):
 		p, err := d.progress(resp)
@@ -205,7 +205,7 @@ func (d *drainWait) progress(resp *chkvpb.StatusResponse) (drainProgress, error)
 			d.id, d.remaining, d.initial)
 	}
 	switch st := topology.State(n.GetNode().GetState()); st {
-	case topology.Draining:
+	case topology.Draining, topology.Drained:
 	case topology.Down:
 		return drainProgress{}, fmt.Errorf("%s went down during the drain, with %d of its %d slots not moved",
 			d.id, d.remaining, d.initial)
@@ -234,6 +234,12 @@ func (d *drainWait) progress(resp *chkvpb.StatusResponse) (drainProgress, error)
 		p.Percent = 100 * float64(moved) / float64(d.initial)
 	}
 	return p, nil
+}
+
+// drainingOrDrained reports whether n is draining or has been drained.
+func drainingOrDrained(n *chkvpb.NodeStatus) bool {
+	st := topology.State(n.GetNode().GetState())
+	return st == topology.Draining || st == topology.Drained
 }
 
 // findNode returns the node of r with ID id, or nil.

@@ -66,7 +66,9 @@ type nameNodeStatus struct {
 	// last acknowledged; -1 when it never did.
 	StandbyLag   uint64 `json:"standby_lag_versions,omitempty"`
 	StandbyAgeMS int64  `json:"standby_age_ms,omitempty"`
-	Error        string `json:"error,omitempty"`
+	// Why it is standby, or why the active has no majority.
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // clusterStatus is what status prints.
@@ -81,10 +83,18 @@ type clusterStatus struct {
 	// the nodes' slots_out), and the nodes' stuck slots.
 	MigratingSlots int64 `json:"migrating_slots"`
 	StuckSlots     int64 `json:"stuck_slots"`
+	// The witnesses (joining, up and draining DataNodes: they vote and
+	// stage), how many of them may fail with the cluster still able to
+	// change its topology, and those the NameNode has not heard from.
+	Witnesses       []string `json:"witnesses"`
+	MayFail         int      `json:"witnesses_may_fail"`
+	SilentWitnesses []string `json:"silent_witnesses"`
 }
 
 func statusFromProto(r *chkvpb.StatusResponse) clusterStatus {
-	s := clusterStatus{NameNode: r.GetNamenodeId(), Epoch: r.GetEpoch(), Version: r.GetVersion(), Watchers: r.GetWatchers(), Nodes: []nodeStatus{}}
+	s := clusterStatus{NameNode: r.GetNamenodeId(), Epoch: r.GetEpoch(), Version: r.GetVersion(), Watchers: r.GetWatchers(), Nodes: []nodeStatus{},
+		Witnesses: append([]string{}, r.GetWitnesses()...), SilentWitnesses: append([]string{}, r.GetSilentWitnesses()...)}
+	s.MayFail = max(0, (len(s.Witnesses)-1)/2)
 	for _, n := range r.GetNodes() {
 		ns := nodeStatusFromProto(n)
 		s.Nodes = append(s.Nodes, ns)
@@ -146,6 +156,7 @@ func pairStatus(addrs []string, answers []*chkvpb.StatusResponse, errs []error) 
 			continue
 		}
 		ns.ID, ns.Epoch, ns.Version, ns.Quorum = a.GetNamenodeId(), a.GetEpoch(), a.GetVersion(), a.GetQuorum()
+		ns.Reason = a.GetReason()
 		ns.Role = "standby"
 		if a.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE {
 			ns.Role = "active"
@@ -178,8 +189,12 @@ func writeStatus(w io.Writer, st clusterStatus) error {
 		for _, n := range st.NameNodes {
 			note := n.Error
 			switch {
+			case n.Role == "active" && !n.Quorum && n.Reason != "":
+				note = n.Reason + ": not changing the topology"
 			case n.Role == "active" && !n.Quorum:
 				note = "no majority of datanodes: not changing the topology"
+			case n.Role == "standby" && n.Reason != "":
+				note = n.Reason
 			case n.Role == "active" && n.StandbyAgeMS < 0:
 				note = "no standby following"
 			case n.Role == "active":
@@ -192,7 +207,15 @@ func writeStatus(w io.Writer, st clusterStatus) error {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "NameNode %s  epoch %d  version %d  watchers %d\n\n", st.NameNode, st.Epoch, st.Version, st.Watchers)
+	fmt.Fprintf(w, "NameNode %s  epoch %d  version %d  watchers %d\n", st.NameNode, st.Epoch, st.Version, st.Watchers)
+	if len(st.Witnesses) > 0 {
+		fmt.Fprintf(w, "witnesses %s: %d may fail", strings.Join(st.Witnesses, ", "), st.MayFail)
+		if len(st.SilentWitnesses) > 0 {
+			fmt.Fprintf(w, "; silent: %s", strings.Join(st.SilentWitnesses, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tSLOTS\tIN\tOUT\tKEYS\tMEMORY\tOPS/S\tLAST HEARTBEAT\tMIGRATION")

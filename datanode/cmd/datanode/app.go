@@ -38,6 +38,7 @@ const (
 	flagMigrationWork = "migration-workers"
 	flagDrainListen   = "drain-listen"
 	flagExitAfter     = "exit-after-drain"
+	flagRejoin        = "rejoin"
 	flagHTTP          = "http"
 	flagLogLevel      = "log-level"
 	flagLogFormat     = "log-format"
@@ -69,6 +70,7 @@ func flags() []cli.Flag {
 		cliconf.Int(flagMigrationWork, d.MigrationWorkers, "slots this node moves at once"),
 		cliconf.String(flagDrainListen, datanode.DefaultDrainListen, "drain port (telnet, then k); a non-loopback address requires --cluster-token as 'k <token>'; empty disables it (cluster mode)"),
 		cliconf.Bool(flagExitAfter, false, "exit once a drain has finished"),
+		cliconf.Bool(flagRejoin, false, "join again as a drained or draining node: take slots again (like chkvctl undrain)"),
 		cliconf.String(flagHTTP, "", "HTTP address of /metrics (Prometheus) and /healthz, host:port; empty disables it"),
 		cliconf.String(flagLogLevel, "info", "log level: debug, info, warn, error"),
 		cliconf.String(flagLogFormat, "text", "log format: text or json"),
@@ -110,6 +112,7 @@ func configFromCLI(cc *cli.Context) (datanode.Config, error) {
 	cfg.MigrationWorkers = cc.Int(flagMigrationWork)
 	cfg.DrainListen = cc.String(flagDrainListen)
 	cfg.ExitAfterDrain = cc.Bool(flagExitAfter)
+	cfg.Rejoin = cc.Bool(flagRejoin)
 	cfg.HTTP = cc.String(flagHTTP)
 	if cfg.MigrationWorkers < 1 {
 		return cfg, fmt.Errorf("--%s must be at least 1", flagMigrationWork)

@@ -57,6 +57,16 @@
       "L" + p(r0, a1) + "A" + r0 + " " + r0 + " 0 " + large + " 0 " + p(r0, a0) + "Z";
   }
 
+  // witnessText says who votes and stages, how many may fail, and who is
+  // silent.
+  function witnessText(st) {
+    const all = st.witnesses || [], silent = st.silent_witnesses || [];
+    if (all.length === 0) return "none";
+    let t = all.join(", ") + " (" + Math.floor((all.length - 1) / 2) + " may fail)";
+    if (silent.length > 0) t += "; silent: " + silent.join(", ");
+    return t;
+  }
+
   function renderPair(st) {
     const box = $("pair");
     box.replaceChildren();
@@ -70,7 +80,9 @@
         el("dt", {}, "topology version"), el("dd", { id: "version" }, fmt(st.version)),
         el("dt", {}, "active"), el("dd", { id: "active-id" }, st.active_id || (alone ? st.namenode_id : "none known")),
         el("dt", {}, "quorum"), el("dd", {}, alone && !st.quorum ? "n/a" : (st.quorum ? "yes" : "no")),
-        el("dt", {}, "watchers"), el("dd", { id: "watchers" }, fmt(st.watchers))));
+        el("dt", {}, "witnesses"), el("dd", { id: "witnesses" }, witnessText(st)),
+        el("dt", {}, "watchers"), el("dd", { id: "watchers" }, fmt(st.watchers))),
+      st.reason ? el("div", { class: "reason", id: "reason" }, st.reason) : "");
     box.append(el("div", { class: "pair" }, self, alone
       ? el("div", { class: "card muted", id: "peer" }, "No peer NameNode configured: this NameNode runs alone.")
       : el("div", { class: "card", id: "peer" }, el("b", {}, st.peer.id || st.peer.addr), " (peer)",
@@ -179,7 +191,7 @@
       const moving = num(l.migrating_slots), stuck = num(l.stuck_slots), state = stateName(n.state);
       if (out === 0 && inc === 0 && moving === 0 && stuck === 0) {
         progress(n.id + ":out", 0); progress(n.id + ":in", 0);
-        if (state === "draining") {
+        if (state === "drained") {
           box.append(el("div", { class: "migration", "data-node": n.id },
             el("b", {}, n.id), " drained: owns no slots and can be stopped."));
         }
