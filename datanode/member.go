@@ -56,6 +56,12 @@ type member struct {
 	registered atomic.Bool
 	interval   atomic.Int64 // heartbeat interval, ns
 	wit        witness
+	// leaseEpoch is the NameNode epoch of the newest lease granted.
+	leaseEpoch atomic.Uint64
+	// kick, when it holds a token, makes run heartbeat at once: a new
+	// active has staged or pushed a version, and its first lease should
+	// not wait for the next tick.
+	kick chan struct{}
 	// active is the index in clients of the NameNode that last answered
 	// as the active one; calls only the active serves try it first.
 	active atomic.Int32
@@ -76,7 +82,7 @@ type member struct {
 }
 
 func newMember(s *Server) (*member, error) {
-	m := &member{srv: s, base: time.Now()}
+	m := &member{srv: s, base: time.Now(), kick: make(chan struct{}, 1)}
 	m.drain.done = make(chan struct{})
 	m.interval.Store(int64(defaultHeartbeatInterval))
 	empty := topology.Empty(0, 0)
@@ -130,8 +136,36 @@ func (m *member) now() time.Duration { return time.Since(m.base) }
 // leaseValid reports whether a NameNode's lease currently covers the node.
 func (m *member) leaseValid() bool { return int64(m.now()) < m.leaseUntil.Load() }
 
-// extendLease moves the lease end to sentAt+lease if that is later.
-func (m *member) extendLease(sentAt time.Duration, leaseMs int64) {
+// kickHeartbeat makes run send the next heartbeat at once. It does not
+// block.
+func (m *member) kickHeartbeat() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// heardFromEpoch asks for a heartbeat at once when a NameNode of an epoch
+// newer than that of the node's lease has staged or pushed a version: it
+// has just taken over, and its reply to the heartbeat renews the lease
+// before the old active's runs out (common/timing).
+func (m *member) heardFromEpoch(epoch uint64) {
+	if epoch > m.leaseEpoch.Load() {
+		m.kickHeartbeat()
+	}
+}
+
+// extendLease moves the lease end to sentAt+lease if that is later, and
+// records the epoch of the NameNode that granted it.
+func (m *member) extendLease(epoch uint64, sentAt time.Duration, leaseMs int64) {
+	if leaseMs > 0 {
+		for {
+			cur := m.leaseEpoch.Load()
+			if epoch <= cur || m.leaseEpoch.CompareAndSwap(cur, epoch) {
+				break
+			}
+		}
+	}
 	until := int64(sentAt + time.Duration(leaseMs)*time.Millisecond)
 	for {
 		cur := m.leaseUntil.Load()
@@ -158,10 +192,13 @@ func (m *member) run(ctx context.Context) {
 			m.heartbeatOnce(ctx)
 			wait = time.Duration(m.interval.Load())
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-		case <-time.After(wait):
+		case <-t.C:
+		case <-m.kick:
 		}
+		t.Stop()
 	}
 }
 
@@ -191,7 +228,7 @@ func (m *member) registerOnce(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		if !m.wit.fromActive(resp.GetEpoch(), resp.GetNamenodeId(), sentAt) {
+		if !m.wit.fromActive(resp.GetEpoch(), nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}, sentAt) {
 			errs = append(errs, fmt.Errorf("namenode %s answered from a fenced epoch %d", resp.GetNamenodeId(), resp.GetEpoch()))
 			continue
 		}
@@ -199,7 +236,7 @@ func (m *member) registerOnce(ctx context.Context) error {
 		if iv := resp.GetHeartbeatIntervalMs(); iv > 0 {
 			m.interval.Store(int64(time.Duration(iv) * time.Millisecond))
 		}
-		m.extendLease(sentAt, resp.GetLeaseMs())
+		m.extendLease(resp.GetEpoch(), sentAt, resp.GetLeaseMs())
 		if err := m.applyProto(resp.GetTopology()); err != nil {
 			return err
 		}
@@ -320,9 +357,10 @@ func (m *member) receive(hs *hbStream) {
 // a rejoin count only from the active NameNode of the epoch the node
 // follows, and the lease only while that NameNode hears from a majority.
 func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
-	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), resp.GetNamenodeId())
+	from := nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}
+	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), from)
 	if active && resp.GetRejoin() {
-		m.rejoin()
+		m.rejoin(resp.GetTopology())
 		return
 	}
 	// The topology first: a lease must not renew the serving of a slot
@@ -330,9 +368,9 @@ func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.Heartbea
 	if err := m.applyProto(resp.GetTopology()); err != nil {
 		m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
 	}
-	if active && resp.GetLeaseMs() > 0 && m.wit.fromActive(resp.GetEpoch(), resp.GetNamenodeId(), sentAt) {
+	if active && resp.GetLeaseMs() > 0 && m.wit.fromActive(resp.GetEpoch(), from, sentAt) {
 		m.active.Store(int32(nn))
-		m.extendLease(sentAt, resp.GetLeaseMs())
+		m.extendLease(resp.GetEpoch(), sentAt, resp.GetLeaseMs())
 	}
 }
 
@@ -391,8 +429,11 @@ func (hs *hbStream) healthy(now, timeout time.Duration) bool {
 }
 
 // rejoin drops everything the node holds and registers again: the
-// NameNode has declared it down or forgotten it.
-func (m *member) rejoin() {
+// NameNode has declared it down or forgotten it. Until it has registered
+// it serves no slot but keeps routing by the newest topology it has, p if
+// newer: a key of a slot another node owns gets MOVED to that owner, and
+// only the slots the topology still gives this node get CLUSTERDOWN.
+func (m *member) rejoin(p *chkvpb.Topology) {
 	if !m.registered.Swap(false) {
 		return
 	}
@@ -400,7 +441,18 @@ func (m *member) rejoin() {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
 	cur := m.view.Load()
-	next := &view{top: topology.Empty(cur.top.Epoch, cur.top.VNodes), self: -1}
+	top := cur.top
+	if p != nil {
+		t, err := topology.FromProto(p)
+		switch {
+		case err != nil:
+			m.srv.log.Warn("bad topology in a rejoin reply", "err", err)
+		case t.NewerThan(top) && t.Epoch >= m.wit.epoch():
+			top = t
+			m.wit.applied(t)
+		}
+	}
+	next := &view{top: top, self: -1}
 	m.setView(cur, next)
 	m.migrator.plan(next)
 	m.srv.store.Flush()
@@ -510,7 +562,9 @@ func (m *member) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
 		return nil, h.reply
 	}
 	switch {
-	case owner == topology.Unowned:
+	case owner == topology.Unowned || (v.self < 0 && v.top.Nodes[owner].ID == m.srv.id):
+		// Unowned, or owned by this node in a topology it no longer
+		// serves by (it is rejoining): not served anywhere it knows of.
 		gate.RUnlock()
 		return nil, errSlotNotServed
 	case owner != v.self:

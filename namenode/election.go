@@ -71,7 +71,7 @@ func (s *Server) campaign(ctx context.Context) bool {
 	if len(asked) == 0 {
 		return s.campaignAlone(ctx, epoch)
 	}
-	req := &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch}
+	req := &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch, Incarnation: s.incarnation}
 	type ballot struct {
 		id   string
 		resp *chkvpb.ElectResponse
@@ -143,7 +143,7 @@ func (s *Server) campaignAlone(ctx context.Context, epoch uint64) bool {
 			return false
 		}
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.HeartbeatInterval)
-		resp, err := chkvpb.NewNameNodeClient(conn).Elect(cctx, &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch})
+		resp, err := chkvpb.NewNameNodeClient(conn).Elect(cctx, &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch, Incarnation: s.incarnation})
 		cancel()
 		switch {
 		case err == nil && !resp.GetGranted():
