@@ -12,8 +12,8 @@
 //     renew neither.
 //   - The standby campaigns once it has not heard from A for
 //     FailoverSilence, retrying every CampaignPeriod at most. It wins when
-//     a majority's holds have ended: by K + max(FailoverSilence, VoteHold)
-//   - CampaignPeriod. Staging the new epoch's first version makes every
+//     a majority's holds have ended: by K plus max(FailoverSilence,
+//     VoteHold) plus CampaignPeriod. Staging the new epoch's first version makes every
 //     DataNode heartbeat at once, and the reply carries a lease: every
 //     lease is renewed within TakeoverBudget of the election.
 //   - The earliest lease to lapse was granted for a heartbeat sent up to
