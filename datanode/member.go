@@ -240,6 +240,7 @@ func (m *member) registerOnce(ctx context.Context) error {
 		if err := m.applyProto(resp.GetTopology()); err != nil {
 			return err
 		}
+		m.reindex()
 		m.registered.Store(true)
 		m.srv.log.Info("registered with namenode", "version", m.view.Load().top.Version)
 		return nil
@@ -456,6 +457,25 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 	m.setView(cur, next)
 	m.migrator.plan(next)
 	m.srv.store.Flush()
+}
+
+// reindex, once the node has registered again after a rejoin, serves by
+// the held topology as a member: when the registration reply was no newer
+// than the topology the node kept routing by, that topology still lists it
+// with no index.
+func (m *member) reindex() {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	cur := m.view.Load()
+	if cur.self >= 0 {
+		return
+	}
+	if i := cur.top.Index(m.srv.id); i >= 0 {
+		next := &view{top: cur.top, self: i}
+		m.setView(cur, next)
+		m.migrator.plan(next)
+		m.drain.observe(m, next)
+	}
 }
 
 // applyProto applies a wire topology; nil is ignored.
