@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -48,6 +49,9 @@ type member struct {
 	clients []chkvpb.NameNodeClient
 	conns   []*grpc.ClientConn
 	streams []*hbStream // per NameNode; nil until opened
+	// reconnecting[i] is set while a goroutine waits for NameNode i's
+	// connection to be ready again (watchReconnect).
+	reconnecting []atomic.Bool
 
 	view       atomic.Pointer[view]
 	applyMu    sync.Mutex // serialises apply
@@ -91,10 +95,12 @@ func newMember(s *Server) (*member, error) {
 	// reply on an otherwise idle connection costs both sides a BDP ping
 	// round trip.
 	opts := s.dialOptions(flowWindow, flowWindow, append([]grpc.DialOption{
-		// Reconnect to a restarted NameNode within about a second; gRPC's
-		// default backoff grows to two minutes, longer than a failover.
+		// Reconnect to a restarted NameNode within a quarter second; gRPC's
+		// default backoff grows to two minutes, longer than a failover,
+		// and a restarted pair must hear from the DataNodes at once to
+		// elect before their leases lapse (common/timing).
 		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
 			MinConnectTimeout: time.Second,
 		}),
 	}, s.cfg.GRPCDialOptions...))
@@ -108,6 +114,7 @@ func newMember(s *Server) (*member, error) {
 		m.clients = append(m.clients, chkvpb.NewNameNodeClient(conn))
 	}
 	m.streams = make([]*hbStream, len(m.clients))
+	m.reconnecting = make([]atomic.Bool, len(m.clients))
 	m.reporter = newReporter(m)
 	m.migrator = newMigrator(m)
 	return m, nil
@@ -294,6 +301,7 @@ func (m *member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) 
 	if hs == nil {
 		var err error
 		if hs, err = m.openStream(ctx, i, timeout); err != nil {
+			m.watchReconnect(i)
 			return err
 		}
 		m.streams[i] = hs
@@ -306,6 +314,36 @@ func (m *member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) 
 		hs.cancel() // the receiver logs why the stream ended
 	}
 	return nil
+}
+
+// watchReconnect makes the node heartbeat as soon as NameNode i's
+// connection is ready again, rather than at the next tick: a restarted
+// NameNode learns of its witnesses, and can elect and renew leases, within
+// a reconnect. One goroutine per NameNode at most; it ends when the
+// connection is ready or the server stops.
+func (m *member) watchReconnect(i int) {
+	if !m.reconnecting[i].CompareAndSwap(false, true) {
+		return
+	}
+	if !m.srv.group.Go(func(ctx context.Context) {
+		defer m.reconnecting[i].Store(false)
+		conn := m.conns[i]
+		for {
+			st := conn.GetState()
+			switch st {
+			case connectivity.Ready:
+				m.kickHeartbeat()
+				return
+			case connectivity.Idle:
+				conn.Connect()
+			}
+			if !conn.WaitForStateChange(ctx, st) {
+				return
+			}
+		}
+	}) {
+		m.reconnecting[i].Store(false)
+	}
 }
 
 // openStream opens a heartbeat stream to NameNode i, giving up after

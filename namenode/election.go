@@ -34,6 +34,10 @@ func (s *Server) electionLoop(ctx context.Context) {
 }
 
 // shouldCampaign reports whether the NameNode should seek election at now.
+// After a start it waits StartupHeartbeats intervals, unless it has
+// already heard from a DataNode to ask and found that the peer is not an
+// active it can follow: then waiting would only let the DataNodes' leases
+// lapse (both NameNodes restarted).
 func (s *Server) shouldCampaign(now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,7 +45,7 @@ func (s *Server) shouldCampaign(now time.Time) bool {
 	switch {
 	case s.role == active:
 		return false
-	case now.Sub(s.startedAt) < StartupHeartbeats*iv:
+	case now.Sub(s.startedAt) < StartupHeartbeats*iv && (len(s.heard) == 0 || !s.peerChecked):
 		return false
 	}
 	return s.leaderSeen.IsZero() || now.Sub(s.leaderSeen) >= FailoverHeartbeats*iv

@@ -62,6 +62,10 @@ type Server struct {
 	// last heard from (or a vote granted, or this NameNode stepped down).
 	leaderSeen time.Time
 	startedAt  time.Time
+	// peerChecked is set once the NameNode has tried to follow its peer:
+	// either it followed an active, or the peer is down or a standby. A
+	// NameNode without a peer has nothing to check.
+	peerChecked bool
 
 	// commitMu orders commits, adoptions and publications; it guards seq
 	// and peers.
@@ -199,6 +203,7 @@ func (s *Server) Start() error {
 	}
 	s.mu.Lock()
 	s.startedAt = s.now()
+	s.peerChecked = s.cfg.Peer == ""
 	s.mu.Unlock()
 	if !s.cfg.manualDetect {
 		s.group.Go(s.detectLoop)
