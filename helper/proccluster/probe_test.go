@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -225,6 +226,39 @@ func summarize(us []unavailable) []string {
 	return out
 }
 
+// knowsNodes reports whether the DataNode at addr holds a topology that
+// lists nodes (CLUSTER INFO's cluster_known_nodes).
+func knowsNodes(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n")); err != nil {
+		return false
+	}
+	r := bufio.NewReader(conn)
+	head, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return false
+	}
+	var n int
+	if _, err := fmt.Sscanf(head, "$%d", &n); err != nil || n <= 0 {
+		return false
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(body), "\r\n") {
+		if v, ok := strings.CutPrefix(line, "cluster_known_nodes:"); ok {
+			return v != "0"
+		}
+	}
+	return false
+}
+
 // migrating reports whether the status shows slots moving.
 func migrating(st *chkvpb.StatusResponse) bool {
 	for _, n := range st.GetNodes() {
@@ -255,12 +289,9 @@ func keepMigrating(t testing.TB, c *Cluster, p *probe) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Probed once registered: before, it knows no topology and rightly
-		// serves nothing, and no client is sent to it.
-		clienttest.Eventually(t, 30*time.Second, dn.Name+" to register", func() bool {
-			_, st := c.Active(context.Background())
-			return st != nil && slices.ContainsFunc(st.GetNodes(), func(n *chkvpb.NodeStatus) bool { return n.GetNode().GetId() == dn.Name })
-		})
+		// Probed once it holds a topology: before, it rightly serves
+		// nothing, and no client is sent to it.
+		clienttest.Eventually(t, 30*time.Second, dn.Name+" to hold a topology", func() bool { return knowsNodes(dn.Addr) })
 		p.add(dn)
 	} else {
 		nn, err := c.NameNode(i)
