@@ -300,6 +300,49 @@ func TestClusterModeRejoiningNodeRedirects(t *testing.T) {
 	waitFor(t, 5*time.Second, "serving its own slots again", func() bool { return c.do("GET", mine) == "(nil)" })
 }
 
+// TestStagingOfANewEpochHeartbeatsAtOnce: a NameNode of an epoch newer
+// than the node's lease that stages a version has just taken over; the
+// node heartbeats at once rather than at its next tick, so that the new
+// active's reply renews its lease before the old one's runs out.
+func TestStagingOfANewEpochHeartbeatsAtOnce(t *testing.T) {
+	nn := startFakeNameNode(t)
+	nn.set(func(f *fakeNameNode) { f.intervalMs = 60_000 }) // ticks never come
+	s := startClusterNode(t, nn, "dn-a")
+	waitFor(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	beats := func() int {
+		nn.mu.Lock()
+		defer nn.mu.Unlock()
+		return nn.heartbeats
+	}
+	before := beats()
+	conn, err := grpc.NewClient(s.grpcAdvertiseAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	top := topology.Empty(1, 0)
+	top.Version = 1
+	stage := func(epoch uint64, from string, incarnation uint64) {
+		t.Helper()
+		next := top.Next(epoch, nil)
+		if resp, err := chkvpb.NewDataNodeClient(conn).PushTopology(ctx, &chkvpb.PushTopologyRequest{
+			Topology: next.Proto(), Stage: true, NamenodeId: from, Incarnation: incarnation,
+		}); err != nil || resp.GetStale() {
+			t.Fatalf("stage at epoch %d: %v %v", epoch, resp, err)
+		}
+	}
+	// The lease is of epoch 1 (the fake's): staging in epoch 1 is no
+	// takeover.
+	stage(1, "fake-nn", 0)
+	if got := beats(); got != before {
+		t.Fatalf("%d heartbeats after staging in the lease's epoch, want none", got-before)
+	}
+	stage(2, "nn-new", 9)
+	waitFor(t, 5*time.Second, "a heartbeat right after the new epoch staged", func() bool { return beats() > before })
+}
+
 func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
 	nn := startFakeNameNode(t)
 	s := startClusterNode(t, nn, "dn-a")

@@ -112,3 +112,17 @@ func BenchmarkFailoverProbe(b *testing.B) {
 		b.Log(line)
 	}
 }
+
+// BenchmarkBothNameNodesBack kills both NameNodes b.N times with the
+// production heartbeat interval (1s), each time until every DataNode's
+// lease has lapsed, and starts them again. It reports how long after the
+// first NameNode was back the DataNodes still answered CLUSTERDOWN.
+//
+//	go test -run '^$' -bench BothNameNodesBack -benchtime 3x ./helper/proccluster/
+func BenchmarkBothNameNodesBack(b *testing.B) {
+	var worst time.Duration
+	for range b.N {
+		worst = max(worst, unavailableAfterBothBack(b, time.Second))
+	}
+	b.ReportMetric(float64(worst.Milliseconds()), "max-clusterdown-after-back-ms")
+}
