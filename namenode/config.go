@@ -135,7 +135,10 @@ func (c *Config) Validate() error {
 }
 
 // lease is the lease granted with each reply.
-func (c *Config) lease() time.Duration { return LeaseHeartbeats * c.HeartbeatInterval }
+func (c *Config) lease() time.Duration { return c.timing().Lease }
+
+// timing is the cluster's timing (common/timing), which Validate checked.
+func (c *Config) timing() timing.Timing { return timing.For(c.HeartbeatInterval) }
 
 func (c *Config) probeTimeoutOrDefault() time.Duration {
 	if c.probeTimeout > 0 {

@@ -57,7 +57,7 @@ func (s *Server) detectLoop(ctx context.Context) {
 func (s *Server) detectOnce(now time.Time) {
 	interval := s.cfg.HeartbeatInterval
 	suspectAfter := MissedHeartbeats * interval
-	expireAfter := s.cfg.lease() + MarginHeartbeats*interval
+	expireAfter := s.cfg.lease() + s.cfg.timing().Margin
 	var suspects []suspect
 	reassign := false
 	s.mu.Lock()

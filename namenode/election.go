@@ -21,9 +21,9 @@ import (
 // so that two candidates rarely ask at the same moment. It runs until ctx
 // ends.
 func (s *Server) electionLoop(ctx context.Context) {
-	iv := s.cfg.HeartbeatInterval
+	period := s.cfg.timing().CampaignPeriod // the longest pause
 	for {
-		d := iv/4 + rand.N(iv/4+1)
+		d := period/2 + rand.N(period/2+1)
 		if !sleep(ctx, d) {
 			return
 		}
