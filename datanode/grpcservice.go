@@ -57,17 +57,19 @@ func (c *controlService) PushTopology(_ context.Context, req *chkvpb.PushTopolog
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	now := m.now()
+	from := nameNodeRef{req.GetNamenodeId(), req.GetIncarnation()}
 	if req.GetStage() {
-		held, ok := m.wit.stage(t, req.GetNamenodeId(), now, m.view.Load().top)
+		held, ok := m.wit.stage(t, from, m.view.Load().top)
 		if !ok {
 			return &chkvpb.PushTopologyResponse{Stale: true, PromisedEpoch: m.wit.epoch()}, nil
 		}
+		m.heardFromEpoch(t.Epoch)
 		return &chkvpb.PushTopologyResponse{Epoch: held.Epoch, Version: held.Version, PromisedEpoch: m.wit.epoch()}, nil
 	}
-	if !m.wit.fromActive(t.Epoch, req.GetNamenodeId(), now) {
+	if !m.wit.follows(t.Epoch, from) {
 		return &chkvpb.PushTopologyResponse{Stale: true, PromisedEpoch: m.wit.epoch()}, nil
 	}
+	m.heardFromEpoch(t.Epoch)
 	m.apply(t)
 	v := m.view.Load()
 	return &chkvpb.PushTopologyResponse{Epoch: v.top.Epoch, Version: v.top.Version, PromisedEpoch: m.wit.epoch()}, nil

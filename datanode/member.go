@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -48,6 +49,9 @@ type member struct {
 	clients []chkvpb.NameNodeClient
 	conns   []*grpc.ClientConn
 	streams []*hbStream // per NameNode; nil until opened
+	// reconnecting[i] is set while a goroutine waits for NameNode i's
+	// connection to be ready again (watchReconnect).
+	reconnecting []atomic.Bool
 
 	view       atomic.Pointer[view]
 	applyMu    sync.Mutex // serialises apply
@@ -62,6 +66,12 @@ type member struct {
 	retired  atomic.Bool
 	interval atomic.Int64 // heartbeat interval, ns
 	wit      witness
+	// leaseEpoch is the NameNode epoch of the newest lease granted.
+	leaseEpoch atomic.Uint64
+	// kick, when it holds a token, makes run heartbeat at once: a new
+	// active has staged or pushed a version, and its first lease should
+	// not wait for the next tick.
+	kick chan struct{}
 	// active is the index in clients of the NameNode that last answered
 	// as the active one; calls only the active serves try it first.
 	active atomic.Int32
@@ -82,7 +92,7 @@ type member struct {
 }
 
 func newMember(s *Server) (*member, error) {
-	m := &member{srv: s, base: time.Now()}
+	m := &member{srv: s, base: time.Now(), kick: make(chan struct{}, 1)}
 	m.drain.done = make(chan struct{})
 	m.rejoinAsked.Store(s.cfg.Rejoin)
 	m.interval.Store(int64(defaultHeartbeatInterval))
@@ -92,10 +102,12 @@ func newMember(s *Server) (*member, error) {
 	// reply on an otherwise idle connection costs both sides a BDP ping
 	// round trip.
 	opts := s.dialOptions(flowWindow, flowWindow, append([]grpc.DialOption{
-		// Reconnect to a restarted NameNode within about a second; gRPC's
-		// default backoff grows to two minutes, longer than a failover.
+		// Reconnect to a restarted NameNode within a quarter second; gRPC's
+		// default backoff grows to two minutes, longer than a failover,
+		// and a restarted pair must hear from the DataNodes at once to
+		// elect before their leases lapse (common/timing).
 		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
 			MinConnectTimeout: time.Second,
 		}),
 	}, s.cfg.GRPCDialOptions...))
@@ -109,6 +121,7 @@ func newMember(s *Server) (*member, error) {
 		m.clients = append(m.clients, chkvpb.NewNameNodeClient(conn))
 	}
 	m.streams = make([]*hbStream, len(m.clients))
+	m.reconnecting = make([]atomic.Bool, len(m.clients))
 	m.reporter = newReporter(m)
 	m.migrator = newMigrator(m)
 	return m, nil
@@ -137,8 +150,36 @@ func (m *member) now() time.Duration { return time.Since(m.base) }
 // leaseValid reports whether a NameNode's lease currently covers the node.
 func (m *member) leaseValid() bool { return int64(m.now()) < m.leaseUntil.Load() }
 
-// extendLease moves the lease end to sentAt+lease if that is later.
-func (m *member) extendLease(sentAt time.Duration, leaseMs int64) {
+// kickHeartbeat makes run send the next heartbeat at once. It does not
+// block.
+func (m *member) kickHeartbeat() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// heardFromEpoch asks for a heartbeat at once when a NameNode of an epoch
+// newer than that of the node's lease has staged or pushed a version: it
+// has just taken over, and its reply to the heartbeat renews the lease
+// before the old active's runs out (common/timing).
+func (m *member) heardFromEpoch(epoch uint64) {
+	if epoch > m.leaseEpoch.Load() {
+		m.kickHeartbeat()
+	}
+}
+
+// extendLease moves the lease end to sentAt+lease if that is later, and
+// records the epoch of the NameNode that granted it.
+func (m *member) extendLease(epoch uint64, sentAt time.Duration, leaseMs int64) {
+	if leaseMs > 0 {
+		for {
+			cur := m.leaseEpoch.Load()
+			if epoch <= cur || m.leaseEpoch.CompareAndSwap(cur, epoch) {
+				break
+			}
+		}
+	}
 	until := int64(sentAt + time.Duration(leaseMs)*time.Millisecond)
 	for {
 		cur := m.leaseUntil.Load()
@@ -169,10 +210,13 @@ func (m *member) run(ctx context.Context) {
 			m.heartbeatOnce(ctx)
 			wait = time.Duration(m.interval.Load())
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-		case <-time.After(wait):
+		case <-t.C:
+		case <-m.kick:
 		}
+		t.Stop()
 	}
 }
 
@@ -202,7 +246,7 @@ func (m *member) registerOnce(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		if !m.wit.fromActive(resp.GetEpoch(), resp.GetNamenodeId(), sentAt) {
+		if !m.wit.fromActive(resp.GetEpoch(), nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}, sentAt) {
 			errs = append(errs, fmt.Errorf("namenode %s answered from a fenced epoch %d", resp.GetNamenodeId(), resp.GetEpoch()))
 			continue
 		}
@@ -210,10 +254,11 @@ func (m *member) registerOnce(ctx context.Context) error {
 		if iv := resp.GetHeartbeatIntervalMs(); iv > 0 {
 			m.interval.Store(int64(time.Duration(iv) * time.Millisecond))
 		}
-		m.extendLease(sentAt, resp.GetLeaseMs())
+		m.extendLease(resp.GetEpoch(), sentAt, resp.GetLeaseMs())
 		if err := m.applyProto(resp.GetTopology()); err != nil {
 			return err
 		}
+		m.reindex()
 		m.registered.Store(true)
 		if m.rejoinAsked.Swap(false) {
 			m.srv.log.Info("asked to join again after a drain (--rejoin)")
@@ -270,6 +315,7 @@ func (m *member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) 
 	if hs == nil {
 		var err error
 		if hs, err = m.openStream(ctx, i, timeout); err != nil {
+			m.watchReconnect(i)
 			return err
 		}
 		m.streams[i] = hs
@@ -282,6 +328,36 @@ func (m *member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) 
 		hs.cancel() // the receiver logs why the stream ended
 	}
 	return nil
+}
+
+// watchReconnect makes the node heartbeat as soon as NameNode i's
+// connection is ready again, rather than at the next tick: a restarted
+// NameNode learns of its witnesses, and can elect and renew leases, within
+// a reconnect. One goroutine per NameNode at most; it ends when the
+// connection is ready or the server stops.
+func (m *member) watchReconnect(i int) {
+	if !m.reconnecting[i].CompareAndSwap(false, true) {
+		return
+	}
+	if !m.srv.group.Go(func(ctx context.Context) {
+		defer m.reconnecting[i].Store(false)
+		conn := m.conns[i]
+		for {
+			st := conn.GetState()
+			switch st {
+			case connectivity.Ready:
+				m.kickHeartbeat()
+				return
+			case connectivity.Idle:
+				conn.Connect()
+			}
+			if !conn.WaitForStateChange(ctx, st) {
+				return
+			}
+		}
+	}) {
+		m.reconnecting[i].Store(false)
+	}
 }
 
 // openStream opens a heartbeat stream to NameNode i, giving up after
@@ -334,9 +410,10 @@ func (m *member) receive(hs *hbStream) {
 // a rejoin count only from the active NameNode of the epoch the node
 // follows, and the lease only while that NameNode hears from a majority.
 func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
-	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), resp.GetNamenodeId())
+	from := nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}
+	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), from)
 	if active && resp.GetRejoin() {
-		m.rejoin()
+		m.rejoin(resp.GetTopology())
 		return
 	}
 	// The topology first: a lease must not renew the serving of a slot
@@ -344,9 +421,9 @@ func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.Heartbea
 	if err := m.applyProto(resp.GetTopology()); err != nil {
 		m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
 	}
-	if active && resp.GetLeaseMs() > 0 && m.wit.fromActive(resp.GetEpoch(), resp.GetNamenodeId(), sentAt) {
+	if active && resp.GetLeaseMs() > 0 && m.wit.fromActive(resp.GetEpoch(), from, sentAt) {
 		m.active.Store(int32(nn))
-		m.extendLease(sentAt, resp.GetLeaseMs())
+		m.extendLease(resp.GetEpoch(), sentAt, resp.GetLeaseMs())
 	}
 }
 
@@ -405,11 +482,15 @@ func (hs *hbStream) healthy(now, timeout time.Duration) bool {
 }
 
 // rejoin drops everything the node holds and registers again: the
-// NameNode has declared it down or forgotten it. A drained node that was
-// forgotten (chkvctl remove, or stopped and detected down) retires
-// instead: it stops registering and heartbeating, and a restart makes it
-// join as a fresh node.
-func (m *member) rejoin() {
+// NameNode has declared it down or forgotten it. Until it has registered
+// it serves no slot but keeps routing by the newest topology it has, p if
+// newer: a key of a slot another node owns gets MOVED to that owner, and
+// only the slots the topology still gives this node get CLUSTERDOWN.
+//
+// A drained node that was forgotten (chkvctl remove, or stopped and
+// detected down) retires instead: it stops registering and heartbeating,
+// and a restart makes it join as a fresh node.
+func (m *member) rejoin(p *chkvpb.Topology) {
 	if m.drain.isFinished() {
 		if !m.retired.Swap(true) {
 			m.registered.Store(false)
@@ -425,10 +506,40 @@ func (m *member) rejoin() {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
 	cur := m.view.Load()
-	next := &view{top: topology.Empty(cur.top.Epoch, cur.top.VNodes), self: -1}
+	top := cur.top
+	if p != nil {
+		t, err := topology.FromProto(p)
+		switch {
+		case err != nil:
+			m.srv.log.Warn("bad topology in a rejoin reply", "err", err)
+		case t.NewerThan(top) && t.Epoch >= m.wit.epoch():
+			top = t
+			m.wit.applied(t)
+		}
+	}
+	next := &view{top: top, self: -1}
 	m.setView(cur, next)
 	m.migrator.plan(next)
 	m.srv.store.Flush()
+}
+
+// reindex, once the node has registered again after a rejoin, serves by
+// the held topology as a member: when the registration reply was no newer
+// than the topology the node kept routing by, that topology still lists it
+// with no index.
+func (m *member) reindex() {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	cur := m.view.Load()
+	if cur.self >= 0 {
+		return
+	}
+	if i := cur.top.Index(m.srv.id); i >= 0 {
+		next := &view{top: cur.top, self: i}
+		m.setView(cur, next)
+		m.migrator.plan(next)
+		m.drain.observe(m, next)
+	}
 }
 
 // applyProto applies a wire topology; nil is ignored.
@@ -535,7 +646,9 @@ func (m *member) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
 		return nil, h.reply
 	}
 	switch {
-	case owner == topology.Unowned:
+	case owner == topology.Unowned || (v.self < 0 && v.top.Nodes[owner].ID == m.srv.id):
+		// Unowned, or owned by this node in a topology it no longer
+		// serves by (it is rejoining): not served anywhere it knows of.
 		gate.RUnlock()
 		return nil, errSlotNotServed
 	case owner != v.self:

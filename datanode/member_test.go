@@ -33,6 +33,7 @@ type fakeNameNode struct {
 	intervalMs int64
 	silent     bool // answer nothing: heartbeats time out
 	rejoin     bool
+	refuse     bool // fail registrations
 	behind     bool // fail heartbeats with FailedPrecondition
 	registered map[string]*chkvpb.Node
 	registers  []*chkvpb.RegisterRequest
@@ -71,6 +72,9 @@ func startFakeNameNode(t *testing.T) *fakeNameNode {
 func (f *fakeNameNode) Register(ctx context.Context, req *chkvpb.RegisterRequest) (*chkvpb.RegisterResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refuse {
+		return nil, status.Error(codes.Unavailable, "fake namenode: refusing registrations")
+	}
 	f.registered[req.Node.Id] = req.Node
 	f.registers = append(f.registers, req)
 	resp := &chkvpb.RegisterResponse{HeartbeatIntervalMs: f.intervalMs, LeaseMs: f.leaseMs, Epoch: 1, NamenodeId: "fake-nn"}
@@ -271,6 +275,86 @@ func TestClusterModeRejoinDropsData(t *testing.T) {
 	waitFor(t, 5*time.Second, "re-registration", func() bool {
 		return s.member.registered.Load() && s.member.view.Load().top.Version == 1
 	})
+}
+
+// TestClusterModeRejoiningNodeRedirects: a node told to rejoin drops its
+// data, and until it has registered again it routes by the topology the
+// rejoin reply brought: MOVED to the new owner of a slot it lost, and
+// CLUSTERDOWN only for a slot that topology still gives to it.
+func TestClusterModeRejoiningNodeRedirects(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	c := ownEverySlot(t, nn, s)
+	mine, lost := keyInSlotRange(0, 1000), keyInSlotRange(1000, slot.Count)
+	c.do("SET", lost, "v")
+	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Down}
+	other := topology.Node{ID: "dn-b", RESPAddr: "127.0.0.1:7777", State: topology.Up}
+	// Version 2, which only the rejoin reply brings: dn-b owns all but
+	// slots [0, 1000), which are not reassigned yet. Registrations fail,
+	// so the node stays rejoining.
+	nn.set(func(f *fakeNameNode) {
+		f.top = splitTopology(2, self, other, 1000)
+		f.rejoin, f.refuse = true, true
+	})
+	waitFor(t, 5*time.Second, "rejoin", func() bool { return !s.member.registered.Load() && s.store.Len() == 0 })
+	wantMoved := "(error) MOVED " + strconv.Itoa(slot.OfString(lost)) + " 127.0.0.1:7777"
+	if got := c.do("GET", lost); got != wantMoved {
+		t.Fatalf("GET of a slot dn-b took over, while rejoining = %s, want %s", got, wantMoved)
+	}
+	if got := c.do("GET", mine); got != "(error) CLUSTERDOWN Hash slot not served" {
+		t.Fatalf("GET of a slot still given to the rejoining node = %s, want CLUSTERDOWN", got)
+	}
+	// Registered again with the same version: a member, serving what it
+	// owns there, and still redirecting the rest.
+	nn.set(func(f *fakeNameNode) { f.rejoin, f.refuse = false, false })
+	waitFor(t, 5*time.Second, "re-registration", func() bool { return s.member.registered.Load() })
+	if got := c.do("GET", lost); got != wantMoved {
+		t.Fatalf("GET after re-registering = %s, want %s", got, wantMoved)
+	}
+	waitFor(t, 5*time.Second, "serving its own slots again", func() bool { return c.do("GET", mine) == "(nil)" })
+}
+
+// TestStagingOfANewEpochHeartbeatsAtOnce: a NameNode of an epoch newer
+// than the node's lease that stages a version has just taken over; the
+// node heartbeats at once rather than at its next tick, so that the new
+// active's reply renews its lease before the old one's runs out.
+func TestStagingOfANewEpochHeartbeatsAtOnce(t *testing.T) {
+	nn := startFakeNameNode(t)
+	nn.set(func(f *fakeNameNode) { f.intervalMs = 60_000 }) // ticks never come
+	s := startClusterNode(t, nn, "dn-a")
+	waitFor(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	beats := func() int {
+		nn.mu.Lock()
+		defer nn.mu.Unlock()
+		return nn.heartbeats
+	}
+	before := beats()
+	conn, err := grpc.NewClient(s.grpcAdvertiseAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	top := topology.Empty(1, 0)
+	top.Version = 1
+	stage := func(epoch uint64, from string, incarnation uint64) {
+		t.Helper()
+		next := top.Next(epoch, nil)
+		if resp, err := chkvpb.NewDataNodeClient(conn).PushTopology(ctx, &chkvpb.PushTopologyRequest{
+			Topology: next.Proto(), Stage: true, NamenodeId: from, Incarnation: incarnation,
+		}); err != nil || resp.GetStale() {
+			t.Fatalf("stage at epoch %d: %v %v", epoch, resp, err)
+		}
+	}
+	// The lease is of epoch 1 (the fake's): staging in epoch 1 is no
+	// takeover.
+	stage(1, "fake-nn", 0)
+	if got := beats(); got != before {
+		t.Fatalf("%d heartbeats after staging in the lease's epoch, want none", got-before)
+	}
+	stage(2, "nn-new", 9)
+	waitFor(t, 5*time.Second, "a heartbeat right after the new epoch staged", func() bool { return beats() > before })
 }
 
 func TestPushTopologyAppliesOnlyNewer(t *testing.T) {

@@ -5,27 +5,36 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chkv/chkv/common/timing"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-// VoteHoldHeartbeats is how long, in heartbeat intervals, a DataNode that
-// heard from the active NameNode refuses to vote for another one. It is
-// counted from when the DataNode sent the request the active answered.
-const VoteHoldHeartbeats = 2
+// nameNodeRef names one incarnation of one NameNode: its ID and the
+// random incarnation number its process chose when it started. An empty id
+// is a caller that did not say who it is (an old NameNode or a test).
+type nameNodeRef struct {
+	id          string
+	incarnation uint64
+}
+
+func (r nameNodeRef) String() string { return fmt.Sprintf("%s (incarnation %x)", r.id, r.incarnation) }
 
 // witness is the DataNode's part in the NameNode pair (DESIGN.md §6): it
 // votes in elections, fences NameNodes of older epochs, and keeps the
 // versions the active stages before committing them. A NameNode epoch
-// belongs to one NameNode: the one the witness promised it to, or the
-// first that used it.
+// belongs to one incarnation of one NameNode (DESIGN.md §6): the one the
+// witness promised it to, or the first that used it. A NameNode restarted
+// under the same ID is another incarnation and gets a fresh epoch.
 type witness struct {
 	mu         sync.Mutex
-	promised   uint64 // the highest epoch promised
-	promisedTo string // the NameNode that holds it
+	promised   uint64      // the highest epoch promised
+	promisedTo nameNodeRef // the NameNode incarnation that holds it
 	// heardAt is the member-clock send time of the newest request the
-	// active answered with a lease, or of its newest push; valid when
-	// heard is set.
+	// active answered with a lease, or the time of the newest vote
+	// granted; valid when heard is set. Pushes and staging do not count:
+	// the vote hold runs from the same instant as the lease (see
+	// common/timing).
 	heardAt time.Duration
 	heard   bool
 	staged  *topology.Topology // newest version staged, nil when none
@@ -41,14 +50,14 @@ func (w *witness) epoch() uint64 {
 // acceptLocked reports whether a call of namenode at epoch may act on the
 // node, and if so makes epoch and namenode the promise. The caller holds
 // w.mu.
-func (w *witness) acceptLocked(epoch uint64, namenode string) bool {
+func (w *witness) acceptLocked(epoch uint64, namenode nameNodeRef) bool {
 	switch {
 	case epoch < w.promised:
 		return false
-	case epoch == w.promised && w.promisedTo != "" && namenode != "" && namenode != w.promisedTo:
+	case epoch == w.promised && w.promisedTo.id != "" && namenode.id != "" && namenode != w.promisedTo:
 		return false
 	}
-	if epoch > w.promised || w.promisedTo == "" {
+	if epoch > w.promised || w.promisedTo.id == "" {
 		w.promised, w.promisedTo = epoch, namenode
 	}
 	return true
@@ -56,17 +65,17 @@ func (w *witness) acceptLocked(epoch uint64, namenode string) bool {
 
 // follows reports whether the node takes orders from namenode at epoch,
 // promising the epoch to it if it is new.
-func (w *witness) follows(epoch uint64, namenode string) bool {
+func (w *witness) follows(epoch uint64, namenode nameNodeRef) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.acceptLocked(epoch, namenode)
 }
 
-// fromActive records a reply or push of the active namenode at epoch,
-// for a request sent at sentAt. It reports whether the node follows it:
-// false when the epoch has been promised to another NameNode or a newer
-// one.
-func (w *witness) fromActive(epoch uint64, namenode string, sentAt time.Duration) bool {
+// fromActive records a lease granted by the active namenode at epoch, in
+// reply to a request sent at sentAt. It reports whether the node follows
+// it: false when the epoch has been promised to another NameNode
+// incarnation or a newer epoch was promised.
+func (w *witness) fromActive(epoch uint64, namenode nameNodeRef, sentAt time.Duration) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.acceptLocked(epoch, namenode) {
@@ -86,9 +95,12 @@ func (w *witness) heardLocked(sentAt time.Duration) {
 
 // vote answers an election request at time now: it promises the epoch to
 // the candidate unless it promised a higher one, or the same one to
-// another NameNode, or heard within hold from another NameNode that it
-// leads or won a vote. The NameNode it follows may always be re-elected. held is the
-// applied topology; the reply carries the newer of it and the staged one.
+// another NameNode incarnation, or, within hold of a lease granted or a
+// vote won by another NameNode incarnation, that one may still lead. The
+// incarnation it follows may always be re-elected; a restarted process of
+// the same ID is another incarnation, so it never gets the epoch its
+// predecessor held. held is the applied topology; the reply carries the
+// newer of it and the staged one.
 func (w *witness) vote(req *chkvpb.ElectRequest, now, hold time.Duration, held *topology.Topology) *chkvpb.ElectResponse {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -100,9 +112,9 @@ func (w *witness) vote(req *chkvpb.ElectRequest, now, hold time.Duration, held *
 	if newest.Version > 0 {
 		resp.Topology = newest.Proto()
 	}
-	e, who := req.GetEpoch(), req.GetCandidateId()
+	e, who := req.GetEpoch(), nameNodeRef{req.GetCandidateId(), req.GetIncarnation()}
 	switch {
-	case e < w.promised || (e == w.promised && w.promisedTo != "" && who != w.promisedTo):
+	case e < w.promised || (e == w.promised && w.promisedTo.id != "" && who != w.promisedTo):
 		resp.Reason = fmt.Sprintf("epoch %d already promised to %s", w.promised, w.promisedTo)
 	case e > w.promised && who != w.promisedTo && w.heard && now-w.heardAt < hold:
 		resp.Reason = fmt.Sprintf("heard from %s (epoch %d) %v ago", w.promisedTo, w.promised, (now - w.heardAt).Round(time.Millisecond))
@@ -118,15 +130,15 @@ func (w *witness) vote(req *chkvpb.ElectRequest, now, hold time.Duration, held *
 	return resp
 }
 
-// stage keeps t, sent by namenode, unless its epoch is fenced. It returns
-// the newest of the staged and held versions, and false when fenced.
-func (w *witness) stage(t *topology.Topology, namenode string, sentAt time.Duration, held *topology.Topology) (*topology.Topology, bool) {
+// stage keeps t, sent by namenode, unless its epoch is fenced or belongs
+// to another incarnation. It returns the newest of the staged and held
+// versions, and false when fenced.
+func (w *witness) stage(t *topology.Topology, namenode nameNodeRef, held *topology.Topology) (*topology.Topology, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.acceptLocked(t.Epoch, namenode) {
 		return nil, false
 	}
-	w.heardLocked(sentAt)
 	newest := held
 	if w.staged != nil && w.staged.NewerThan(newest) {
 		newest = w.staged
@@ -146,8 +158,7 @@ func (w *witness) applied(t *topology.Topology) {
 	}
 }
 
-// voteHold is how long the node refuses to vote after hearing from the
-// active.
+// voteHold is how long the node refuses to vote after a lease.
 func (m *member) voteHold() time.Duration {
-	return VoteHoldHeartbeats * time.Duration(m.interval.Load())
+	return timing.For(time.Duration(m.interval.Load())).VoteHold
 }

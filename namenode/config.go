@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/chkv/chkv/common/ring"
+	"github.com/chkv/chkv/common/timing"
 )
 
 // Defaults for Config.
@@ -24,8 +25,9 @@ const (
 const (
 	// LeaseHeartbeats is the lease in heartbeat intervals: a DataNode serves
 	// for LeaseHeartbeats×interval after it sent a heartbeat that was
-	// answered.
-	LeaseHeartbeats = 3
+	// answered. Its relation to the vote hold and the election is in
+	// common/timing.
+	LeaseHeartbeats = timing.LeaseHeartbeats
 	// MissedHeartbeats is how many intervals without a heartbeat make a
 	// DataNode suspect, so that the NameNode probes it.
 	MissedHeartbeats = 3
@@ -33,7 +35,7 @@ const (
 	ProbeAttempts = 3
 	// MarginHeartbeats is the safety margin, in intervals, added to a lease
 	// before a down node's slots are reassigned (clock-rate differences).
-	MarginHeartbeats = 1
+	MarginHeartbeats = timing.MarginHeartbeats
 )
 
 // MaxWeight is the largest capacity weight a DataNode may announce; the
@@ -126,11 +128,17 @@ func (c *Config) Validate() error {
 	case c.Epoch < 1:
 		return fmt.Errorf("namenode: epoch must be at least 1")
 	}
+	if err := timing.For(c.HeartbeatInterval).Validate(); err != nil {
+		return fmt.Errorf("namenode: heartbeat interval %v: %w", c.HeartbeatInterval, err)
+	}
 	return nil
 }
 
 // lease is the lease granted with each reply.
-func (c *Config) lease() time.Duration { return LeaseHeartbeats * c.HeartbeatInterval }
+func (c *Config) lease() time.Duration { return c.timing().Lease }
+
+// timing is the cluster's timing (common/timing), which Validate checked.
+func (c *Config) timing() timing.Timing { return timing.For(c.HeartbeatInterval) }
 
 func (c *Config) probeTimeoutOrDefault() time.Duration {
 	if c.probeTimeout > 0 {

@@ -59,7 +59,7 @@ func (s *Server) detectLoop(ctx context.Context) {
 func (s *Server) detectOnce(now time.Time) {
 	interval := s.cfg.HeartbeatInterval
 	suspectAfter := MissedHeartbeats * interval
-	expireAfter := s.cfg.lease() + MarginHeartbeats*interval
+	expireAfter := s.cfg.lease() + s.cfg.timing().Margin
 	var suspects []suspect
 	var gone []string // drained nodes declared down
 	reassign := false

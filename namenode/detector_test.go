@@ -128,7 +128,7 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 			heartbeat(t, c, id, 1, v)
 		}
 	}
-	alive(time.Second, "a", "b", "c") // a's last lease: from t0+1s, ends by t0+4s
+	alive(time.Second, "a", "b", "c") // a's last lease: from t0+1s, ends by t0+5s
 	dns["a"].stop()
 
 	alive(4100*time.Millisecond, "b", "c")
@@ -144,16 +144,16 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 	if resp := heartbeat(t, c, "a", 1, v); !resp.GetRejoin() || resp.GetLeaseMs() != 0 {
 		t.Fatalf("heartbeat of a down node: %v, want rejoin and no lease", resp)
 	}
-	// Down, but its lease (t0+1s+3s) plus one interval of margin has not
+	// Down, but its lease (t0+1s+4s) plus one interval of margin has not
 	// surely run out: a may still be serving, so its slots stay.
-	alive(4900*time.Millisecond, "b", "c")
-	nn.detectAt(t0, 4900*time.Millisecond)
+	alive(5900*time.Millisecond, "b", "c")
+	nn.detectAt(t0, 5900*time.Millisecond)
 	if got := nn.Topology(); got.Version != v || owners(got)["a"] != owners(before)["a"] {
-		t.Fatalf("a's slots moved at t0+4.9s, before its lease surely expired (t0+5s)")
+		t.Fatalf("a's slots moved at t0+5.9s, before its lease surely expired (t0+6s)")
 	}
 
-	alive(5*time.Second, "b", "c")
-	nn.detectAt(t0, 5*time.Second)
+	alive(6*time.Second, "b", "c")
+	nn.detectAt(t0, 6*time.Second)
 	after := nn.Topology()
 	if after.Version != v+1 {
 		t.Fatalf("version %d after the lease expired, want %d", after.Version, v+1)
@@ -175,7 +175,7 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 		waitFor(t, 5*time.Second, id+" receiving the reassignment", func() bool { return dn.held() == after.Version })
 	}
 	// Reassigning again is a no-op.
-	nn.detectAt(t0, 6*time.Second)
+	nn.detectAt(t0, 7*time.Second)
 	if nn.Topology().Version != after.Version {
 		t.Fatal("a down node was committed twice")
 	}

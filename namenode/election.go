@@ -21,9 +21,9 @@ import (
 // so that two candidates rarely ask at the same moment. It runs until ctx
 // ends.
 func (s *Server) electionLoop(ctx context.Context) {
-	iv := s.cfg.HeartbeatInterval
+	period := s.cfg.timing().CampaignPeriod // the longest pause
 	for {
-		d := iv/4 + rand.N(iv/4+1)
+		d := period/2 + rand.N(period/2+1)
 		if !sleep(ctx, d) {
 			return
 		}
@@ -34,6 +34,10 @@ func (s *Server) electionLoop(ctx context.Context) {
 }
 
 // shouldCampaign reports whether the NameNode should seek election at now.
+// After a start it waits StartupHeartbeats intervals, unless it has
+// already heard from a DataNode to ask and found that the peer is not an
+// active it can follow: then waiting would only let the DataNodes' leases
+// lapse (both NameNodes restarted).
 func (s *Server) shouldCampaign(now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,7 +45,7 @@ func (s *Server) shouldCampaign(now time.Time) bool {
 	switch {
 	case s.role == active:
 		return false
-	case now.Sub(s.startedAt) < StartupHeartbeats*iv:
+	case now.Sub(s.startedAt) < StartupHeartbeats*iv && (len(s.heard) == 0 || !s.peerChecked):
 		return false
 	}
 	return s.leaderSeen.IsZero() || now.Sub(s.leaderSeen) >= FailoverHeartbeats*iv
@@ -71,7 +75,7 @@ func (s *Server) campaign(ctx context.Context) bool {
 	if len(asked) == 0 {
 		return s.campaignAlone(ctx, epoch)
 	}
-	req := &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch}
+	req := &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch, Incarnation: s.incarnation}
 	type ballot struct {
 		id   string
 		resp *chkvpb.ElectResponse
@@ -145,7 +149,7 @@ func (s *Server) campaignAlone(ctx context.Context, epoch uint64) bool {
 			return false
 		}
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.HeartbeatInterval)
-		resp, err := chkvpb.NewNameNodeClient(conn).Elect(cctx, &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch})
+		resp, err := chkvpb.NewNameNodeClient(conn).Elect(cctx, &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch, Incarnation: s.incarnation})
 		cancel()
 		switch {
 		case err == nil && !resp.GetGranted():

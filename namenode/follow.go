@@ -94,6 +94,9 @@ func (s *Server) followLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			s.mu.Lock()
+			s.peerChecked = true
+			s.mu.Unlock()
 			if following || wasFollowing {
 				s.log.Info("following the active namenode ended", "peer", s.cfg.Peer, "err", err)
 			}
@@ -155,6 +158,7 @@ func (s *Server) onFollowEvent(ev *chkvpb.FollowEvent) error {
 		s.leaderSeen = now
 	}
 	s.peer.id, s.peer.at = ev.GetNamenodeId(), now
+	s.peerChecked = true
 	s.mu.Unlock()
 	if len(ev.GetTopology()) == 0 {
 		return nil

@@ -52,9 +52,9 @@ func TestHeartbeatStreamAnswersInOrder(t *testing.T) {
 		}
 		switch i {
 		case 0:
-			check(i, resp.GetLeaseMs() == 3000 && resp.GetTopology().GetVersion() == 2 && !resp.GetRejoin())
+			check(i, resp.GetLeaseMs() == LeaseHeartbeats*1000 && resp.GetTopology().GetVersion() == 2 && !resp.GetRejoin())
 		case 1:
-			check(i, resp.GetLeaseMs() == 3000 && resp.GetTopology() == nil && !resp.GetRejoin())
+			check(i, resp.GetLeaseMs() == LeaseHeartbeats*1000 && resp.GetTopology() == nil && !resp.GetRejoin())
 		case 2:
 			check(i, resp.GetLeaseMs() == 0 && resp.GetRejoin())
 		}

@@ -4,25 +4,25 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chkv/chkv/common/timing"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-// Timing of the NameNode pair (DESIGN.md §6), in heartbeat intervals.
+// Timing of the NameNode pair (DESIGN.md §6), in heartbeat intervals; the
+// inequalities between them and the leases are in common/timing.
 const (
 	// QuorumHeartbeats is the window within which the active must have
 	// heard from a majority of the DataNodes to commit versions and grant
-	// leases. It matches the DataNodes' vote hold
-	// (datanode.VoteHoldHeartbeats): when a majority may vote for a new
-	// active, the old one has stopped granting leases.
-	QuorumHeartbeats = 2
+	// leases.
+	QuorumHeartbeats = timing.QuorumHeartbeats
 	// FailoverHeartbeats is how long a standby waits without a beat from an
 	// active peer that hears from a majority before it campaigns.
-	FailoverHeartbeats = 1
+	FailoverHeartbeats = timing.FailoverHeartbeats
 	// StartupHeartbeats is how long a NameNode listens to heartbeats after
 	// it starts before it first campaigns, so that it knows the DataNodes
 	// and their topology.
-	StartupHeartbeats = 2
+	StartupHeartbeats = timing.StartupHeartbeats
 )
 
 // maxHeard bounds the DataNodes remembered from heartbeats of nodes the

@@ -189,7 +189,7 @@ func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatRespo
 		}
 		epoch := s.epoch
 		s.mu.Unlock()
-		resp := &chkvpb.HeartbeatResponse{Epoch: epoch, NamenodeId: s.id}
+		resp := &chkvpb.HeartbeatResponse{Epoch: epoch, NamenodeId: s.id, Incarnation: s.incarnation}
 		if before(req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version) {
 			resp.Topology = cur.pb
 		}
@@ -202,14 +202,20 @@ func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatRespo
 			return nil, fmt.Errorf("%w: node %q holds (%d, %d), namenode (%d, %d)", ErrBehind,
 				req.GetNodeId(), req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version)
 		}
-		return &chkvpb.HeartbeatResponse{Rejoin: true, Epoch: epoch, Active: true, NamenodeId: s.id}, nil
+		resp := &chkvpb.HeartbeatResponse{Rejoin: true, Epoch: epoch, Active: true, NamenodeId: s.id, Incarnation: s.incarnation}
+		if before(req.GetEpoch(), req.GetVersion(), cur.topo.Epoch, cur.topo.Version) {
+			// The node keeps routing by it while it rejoins: MOVED to the
+			// owners, not CLUSTERDOWN.
+			resp.Topology = cur.pb
+		}
+		return resp, nil
 	}
 	m.renew(now)
 	l := req.GetLoad()
 	m.load = topology.LoadFromProto(l)
 	quorum := s.quorumLocked(now)
 	s.mu.Unlock()
-	resp := &chkvpb.HeartbeatResponse{Epoch: epoch, Active: true, NamenodeId: s.id}
+	resp := &chkvpb.HeartbeatResponse{Epoch: epoch, Active: true, NamenodeId: s.id, Incarnation: s.incarnation}
 	if quorum {
 		resp.LeaseMs = s.cfg.lease().Milliseconds()
 	}

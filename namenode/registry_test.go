@@ -31,8 +31,8 @@ func TestRegisterCommitsVersionsInOrderAndPlansMigration(t *testing.T) {
 		if got.Version != uint64(i+1) || got.Epoch != DefaultEpoch {
 			t.Fatalf("register %s: reply at (%d, %d), want (%d, %d)", id, got.Epoch, got.Version, DefaultEpoch, i+1)
 		}
-		if resp.GetHeartbeatIntervalMs() != 1000 || resp.GetLeaseMs() != 3000 {
-			t.Fatalf("interval %d ms, lease %d ms; want 1000, 3000", resp.GetHeartbeatIntervalMs(), resp.GetLeaseMs())
+		if resp.GetHeartbeatIntervalMs() != 1000 || resp.GetLeaseMs() != LeaseHeartbeats*1000 {
+			t.Fatalf("interval %d ms, lease %d ms; want 1000, %d", resp.GetHeartbeatIntervalMs(), resp.GetLeaseMs(), LeaseHeartbeats*1000)
 		}
 		wantState := topology.Joining
 		if i == 0 {
@@ -174,15 +174,17 @@ func TestHeartbeat(t *testing.T) {
 
 	t.Run("unknown node rejoins", func(t *testing.T) {
 		resp := heartbeat(t, c, "nobody", 0, 0)
-		if !resp.GetRejoin() || resp.GetLeaseMs() != 0 || resp.GetTopology() != nil {
-			t.Fatalf("unknown node: %v, want rejoin without lease", resp)
+		// The topology comes with it, so that the node redirects by it
+		// while it rejoins.
+		if !resp.GetRejoin() || resp.GetLeaseMs() != 0 || resp.GetTopology().GetEpoch() != 1 {
+			t.Fatalf("unknown node: %v, want rejoin with the topology and without lease", resp)
 		}
 	})
 
 	cur := register(t, c, a.node(), nil).GetTopology()
 	t.Run("current node gets a lease and no topology", func(t *testing.T) {
 		resp := heartbeat(t, c, "a", cur.GetEpoch(), cur.GetVersion())
-		if resp.GetRejoin() || resp.GetLeaseMs() != 3000 || resp.GetTopology() != nil {
+		if resp.GetRejoin() || resp.GetLeaseMs() != LeaseHeartbeats*1000 || resp.GetTopology() != nil {
 			t.Fatalf("current node: %v", resp)
 		}
 	})
@@ -190,7 +192,7 @@ func TestHeartbeat(t *testing.T) {
 		b := startFakeDataNode(t, "b", "")
 		register(t, c, b.node(), nil) // version 2; a holds 1
 		resp := heartbeat(t, c, "a", cur.GetEpoch(), cur.GetVersion())
-		if resp.GetTopology().GetVersion() != 2 || resp.GetLeaseMs() != 3000 {
+		if resp.GetTopology().GetVersion() != 2 || resp.GetLeaseMs() != LeaseHeartbeats*1000 {
 			t.Fatalf("stale node: %v, want version 2 and a lease", resp)
 		}
 		resp = heartbeat(t, c, "a", cur.GetEpoch()-1, 99) // older epoch, higher version

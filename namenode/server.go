@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -27,13 +28,17 @@ const flowWindow = 1 << 20
 
 // Server is one NameNode.
 type Server struct {
-	cfg   Config
-	id    string
-	log   *slog.Logger
-	now   func() time.Time
-	codec codec
-	group *group.Group // owns every goroutine; created by New
-	hub   *hub
+	cfg Config
+	id  string
+	// incarnation tells this process apart from every other one under the
+	// same ID: witnesses promise an epoch to one incarnation only, so a
+	// restarted NameNode always takes a fresh epoch (DESIGN.md §6).
+	incarnation uint64
+	log         *slog.Logger
+	now         func() time.Time
+	codec       codec
+	group       *group.Group // owns every goroutine; created by New
+	hub         *hub
 
 	// mu guards the membership the next commit is computed from and every
 	// node's liveness record.
@@ -61,6 +66,10 @@ type Server struct {
 	// on: elections, staging and the quorum check leave them out.
 	recovering map[string]bool
 	recoverMu  sync.Mutex // one recover at a time
+	// peerChecked is set once the NameNode has tried to follow its peer:
+	// either it followed an active, or the peer is down or a standby. A
+	// NameNode without a peer has nothing to check.
+	peerChecked bool
 
 	// commitMu orders commits, adoptions and publications; it guards seq
 	// and peers.
@@ -91,17 +100,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:      cfg,
-		id:       cfg.ID,
-		log:      cfg.Logger,
-		now:      cfg.now,
-		group:    group.New(context.Background()),
-		hub:      newHub(),
-		members:  make(map[string]*member),
-		heard:    make(map[string]string),
-		epoch:    cfg.Epoch - 1, // the first election takes cfg.Epoch
-		peers:    make(map[string]*peer),
-		probeSem: make(chan struct{}, maxConcurrentProbes),
+		cfg:         cfg,
+		id:          cfg.ID,
+		incarnation: newIncarnation(),
+		log:         cfg.Logger,
+		now:         cfg.now,
+		group:       group.New(context.Background()),
+		hub:         newHub(),
+		members:     make(map[string]*member),
+		heard:       make(map[string]string),
+		epoch:       cfg.Epoch - 1, // the first election takes cfg.Epoch
+		peers:       make(map[string]*peer),
+		probeSem:    make(chan struct{}, maxConcurrentProbes),
 	}
 	s.codec = newCodec(s.cur.Load)
 	s.metrics = newMetrics(s)
@@ -122,6 +132,15 @@ func New(cfg Config) (*Server, error) {
 	s.publishLocked(topology.Empty(cfg.Epoch, cfg.VNodes))
 	s.commitMu.Unlock()
 	return s, nil
+}
+
+// newIncarnation returns a random non-zero incarnation number.
+func newIncarnation() uint64 {
+	for {
+		if n := rand.Uint64(); n != 0 {
+			return n
+		}
+	}
 }
 
 // ID returns the NameNode's ID.
@@ -188,6 +207,7 @@ func (s *Server) Start() error {
 	}
 	s.mu.Lock()
 	s.startedAt = s.now()
+	s.peerChecked = s.cfg.Peer == ""
 	s.mu.Unlock()
 	if !s.cfg.manualDetect {
 		s.group.Go(s.detectLoop)
@@ -283,6 +303,7 @@ func (r rpc) Register(_ context.Context, req *chkvpb.RegisterRequest) (*chkvpb.R
 		Topology:            v.pb,
 		Epoch:               v.topo.Epoch,
 		NamenodeId:          r.s.id,
+		Incarnation:         r.s.incarnation,
 	}, nil
 }
 

@@ -67,15 +67,18 @@ func (p *connPool) close() {
 }
 
 // pushFrame is v's push request: its frame, which is a PushTopologyRequest
-// holding the topology, followed by the stage flag and the sender's ID.
+// holding the topology, followed by the stage flag, the sender's ID and
+// its incarnation.
 func (s *Server) pushFrame(v *version, stage bool) frame {
-	b := slices.Grow(slices.Clip([]byte(v.frame)), len(s.id)+16)
+	b := slices.Grow(slices.Clip([]byte(v.frame)), len(s.id)+32)
 	if stage {
 		b = protowire.AppendTag(b, 2, protowire.VarintType)
 		b = protowire.AppendVarint(b, 1)
 	}
 	b = protowire.AppendTag(b, 3, protowire.BytesType)
-	return protowire.AppendString(b, s.id)
+	b = protowire.AppendString(b, s.id)
+	b = protowire.AppendTag(b, 4, protowire.VarintType)
+	return protowire.AppendVarint(b, s.incarnation)
 }
 
 // stageTimeout bounds the staging of one version.

@@ -70,3 +70,59 @@ func BenchmarkFailover(b *testing.B) {
 	b.ReportMetric(float64(len(log.lost())), "lost-versions")
 	b.Logf("failover times over %d kills: %v", len(times), times)
 }
+
+// BenchmarkFailoverProbe kills the active NameNode b.N times with the
+// production heartbeat interval (1s), each while slots migrate (joins and
+// drains in turn), with a probe reading from every DataNode every 5 ms.
+// It reports the CLUSTERDOWN replies the probe got (the goal is none) and
+// the failover times, kill to the first version of the new epoch at a
+// watcher.
+//
+//	go test -run '^$' -bench FailoverProbe -benchtime 20x ./helper/proccluster/
+func BenchmarkFailoverProbe(b *testing.B) {
+	c := startCluster(b, Options{HeartbeatInterval: time.Second, DataNodeArgs: []string{"--migration-rate", "20kb"}})
+	loader, err := c.NewClient(ctxFor(b, 10*time.Second))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer loader.Close()
+	workload.Preload(b, loader, "pre", 20000)
+	p := startProbe(b, c)
+	b.ResetTimer()
+	times := killActives(b, c, p, b.N)
+	b.StopTimer()
+	p.stop()
+	down := p.unavailable()
+	nodes := map[string]bool{}
+	for _, u := range down {
+		nodes[u.node] = true
+	}
+	served := 0
+	for _, n := range p.servedBy() {
+		served += n
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(len(down)), "clusterdown-replies")
+	b.ReportMetric(float64(len(nodes)), "nodes-clusterdown")
+	b.ReportMetric(float64(served), "served-reads")
+	b.ReportMetric(float64(times[len(times)/2].Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(times[len(times)-1].Milliseconds()), "max-ms")
+	b.Logf("failover times over %d kills: %v; probe connection errors: %d", len(times), times, len(p.errors()))
+	for _, line := range summarize(down) {
+		b.Log(line)
+	}
+}
+
+// BenchmarkBothNameNodesBack kills both NameNodes b.N times with the
+// production heartbeat interval (1s), each time until every DataNode's
+// lease has lapsed, and starts them again. It reports how long after the
+// first NameNode was back the DataNodes still answered CLUSTERDOWN.
+//
+//	go test -run '^$' -bench BothNameNodesBack -benchtime 3x ./helper/proccluster/
+func BenchmarkBothNameNodesBack(b *testing.B) {
+	var worst time.Duration
+	for range b.N {
+		worst = max(worst, unavailableAfterBothBack(b, time.Second))
+	}
+	b.ReportMetric(float64(worst.Milliseconds()), "max-clusterdown-after-back-ms")
+}

@@ -569,8 +569,10 @@ type RegisterResponse struct {
 	Topology *Topology `protobuf:"bytes,3,opt,name=topology,proto3" json:"topology,omitempty"`
 	// The active NameNode's epoch; a DataNode that promised a higher one
 	// ignores the reply.
-	Epoch         uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	NamenodeId    string `protobuf:"bytes,5,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	Epoch      uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	NamenodeId string `protobuf:"bytes,5,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	// The answering NameNode process's incarnation (see ElectRequest).
+	Incarnation   uint64 `protobuf:"varint,6,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -638,6 +640,13 @@ func (x *RegisterResponse) GetNamenodeId() string {
 		return x.NamenodeId
 	}
 	return ""
+}
+
+func (x *RegisterResponse) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
 }
 
 type HeartbeatRequest struct {
@@ -748,7 +757,9 @@ type HeartbeatResponse struct {
 	Active bool   `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
 	// The answering NameNode; of two claiming one epoch, a DataNode follows
 	// the one it promised the epoch to.
-	NamenodeId    string `protobuf:"bytes,6,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	NamenodeId string `protobuf:"bytes,6,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	// The answering NameNode process's incarnation (see ElectRequest).
+	Incarnation   uint64 `protobuf:"varint,7,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -823,6 +834,13 @@ func (x *HeartbeatResponse) GetNamenodeId() string {
 		return x.NamenodeId
 	}
 	return ""
+}
+
+func (x *HeartbeatResponse) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
 }
 
 // Handoff is one slot that moved from one DataNode to another.
@@ -2103,7 +2121,9 @@ type PushTopologyRequest struct {
 	Stage bool `protobuf:"varint,2,opt,name=stage,proto3" json:"stage,omitempty"`
 	// The sending NameNode. A DataNode accepts an epoch from one NameNode
 	// only: the one it promised it to, or the first to use it.
-	NamenodeId    string `protobuf:"bytes,3,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	NamenodeId string `protobuf:"bytes,3,opt,name=namenode_id,json=namenodeId,proto3" json:"namenode_id,omitempty"`
+	// The sending NameNode process's incarnation (see ElectRequest).
+	Incarnation   uint64 `protobuf:"varint,4,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2157,6 +2177,13 @@ func (x *PushTopologyRequest) GetNamenodeId() string {
 		return x.NamenodeId
 	}
 	return ""
+}
+
+func (x *PushTopologyRequest) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
+	}
+	return 0
 }
 
 type PushTopologyResponse struct {
@@ -2234,9 +2261,14 @@ func (x *PushTopologyResponse) GetPromisedEpoch() uint64 {
 // ElectRequest asks a witness (a DataNode, or the peer NameNode when there
 // are no DataNodes) to promise epoch to candidate_id.
 type ElectRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CandidateId   string                 `protobuf:"bytes,1,opt,name=candidate_id,json=candidateId,proto3" json:"candidate_id,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	CandidateId string                 `protobuf:"bytes,1,opt,name=candidate_id,json=candidateId,proto3" json:"candidate_id,omitempty"`
+	Epoch       uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The candidate process's incarnation, chosen at random when it starts.
+	// An epoch belongs to one incarnation of one NameNode: a witness never
+	// promises, and never follows, one epoch for two incarnations, so a
+	// NameNode restarted under the same ID always takes a fresh epoch.
+	Incarnation   uint64 `protobuf:"varint,3,opt,name=incarnation,proto3" json:"incarnation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2281,6 +2313,13 @@ func (x *ElectRequest) GetCandidateId() string {
 func (x *ElectRequest) GetEpoch() uint64 {
 	if x != nil {
 		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ElectRequest) GetIncarnation() uint64 {
+	if x != nil {
+		return x.Incarnation
 	}
 	return 0
 }
@@ -2650,21 +2689,22 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x0fRegisterRequest\x12!\n" +
 	"\x04node\x18\x01 \x01(\v2\r.chkv.v1.NodeR\x04node\x12-\n" +
 	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
-	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\"\xc7\x01\n" +
+	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\"\xe9\x01\n" +
 	"\x10RegisterResponse\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x12\x19\n" +
 	"\blease_ms\x18\x02 \x01(\x03R\aleaseMs\x12-\n" +
 	"\btopology\x18\x03 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x14\n" +
 	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x1f\n" +
 	"\vnamenode_id\x18\x05 \x01(\tR\n" +
-	"namenodeId\"\xc2\x01\n" +
+	"namenodeId\x12 \n" +
+	"\vincarnation\x18\x06 \x01(\x04R\vincarnation\"\xc2\x01\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12!\n" +
 	"\x04load\x18\x02 \x01(\v2\r.chkv.v1.LoadR\x04load\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x1b\n" +
 	"\tgrpc_addr\x18\x05 \x01(\tR\bgrpcAddr\x12%\n" +
-	"\x0epromised_epoch\x18\x06 \x01(\x04R\rpromisedEpoch\"\xc4\x01\n" +
+	"\x0epromised_epoch\x18\x06 \x01(\x04R\rpromisedEpoch\"\xe6\x01\n" +
 	"\x11HeartbeatResponse\x12\x19\n" +
 	"\blease_ms\x18\x01 \x01(\x03R\aleaseMs\x12-\n" +
 	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
@@ -2672,7 +2712,8 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06active\x18\x05 \x01(\bR\x06active\x12\x1f\n" +
 	"\vnamenode_id\x18\x06 \x01(\tR\n" +
-	"namenodeId\"K\n" +
+	"namenodeId\x12 \n" +
+	"\vincarnation\x18\a \x01(\x04R\vincarnation\"K\n" +
 	"\aHandoff\x12\x12\n" +
 	"\x04slot\x18\x01 \x01(\rR\x04slot\x12\x17\n" +
 	"\afrom_id\x18\x02 \x01(\tR\x06fromId\x12\x13\n" +
@@ -2758,20 +2799,22 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\fProbeRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"(\n" +
 	"\rProbeResponse\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"{\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x9d\x01\n" +
 	"\x13PushTopologyRequest\x12-\n" +
 	"\btopology\x18\x01 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x14\n" +
 	"\x05stage\x18\x02 \x01(\bR\x05stage\x12\x1f\n" +
 	"\vnamenode_id\x18\x03 \x01(\tR\n" +
-	"namenodeId\"\x83\x01\n" +
+	"namenodeId\x12 \n" +
+	"\vincarnation\x18\x04 \x01(\x04R\vincarnation\"\x83\x01\n" +
 	"\x14PushTopologyResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x14\n" +
 	"\x05stale\x18\x03 \x01(\bR\x05stale\x12%\n" +
-	"\x0epromised_epoch\x18\x04 \x01(\x04R\rpromisedEpoch\"G\n" +
+	"\x0epromised_epoch\x18\x04 \x01(\x04R\rpromisedEpoch\"i\n" +
 	"\fElectRequest\x12!\n" +
 	"\fcandidate_id\x18\x01 \x01(\tR\vcandidateId\x12\x14\n" +
-	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\"\x97\x01\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12 \n" +
+	"\vincarnation\x18\x03 \x01(\x04R\vincarnation\"\x97\x01\n" +
 	"\rElectResponse\x12\x18\n" +
 	"\agranted\x18\x01 \x01(\bR\agranted\x12%\n" +
 	"\x0epromised_epoch\x18\x02 \x01(\x04R\rpromisedEpoch\x12-\n" +
