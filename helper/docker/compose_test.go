@@ -263,7 +263,7 @@ func TestComposeCluster(t *testing.T) {
 	// chkvctl status from the image lists the pair and the drained node.
 	out, err = c.composeRun(time.Minute, "exec", "-T", "nn1", "chkvctl", "--namenodes", nnInside,
 		"--cluster-token", token, "status")
-	if err != nil || !strings.Contains(out, "dn3") || !strings.Contains(out, "draining") || !strings.Contains(out, "active") || !strings.Contains(out, "standby") {
+	if err != nil || !strings.Contains(out, "dn3") || !strings.Contains(out, "drained") || !strings.Contains(out, "active") || !strings.Contains(out, "standby") {
 		t.Fatalf("chkvctl status: %v\n%s", err, out)
 	}
 
