@@ -93,6 +93,24 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
+// runApp runs app (newApp's) on args (os.Args: the program, then what the
+// user typed), taking the flags where users type them (see normalizeArgs).
+func runApp(ctx context.Context, app *cli.App, args []string) error {
+	args, err := normalizeArgs(app, args)
+	if err != nil {
+		return err
+	}
+	return app.RunContext(ctx, args)
+}
+
+// noArgs fails when a command that takes no arguments was given some.
+func noArgs(cc *cli.Context) error {
+	if cc.NArg() != 0 {
+		return fmt.Errorf("%s takes no arguments, got %q", cc.Command.Name, cc.Args().Slice())
+	}
+	return nil
+}
+
 // settings are the global flags, parsed.
 type settings struct {
 	cfg     client.Config

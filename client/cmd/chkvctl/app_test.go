@@ -41,7 +41,7 @@ func (s *syncBuffer) String() string {
 // run runs chkvctl with args in-process and returns its output.
 func run(ctx context.Context, args ...string) (string, string, error) {
 	var out, errOut syncBuffer
-	err := newApp(&out, &errOut).RunContext(ctx, append([]string{"chkvctl"}, args...))
+	err := runApp(ctx, newApp(&out, &errOut), append([]string{"chkvctl"}, args...))
 	return out.String(), errOut.String(), err
 }
 

@@ -140,8 +140,8 @@ type benchWorker struct {
 
 // cmdBench runs the load generator.
 func cmdBench(cc *cli.Context) error {
-	if cc.NArg() != 0 {
-		return fmt.Errorf("bench takes no arguments")
+	if err := noArgs(cc); err != nil {
+		return err
 	}
 	s, err := settingsFrom(cc)
 	if err != nil {

@@ -218,7 +218,8 @@ func TestDrainNoWait(t *testing.T) {
 	if err != nil || out != "dn-1 is draining: 8192 slots to move (epoch 1, version 8); follow it with chkvctl status\n" {
 		t.Fatalf("drain --no-wait: %q, %v", out, err)
 	}
-	out, _, err = run(context.Background(), nns, "--cluster-token=s3cret", "--output=json", "drain", "--no-wait", "dn-1")
+	// As users type it: the command's flag after its argument, global flags after the command.
+	out, _, err = run(context.Background(), "drain", "dn-1", "--no-wait", nns, "--output=json", "--cluster-token=s3cret")
 	var started drainStarted
 	if err != nil || json.Unmarshal([]byte(out), &started) != nil || started != (drainStarted{Node: "dn-1", Slots: 8192, Epoch: 1, Version: 8}) {
 		t.Fatalf("drain --no-wait json: %q, %v", out, err)

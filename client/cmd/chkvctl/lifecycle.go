@@ -167,8 +167,8 @@ type recoverResult struct {
 
 // cmdRecover gives up on the silent witnesses when a majority is gone.
 func cmdRecover(cc *cli.Context) error {
-	if cc.NArg() != 0 {
-		return fmt.Errorf("recover takes no arguments")
+	if err := noArgs(cc); err != nil {
+		return err
 	}
 	if !cc.Bool(flagAcceptDataLoss) {
 		return fmt.Errorf("recover marks the silent witnesses down and gives their slots to the others empty, " +

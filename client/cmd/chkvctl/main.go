@@ -14,7 +14,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args); err != nil {
+	if err := runApp(ctx, newApp(os.Stdout, os.Stderr), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "chkvctl:", err)
 		os.Exit(1)
 	}

@@ -122,6 +122,9 @@ func nodeStatusFromProto(n *chkvpb.NodeStatus) nodeStatus {
 // cmdStatus prints the NameNode pair and the active NameNode's table of
 // DataNodes.
 func cmdStatus(cc *cli.Context) error {
+	if err := noArgs(cc); err != nil {
+		return err
+	}
 	s, err := settingsFrom(cc)
 	if err != nil {
 		return err
@@ -332,6 +335,9 @@ func abs(f float64) float64 {
 
 // cmdRing prints how the slots are spread over the DataNodes.
 func cmdRing(cc *cli.Context) error {
+	if err := noArgs(cc); err != nil {
+		return err
+	}
 	c, _, cancel, s, err := connect(cc)
 	if err != nil {
 		return err

@@ -53,6 +53,9 @@ func (v versionLine) write(w io.Writer, asJSON bool) {
 // cmdWatch prints every topology version the client adopts until the
 // command's context ends (Ctrl-C).
 func cmdWatch(cc *cli.Context) error {
+	if err := noArgs(cc); err != nil {
+		return err
+	}
 	s, err := settingsFrom(cc)
 	if err != nil {
 		return err
