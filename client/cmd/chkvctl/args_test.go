@@ -395,27 +395,35 @@ func documentedLines(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
+	var code []string // lines of code blocks, and code spans
+	var prose strings.Builder
+	spans := func() { // the code spans of the prose so far, which may break across lines
+		parts := strings.Split(prose.String(), "`")
+		for i := 1; i < len(parts); i += 2 {
+			code = append(code, strings.ReplaceAll(parts[i], "\n", " "))
+		}
+		prose.Reset()
+	}
 	inBlock := !strings.HasSuffix(path, ".md") // a script is all code
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), "```") {
-			inBlock = !inBlock
-			continue
-		}
-		var code []string
-		if inBlock {
-			code = []string{l}
-		} else {
-			spans := strings.Split(l, "`")
-			for i := 1; i < len(spans); i += 2 {
-				code = append(code, spans[i])
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(l), "```"):
+			if !inBlock {
+				spans()
 			}
+			inBlock = !inBlock
+		case inBlock:
+			code = append(code, l)
+		default:
+			prose.WriteString(l + "\n")
 		}
-		for _, c := range code {
-			for _, m := range commandLine.FindAllStringSubmatch(c, -1) {
-				if words := strings.TrimSpace(m[1]); words != "" {
-					lines = append(lines, words)
-				}
+	}
+	spans()
+	var lines []string
+	for _, c := range code {
+		for _, m := range commandLine.FindAllStringSubmatch(c, -1) {
+			if words := strings.TrimSpace(m[1]); words != "" {
+				lines = append(lines, words)
 			}
 		}
 	}
@@ -432,6 +440,7 @@ func TestDocumentedCommandLinesParse(t *testing.T) {
 		if len(lines) < 8 {
 			t.Fatalf("%s: only %d chkvctl command lines found: %q", path, len(lines), lines)
 		}
+		t.Logf("%s: %q", path, lines)
 		for _, l := range lines {
 			for _, v := range variants(strings.ReplaceAll(l, "...", "")) {
 				if len(v) == 0 {
@@ -459,7 +468,7 @@ func TestDocumentedCommandLinesParse(t *testing.T) {
 func TestDocumentedLinesExtractor(t *testing.T) {
 	dir := t.TempDir()
 	md := filepath.Join(dir, "x.md")
-	text := "Run `chkvctl drain <node>` or `chkvctl` alone; cmd/chkvctl/ is its code.\n" +
+	text := "Run `chkvctl drain <node>` or `chkvctl` alone; cmd/chkvctl/ is its code, and `chkvctl get\nk` too.\n" +
 		"```sh\nchkvctl set KEY VALUE [--ttl 10s] [--nx|--xx]   # a comment\n" +
 		"$ chkvctl bench -c 50 -n 200000 --read-ratio 0.8\n" +
 		"bin/chkvctl set answer 42 && bin/chkvctl get answer\n" +
@@ -467,7 +476,7 @@ func TestDocumentedLinesExtractor(t *testing.T) {
 	if err := os.WriteFile(md, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"drain <node>", "set KEY VALUE [--ttl 10s] [--nx|--xx]", "bench -c 50 -n 200000 --read-ratio 0.8",
+	want := []string{"drain <node>", "get k", "set KEY VALUE [--ttl 10s] [--nx|--xx]", "bench -c 50 -n 200000 --read-ratio 0.8",
 		"set answer 42", "get answer"}
 	if got := documentedLines(t, md); !reflect.DeepEqual(got, want) {
 		t.Errorf("documentedLines = %q, want %q", got, want)
