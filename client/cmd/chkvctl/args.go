@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,6 +90,7 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 		cmd                        *cli.Command
 		cmdWord                    string   // cmd's name as typed: an alias stays an alias
 		spec                       flagSpec // of cmd
+		help                       bool     // cmd's help flag is among local
 	)
 	setCommand := func(name string) error {
 		cmdWord = name
@@ -128,6 +130,7 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 		switch {
 		case cmd != nil && spec.has(name): // a command's flag shadows a global one
 			dst, takesValue = &local, spec[name]
+			help = help || isHelp(name)
 		case global.has(name):
 			dst, takesValue = &globals, global[name]
 		case cmd == nil:
@@ -136,9 +139,11 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 					arg, strings.Join(owners, ", "), owners[0], arg)
 			}
 			return nil, fmt.Errorf("unknown flag %s (chkvctl --help lists the global flags)", arg)
+		case cmd.ArgsUsage == "": // the command takes no arguments
+			return nil, fmt.Errorf("unknown flag %s for %s (chkvctl %s --help lists its flags)", arg, cmd.Name, cmd.Name)
 		default:
 			return nil, fmt.Errorf("unknown flag %s for %s (chkvctl %s --help lists its flags; "+
-				"an argument that begins with \"-\" goes after \"--\", as in chkvctl set -- -k -1)", arg, cmd.Name, cmd.Name)
+				"an argument that begins with \"-\" goes after \"--\", as in chkvctl %s -- %s)", arg, cmd.Name, cmd.Name, cmdWord, arg)
 		}
 		*dst = append(*dst, arg)
 		if takesValue && !attached {
@@ -155,26 +160,15 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	}
 	out = append(out, cmdWord)
 	out = append(out, local...)
-	if len(positional) > 0 && !asksHelp(local) { // urfave/cli would take an argument for a help topic
+	if len(positional) > 0 && !help { // urfave/cli would take an argument for a help topic
 		out = append(append(out, "--"), positional...)
 	}
 	return out, nil
 }
 
-// asksHelp reports whether flags hold the help flag.
-func asksHelp(flags []string) bool {
-	if cli.HelpFlag == nil {
-		return false
-	}
-	for _, f := range flags {
-		name, _, _ := parseFlag(f)
-		for _, n := range cli.HelpFlag.Names() {
-			if name == n {
-				return true
-			}
-		}
-	}
-	return false
+// isHelp reports whether name is a name of the help flag.
+func isHelp(name string) bool {
+	return cli.HelpFlag != nil && slices.Contains(cli.HelpFlag.Names(), name)
 }
 
 // commandNames lists the names of app's commands, sorted.

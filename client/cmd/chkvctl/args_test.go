@@ -240,7 +240,8 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		want []string // in the error
 	}{
 		{[]string{"set", "k", "v", "--bogus"}, []string{`unknown flag --bogus for set`, `"--"`}},
-		{[]string{"set", "k", "-1"}, []string{`unknown flag -1 for set`, `chkvctl set -- -k -1`}},
+		{[]string{"set", "k", "-1"}, []string{`unknown flag -1 for set`, `chkvctl set -- -1`}},
+		{[]string{"get", "-x"}, []string{`unknown flag -x for get`, `chkvctl get -- -x`}},
 		{[]string{"drain", "dn-1", "--accept-data-loss"}, []string{`unknown flag --accept-data-loss for drain`}},
 		{[]string{"status", "--ttl", "1s"}, []string{`unknown flag --ttl for status`}},
 		{[]string{"--bogus", "status"}, []string{`unknown flag --bogus`}},
