@@ -28,14 +28,15 @@ import (
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-// Build compiles the namenode and datanode binaries into dir.
+// Build compiles the namenode, datanode and chkvctl binaries into dir.
 func Build(dir string) error {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(out)))
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./namenode/cmd/namenode", "./datanode/cmd/datanode")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./namenode/cmd/namenode", "./datanode/cmd/datanode",
+		"./client/cmd/chkvctl")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
