@@ -51,30 +51,45 @@ func (s *Server) removeLocked(id string) {
 // Remove forgets a drained or down DataNode, as the Remove call does.
 func (s *Server) Remove(name string) (*chkvpb.RemoveResponse, error) { return s.remove(name) }
 
-// remove forgets the drained or down DataNode named by id, RESP or gRPC
-// address and commits. A process still running under its ID is told to
-// rejoin by its next heartbeat; a drained one then stops (see the
-// DataNode), any other joins as a fresh node.
-func (s *Server) remove(name string) (*chkvpb.RemoveResponse, error) {
+// changeNode is the one path of the operator's membership changes (drain,
+// remove, undrain): on the active only, it finds the DataNode named by ID,
+// RESP or gRPC address, lets change check and edit the membership under
+// s.mu (i is the node's index in s.nodes), and commits. It returns the node
+// as it was and the committed version.
+func (s *Server) changeNode(name string, change func(i int, n topology.Node) error) (topology.Node, *version, error) {
 	if !s.isActive() {
-		return nil, s.notActive()
+		return topology.Node{}, nil, s.notActive()
 	}
 	s.mu.Lock()
 	i := s.findLocked(name)
 	if i < 0 {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, name)
+		return topology.Node{}, nil, fmt.Errorf("%w: %q", ErrUnknownNode, name)
 	}
 	n := s.nodes[i]
-	if n.State != topology.Drained && n.State != topology.Down {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q is %s; drain it first (chkvctl drain %s), or wait until it is declared down",
-			ErrLiveNode, n.ID, n.State, n.ID)
-	}
-	s.removeLocked(n.ID)
-	s.log.Info("datanode removed", "datanode", n.ID, "was", n.State)
+	err := change(i, n)
 	s.mu.Unlock()
+	if err != nil {
+		return n, nil, err
+	}
 	v, err := s.commitPending()
+	return n, v, err
+}
+
+// remove forgets the drained or down DataNode named by id, RESP or gRPC
+// address and commits. A process still running under its ID is told to
+// rejoin by its next heartbeat; a drained one then stops (see the
+// DataNode), any other joins as a fresh node.
+func (s *Server) remove(name string) (*chkvpb.RemoveResponse, error) {
+	n, v, err := s.changeNode(name, func(_ int, n topology.Node) error {
+		if n.State != topology.Drained && n.State != topology.Down {
+			return fmt.Errorf("%w: %q is %s; drain it first (chkvctl drain %s), or wait until it is declared down",
+				ErrLiveNode, n.ID, n.State, n.ID)
+		}
+		s.removeLocked(n.ID)
+		s.log.Info("datanode removed", "datanode", n.ID, "was", n.State)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -89,34 +104,22 @@ func (s *Server) Undrain(name string) (*chkvpb.UndrainResponse, error) { return 
 // address joining again and commits: the ring gives it slots again and it
 // is a witness from that version on.
 func (s *Server) undrain(name string) (*chkvpb.UndrainResponse, error) {
-	if !s.isActive() {
-		return nil, s.notActive()
-	}
-	s.mu.Lock()
-	i := s.findLocked(name)
-	if i < 0 {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, name)
-	}
-	n := s.nodes[i]
-	switch m := s.members[n.ID]; {
-	case n.State != topology.Draining && n.State != topology.Drained:
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q is %s", ErrNotDrained, n.ID, n.State)
-	case m == nil || m.down:
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q; start it again with --rejoin", ErrNodeDown, n.ID)
-	case s.now().Sub(m.lastHeartbeat) > QuorumHeartbeats*s.cfg.HeartbeatInterval:
-		// A witness that does not answer would cost the quorum.
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q has not heartbeated for %v; start it again with --rejoin", ErrNodeDown, n.ID,
-			s.now().Sub(m.lastHeartbeat).Round(time.Millisecond))
-	}
-	s.nodes[i].State = topology.Joining
-	s.dirty = true
-	s.log.Info("datanode undrained; joining again", "datanode", n.ID, "was", n.State)
-	s.mu.Unlock()
-	v, err := s.commitPending()
+	n, v, err := s.changeNode(name, func(i int, n topology.Node) error {
+		switch m := s.members[n.ID]; {
+		case n.State != topology.Draining && n.State != topology.Drained:
+			return fmt.Errorf("%w: %q is %s", ErrNotDrained, n.ID, n.State)
+		case m == nil || m.down:
+			return fmt.Errorf("%w: %q; start it again with --rejoin", ErrNodeDown, n.ID)
+		case s.now().Sub(m.lastHeartbeat) > QuorumHeartbeats*s.cfg.HeartbeatInterval:
+			// A witness that does not answer would cost the quorum.
+			return fmt.Errorf("%w: %q has not heartbeated for %v; start it again with --rejoin", ErrNodeDown, n.ID,
+				s.now().Sub(m.lastHeartbeat).Round(time.Millisecond))
+		}
+		s.nodes[i].State = topology.Joining
+		s.dirty = true
+		s.log.Info("datanode undrained; joining again", "datanode", n.ID, "was", n.State)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -54,42 +54,29 @@ func (s *Server) Drain(name string, force bool) (*chkvpb.DrainResponse, error) {
 // drain marks the DataNode named by id, RESP or gRPC address as draining
 // and commits, which retargets its slots to the least loaded nodes.
 func (s *Server) drain(name string, force bool) (*chkvpb.DrainResponse, error) {
-	if !s.isActive() {
-		return nil, s.notActive()
-	}
-	s.mu.Lock()
-	i := slices.IndexFunc(s.nodes, func(n topology.Node) bool {
-		return n.ID == name || n.RESPAddr == name || n.GRPCAddr == name
-	})
-	if i < 0 {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, name)
-	}
-	n := s.nodes[i]
-	switch {
-	case n.State == topology.Down || s.members[n.ID] == nil || s.members[n.ID].down:
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q", ErrNodeDown, n.ID)
-	case n.State == topology.Draining, n.State == topology.Drained:
-	default:
-		others := slices.ContainsFunc(s.nodes, func(o topology.Node) bool {
-			return o.ID != n.ID && (o.State == topology.Up || o.State == topology.Joining)
-		})
-		if !others && !force {
-			s.mu.Unlock()
-			return nil, fmt.Errorf("%w: %q", ErrLastNode, n.ID)
-		}
-		s.nodes[i].State = topology.Draining
-		s.dirty = true
-		s.log.Info("datanode draining", "datanode", n.ID, "force", force)
-	}
-	s.mu.Unlock()
-	before := s.cur.Load().topo
 	slots := 0
-	if j := before.Index(n.ID); j >= 0 {
-		slots = before.SlotCount(j)
-	}
-	v, err := s.commitPending()
+	n, v, err := s.changeNode(name, func(i int, n topology.Node) error {
+		switch {
+		case n.State == topology.Down || s.members[n.ID] == nil || s.members[n.ID].down:
+			return fmt.Errorf("%w: %q", ErrNodeDown, n.ID)
+		case n.State == topology.Draining, n.State == topology.Drained:
+		default:
+			others := slices.ContainsFunc(s.nodes, func(o topology.Node) bool {
+				return o.ID != n.ID && (o.State == topology.Up || o.State == topology.Joining)
+			})
+			if !others && !force {
+				return fmt.Errorf("%w: %q", ErrLastNode, n.ID)
+			}
+			s.nodes[i].State = topology.Draining
+			s.dirty = true
+			s.log.Info("datanode draining", "datanode", n.ID, "force", force)
+		}
+		before := s.cur.Load().topo
+		if j := before.Index(n.ID); j >= 0 {
+			slots = before.SlotCount(j)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
