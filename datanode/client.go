@@ -69,6 +69,7 @@ func (s *Server) serveClient(c *client) {
 	defer func() {
 		c.conn.Close()
 		s.unregister(c)
+		c.releaseBuffers()
 	}()
 	var limits resp.Limits
 	for {
@@ -83,6 +84,7 @@ func (s *Server) serveClient(c *client) {
 			if !c.flush() {
 				return
 			}
+			c.setQueryBuffer(int64(c.rd.Buffered()))
 			if st.Timeout > 0 {
 				c.conn.SetReadDeadline(time.Now().Add(time.Duration(st.Timeout) * time.Second))
 			}
@@ -98,7 +100,7 @@ func (s *Server) serveClient(c *client) {
 				return
 			}
 			s.stats.netInputBytes.Add(int64(c.rd.Buffered() - n))
-			c.qbuf.Store(int64(c.rd.Buffered()))
+			c.setQueryBuffer(int64(c.rd.Buffered()))
 			continue
 		}
 		if err != nil {
@@ -136,6 +138,7 @@ func (c *client) flush() bool {
 		c.writeDeadline = now.Add(c.srv.writeTimeout)
 		c.conn.SetWriteDeadline(c.writeDeadline)
 	}
+	c.setOutputBuffer(int64(len(c.out))) // counted while the client keeps it waiting
 	n, err := c.conn.Write(c.out)
 	c.srv.stats.netOutputBytes.Add(int64(n))
 	if cap(c.out) > 4*outBufferKeep {
@@ -143,7 +146,7 @@ func (c *client) flush() bool {
 	} else {
 		c.out = c.out[:0]
 	}
-	c.outLen.Store(0)
+	c.setOutputBuffer(0)
 	return err == nil
 }
 
