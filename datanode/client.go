@@ -81,10 +81,10 @@ func (s *Server) serveClient(c *client) {
 		}
 		args, err := c.rd.Parse(&limits)
 		if errors.Is(err, resp.ErrIncomplete) {
+			c.setQueryBuffer(int64(c.rd.Buffered()))
 			if !c.flush() {
 				return
 			}
-			c.setQueryBuffer(int64(c.rd.Buffered()))
 			if st.Timeout > 0 {
 				c.conn.SetReadDeadline(time.Now().Add(time.Duration(st.Timeout) * time.Second))
 			}
