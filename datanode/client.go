@@ -69,6 +69,7 @@ func (s *Server) serveClient(c *client) {
 	defer func() {
 		c.conn.Close()
 		s.unregister(c)
+		c.releaseBuffers()
 	}()
 	var limits resp.Limits
 	for {
@@ -80,6 +81,7 @@ func (s *Server) serveClient(c *client) {
 		}
 		args, err := c.rd.Parse(&limits)
 		if errors.Is(err, resp.ErrIncomplete) {
+			c.setQueryBuffer(int64(c.rd.Buffered()))
 			if !c.flush() {
 				return
 			}
@@ -98,7 +100,7 @@ func (s *Server) serveClient(c *client) {
 				return
 			}
 			s.stats.netInputBytes.Add(int64(c.rd.Buffered() - n))
-			c.qbuf.Store(int64(c.rd.Buffered()))
+			c.setQueryBuffer(int64(c.rd.Buffered()))
 			continue
 		}
 		if err != nil {
@@ -136,6 +138,7 @@ func (c *client) flush() bool {
 		c.writeDeadline = now.Add(c.srv.writeTimeout)
 		c.conn.SetWriteDeadline(c.writeDeadline)
 	}
+	c.setOutputBuffer(int64(len(c.out))) // counted while the client keeps it waiting
 	n, err := c.conn.Write(c.out)
 	c.srv.stats.netOutputBytes.Add(int64(n))
 	if cap(c.out) > 4*outBufferKeep {
@@ -143,7 +146,7 @@ func (c *client) flush() bool {
 	} else {
 		c.out = c.out[:0]
 	}
-	c.outLen.Store(0)
+	c.setOutputBuffer(0)
 	return err == nil
 }
 

@@ -343,6 +343,7 @@ func (l *eventLoop) closeConn(lc *loopConn) {
 	}
 	syscall.Close(lc.fd)
 	l.srv.unregister(lc.c)
+	lc.c.releaseBuffers()
 }
 
 // closeStalled closes the clients whose replies have made no progress for
@@ -385,6 +386,7 @@ func (l *eventLoop) serve(lc *loopConn) {
 		}
 		args, err := c.rd.Parse(&limits)
 		if err == resp.ErrIncomplete {
+			c.setQueryBuffer(int64(c.rd.Buffered()))
 			if read {
 				break // level-triggered: epoll reports what is left
 			}
@@ -411,7 +413,7 @@ func (l *eventLoop) serve(lc *loopConn) {
 				break
 			}
 			s.stats.netInputBytes.Add(int64(c.rd.Buffered() - n))
-			c.qbuf.Store(int64(c.rd.Buffered()))
+			c.setQueryBuffer(int64(c.rd.Buffered()))
 			continue
 		}
 		if err != nil {
@@ -459,7 +461,7 @@ func (l *eventLoop) flush(lc *loopConn) bool {
 			l.srv.stats.netOutputBytes.Add(int64(n))
 		}
 		if err == resp.ErrWouldBlock {
-			c.outLen.Store(int64(len(c.out) - lc.sent))
+			c.setOutputBuffer(int64(len(c.out) - lc.sent))
 			if !lc.writing {
 				if !l.watch(lc, syscall.EPOLLOUT) {
 					return false
@@ -481,7 +483,7 @@ func (l *eventLoop) flush(lc *loopConn) bool {
 		c.out = c.out[:0]
 	}
 	lc.sent = 0
-	c.outLen.Store(0)
+	c.setOutputBuffer(0)
 	if c.closeAfter {
 		l.closeConn(lc)
 		return false

@@ -206,7 +206,7 @@ func (s *Server) infoMemory(b *infoBuilder) {
 	b.line("mem_fragmentation_ratio", strconv.FormatFloat(ratio, 'f', 2, 64))
 	b.line("mem_fragmentation_bytes", rss-used)
 	b.line("mem_not_counted_for_evict", 0)
-	b.line("mem_clients_normal", 0)
+	b.line("mem_clients_normal", s.memory.clientBuffers.Load())
 	b.line("mem_allocator", runtime.Version())
 	b.line("lazyfree_pending_objects", 0)
 	b.line("lazyfreed_objects", 0)

@@ -33,7 +33,7 @@ var (
 	descKeys         = metricDesc("keys", "Keys held, expired ones not yet removed included.")
 	descVolatileKeys = metricDesc("keys_with_expiry", "Keys held that have a TTL.")
 	descUsedMemory   = metricDesc("used_memory_bytes",
-		"Memory counted against maxmemory: the store's data and indexes plus the Go heap.")
+		"Memory counted against maxmemory: the store's data and indexes plus the live bytes of client query and reply buffers.")
 	descDataset   = metricDesc("dataset_bytes", "Memory of the store's data and indexes.")
 	descRSS       = metricDesc("resident_memory_bytes", "Resident set size of the process, as last sampled.")
 	descMaxMemory = metricDesc("maxmemory_bytes", "The maxmemory setting; 0 means no limit.")

@@ -75,7 +75,7 @@ type Server struct {
 	nextClientID atomic.Uint64
 	numClients   atomic.Int64
 	stats        serverStats
-	memory       memorySampler
+	memory       memoryAccount
 }
 
 // serverStats are the counters INFO stats reports.
