@@ -354,7 +354,10 @@ func TestTenThousandWatchers(t *testing.T) {
 	v0 := nn.Topology().Version
 	start := time.Now()
 	f := startFleet(t, nn, watchers, 4, v0+2)
-	f.waitAll(t, v0, 30*time.Second)
+	// Generous bounds: this asserts that every watcher gets every version,
+	// not how fast (BenchmarkWatchPush10k measures that); on a loaded 2-core
+	// machine under -race opening 10,000 streams alone can take 40 s.
+	f.waitAll(t, v0, 2*time.Minute)
 	t.Logf("%d watchers open and at version %d after %v", watchers, v0, time.Since(start))
 	if got := nn.status().GetWatchers(); got != watchers {
 		t.Fatalf("status counts %d watchers, want %d", got, watchers)
@@ -362,7 +365,7 @@ func TestTenThousandWatchers(t *testing.T) {
 	for v := v0 + 1; v <= v0+2; v++ {
 		start := time.Now()
 		nn.commitDirect(t, dn, 1)
-		f.waitAll(t, v, 20*time.Second)
+		f.waitAll(t, v, time.Minute)
 		t.Logf("version %d reached all %d watchers in %v", v, watchers, time.Since(start))
 	}
 	if n := f.errs.Load(); n != 0 {
