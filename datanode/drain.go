@@ -112,6 +112,7 @@ func (m *member) Progress() drainport.Progress {
 	v := m.view.Load()
 	load := m.migrator.load()
 	p := drainport.Progress{
+		Node:        m.srv.id,
 		SlotsMoving: int(load.MigratingSlots),
 		StuckSlots:  int(load.StuckSlots),
 		KeysMoved:   load.KeysMoved,
