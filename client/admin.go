@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/chkv/chkv/common/drainprogress"
+	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -121,7 +122,7 @@ func NewAdmin(cfg Config, opts ...AdminOption) (*Admin, error) {
 		return nil, fmt.Errorf("%w: admin timeout, retry and poll must be positive", ErrInvalid)
 	}
 	set, err := nnset.New(nnset.Config{
-		Addrs: cfg.NameNodes, Dial: nnset.DialConfig{Token: cfg.ClusterToken}, DialOptions: o.grpcOpts,
+		Addrs: cfg.NameNodes, Dial: grpcdial.Config{Token: cfg.ClusterToken}, DialOptions: o.grpcOpts,
 		Timeout: o.timeout, RetryInterval: o.retry, OnWaiting: o.onWaiting, TimeoutName: o.timeoutName,
 	})
 	if err != nil {

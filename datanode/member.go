@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -100,17 +98,13 @@ func newMember(s *Server) (*member, error) {
 	m.view.Store(&view{top: empty, self: -1})
 	// Fixed flow-control windows: with gRPC's dynamic ones each heartbeat
 	// reply on an otherwise idle connection costs both sides a BDP ping
-	// round trip.
-	opts := s.dialOptions(flowWindow, flowWindow, append([]grpc.DialOption{
-		// Reconnect to a restarted NameNode within a quarter second; gRPC's
-		// default backoff grows to two minutes, longer than a failover,
-		// and a restarted pair must hear from the DataNodes at once to
-		// elect before their leases lapse (common/timing).
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
-			MinConnectTimeout: time.Second,
-		}),
-	}, s.cfg.GRPCDialOptions...))
+	// round trip. Reconnect to a restarted NameNode within a quarter
+	// second; gRPC's default backoff grows to two minutes, longer than a
+	// failover, and a restarted pair must hear from the DataNodes at once
+	// to elect before their leases lapse (common/timing).
+	opts := s.dialOptions(flowWindow, flowWindow, grpcdial.Config{
+		BackoffBase: 50 * time.Millisecond, BackoffMax: 250 * time.Millisecond, MinConnectTimeout: time.Second,
+	}, s.cfg.GRPCDialOptions)
 	for _, addr := range s.cfg.NameNodes {
 		conn, err := grpc.NewClient(addr, opts...)
 		if err != nil {
@@ -128,13 +122,12 @@ func newMember(s *Server) (*member, error) {
 }
 
 // dialOptions are the options of a gRPC connection to another CHKV
-// component: the cluster token, fixed flow-control windows of the given
-// sizes, then extra.
-func (s *Server) dialOptions(window, connWindow int32, extra []grpc.DialOption) []grpc.DialOption {
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(connWindow)},
-		clustertoken.DialOptions(s.cfg.ClusterToken)...)
-	return append(opts, extra...)
+// component (grpcdial): the cluster token, the backoff of c, fixed
+// flow-control windows of the given sizes, then extra.
+func (s *Server) dialOptions(window, connWindow int32, c grpcdial.Config, extra []grpc.DialOption) []grpc.DialOption {
+	c.Token = s.cfg.ClusterToken
+	return grpcdial.Options(c, append([]grpc.DialOption{
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(connWindow)}, extra...)...)
 }
 
 func (m *member) close() {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -26,9 +27,11 @@ type Config struct {
 	// Addrs are the NameNodes' gRPC addresses; one of the pair is enough,
 	// the other is learnt from its answers.
 	Addrs []string
-	// Dial says how to connect; its MinConnectTimeout defaults to Timeout.
-	Dial DialConfig
-	// DialOptions are appended to DialOptions(Dial).
+	// Dial says how to connect. A zero backoff takes 100ms to 1s, so that
+	// a NameNode back from a restart is seen within about a second, and
+	// a zero MinConnectTimeout takes Timeout.
+	Dial grpcdial.Config
+	// DialOptions are appended to grpcdial.Options(Dial).
 	DialOptions []grpc.DialOption
 	// Timeout bounds each call and CallActive's wait for an active.
 	// Zero takes 5s.
@@ -68,10 +71,16 @@ func New(cfg Config) (*Set, error) {
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = DefaultRetryInterval
 	}
+	if cfg.Dial.BackoffBase <= 0 {
+		cfg.Dial.BackoffBase = 100 * time.Millisecond
+	}
+	if cfg.Dial.BackoffMax <= 0 {
+		cfg.Dial.BackoffMax = time.Second
+	}
 	if cfg.Dial.MinConnectTimeout <= 0 {
 		cfg.Dial.MinConnectTimeout = cfg.Timeout
 	}
-	s := &Set{cfg: cfg, opts: append(DialOptions(cfg.Dial), cfg.DialOptions...)}
+	s := &Set{cfg: cfg, opts: grpcdial.Options(cfg.Dial, cfg.DialOptions...)}
 	for _, addr := range cfg.Addrs {
 		if err := s.Add(addr); err != nil {
 			s.Close()
