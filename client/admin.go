@@ -220,7 +220,7 @@ func (a *Admin) Recover(ctx context.Context, acceptDataLoss bool) (Recovery, err
 	}
 	var resp *chkvpb.RecoverResponse
 	var errs []error
-	a.set.Each(func(addr string, nn chkvpb.NameNodeClient) bool {
+	err := a.set.Each(func(addr string, nn chkvpb.NameNodeClient) bool {
 		cctx, cancel := context.WithTimeout(ctx, RecoverTimeout)
 		r, err := nn.Recover(cctx, &chkvpb.RecoverRequest{AcceptDataLoss: true})
 		cancel()
@@ -236,6 +236,9 @@ func (a *Admin) Recover(ctx context.Context, acceptDataLoss bool) (Recovery, err
 		errs = append(errs, rerr)
 		return ctx.Err() == nil
 	})
+	if err != nil {
+		return Recovery{}, fmt.Errorf("client: %w", err)
+	}
 	if resp == nil {
 		return Recovery{}, errors.Join(errs...)
 	}

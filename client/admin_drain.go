@@ -2,9 +2,11 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -28,6 +30,9 @@ func (a *Admin) WaitDrained(ctx context.Context, d DrainStarted, progress func(D
 		resp, err := a.set.NewestStatus(ctx)
 		if ctx.Err() != nil {
 			return w.stopped(ctx)
+		}
+		if errors.Is(err, nnset.ErrClosed) {
+			return w.last, fmt.Errorf("client: %w", err)
 		}
 		if done, err := w.observe(resp, err, time.Now()); done || err != nil {
 			return w.final, err

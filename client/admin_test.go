@@ -245,3 +245,27 @@ func TestWaitDrainedStopped(t *testing.T) {
 		t.Fatalf("stopped wait: %+v, %v", p, err)
 	}
 }
+
+// A closed Admin fails every call instead of answering nothing.
+func TestAdminClosed(t *testing.T) {
+	nn := clienttest.NewNameNode(t)
+	nn.SetStatus(activeStatus())
+	a, err := NewAdmin(Config{NameNodes: []string{nn.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	ctx := context.Background()
+	if _, err := a.Status(ctx); err == nil {
+		t.Error("Status after Close succeeded")
+	}
+	if _, err := a.Drain(ctx, "dn-0", false); err == nil {
+		t.Error("Drain after Close succeeded")
+	}
+	if _, err := a.Recover(ctx, true); err == nil {
+		t.Error("Recover after Close succeeded")
+	}
+	if _, err := a.WaitDrained(ctx, DrainStarted{Node: "dn-0", Slots: 1}, nil); err == nil {
+		t.Error("WaitDrained after Close succeeded")
+	}
+}

@@ -19,8 +19,12 @@ import (
 // DefaultRetryInterval is the pause between two rounds of CallActive.
 const DefaultRetryInterval = 200 * time.Millisecond
 
-// ErrNoAddress is returned by New for a Config without NameNodes.
-var ErrNoAddress = errors.New("nnset: no NameNode address")
+var (
+	// ErrNoAddress is returned by New for a Config without NameNodes.
+	ErrNoAddress = errors.New("nnset: no NameNode address")
+	// ErrClosed is returned by calls on a closed Set.
+	ErrClosed = errors.New("nnset: closed")
+)
 
 // Config describes a Set.
 type Config struct {
@@ -58,6 +62,7 @@ type Set struct {
 	addrs  []string // Config.Addrs, then actives learnt from standbys
 	conns  []*grpc.ClientConn
 	active int // index of the last NameNode that took a CallActive call
+	closed bool
 }
 
 // New connects lazily to every NameNode of cfg.
@@ -97,6 +102,9 @@ func (s *Set) Timeout() time.Duration { return s.cfg.Timeout }
 func (s *Set) Add(addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
 	if slices.Contains(s.addrs, addr) {
 		return nil
 	}
@@ -120,11 +128,14 @@ func (s *Set) Addrs() []string {
 func (s *Set) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	var errs []error
 	for _, cc := range s.conns {
 		errs = append(errs, cc.Close())
 	}
-	s.conns = nil
 	return errors.Join(errs...)
 }
 
@@ -152,13 +163,17 @@ func (s *Set) order() []member {
 }
 
 // Each calls f on every NameNode in turn, the last active first, until f
-// returns false.
-func (s *Set) Each(f func(addr string, nn chkvpb.NameNodeClient) bool) {
+// returns false. It returns ErrClosed on a closed Set.
+func (s *Set) Each(f func(addr string, nn chkvpb.NameNodeClient) bool) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
 	for _, m := range s.order() {
 		if !f(m.addr, m.nn) {
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // CallActive makes call on the active NameNode and returns its answer. It
@@ -174,6 +189,9 @@ func (s *Set) Each(f func(addr string, nn chkvpb.NameNodeClient) bool) {
 // round's errors, joined.
 func CallActive[T any](ctx context.Context, s *Set, call func(context.Context, chkvpb.NameNodeClient) (T, error)) (T, error) {
 	var zero T
+	if s.isClosed() {
+		return zero, ErrClosed
+	}
 	giveUp := time.Now().Add(s.cfg.Timeout)
 	waiting := false
 	for {
@@ -244,6 +262,12 @@ func (s *Set) noActive(errs []error) error {
 	return fmt.Errorf("%w within %s: %w", ErrNoActive, within, errors.Join(errs...))
 }
 
+func (s *Set) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 func (s *Set) size() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,11 +299,19 @@ func (s *Set) learnActive(ctx context.Context, nn chkvpb.NameNodeClient) error {
 
 // StatusAll asks every NameNode for its status at once. The answers are
 // in the order of Addrs (returned too), nil where a NameNode did not
-// answer, with its *RPCError in errs.
+// answer, with its *RPCError in errs; on a closed Set every answer is nil
+// and every error ErrClosed.
 func (s *Set) StatusAll(ctx context.Context) (addrs []string, answers []*chkvpb.StatusResponse, errs []error) {
 	s.mu.Lock()
-	addrs, conns := slices.Clone(s.addrs), slices.Clone(s.conns)
+	addrs, conns, closed := slices.Clone(s.addrs), slices.Clone(s.conns), s.closed
 	s.mu.Unlock()
+	if closed {
+		errs = make([]error, len(addrs))
+		for i := range errs {
+			errs[i] = ErrClosed
+		}
+		return addrs, make([]*chkvpb.StatusResponse, len(addrs)), errs
+	}
 	answers, errs = make([]*chkvpb.StatusResponse, len(conns)), make([]error, len(conns))
 	var wg sync.WaitGroup
 	for i, cc := range conns {

@@ -212,3 +212,25 @@ func TestNewWithoutAddress(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// A closed Set fails every call at once.
+func TestClosedSet(t *testing.T) {
+	f := newFake(t, "nn-a", true)
+	s := newSet(t, Config{Addrs: []string{f.addr}, Timeout: time.Minute})
+	s.Close()
+	if _, err := drain(context.Background(), s); !errors.Is(err, ErrClosed) {
+		t.Fatalf("CallActive: %v", err)
+	}
+	if err := s.Each(func(string, chkvpb.NameNodeClient) bool { t.Fatal("called"); return false }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Each: %v", err)
+	}
+	if _, err := s.NewestStatus(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("NewestStatus: %v", err)
+	}
+	if err := s.Add("127.0.0.1:1"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add: %v", err)
+	}
+	if f.drains.Load() != 0 {
+		t.Fatal("a closed set called the NameNode")
+	}
+}
