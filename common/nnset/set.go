@@ -274,10 +274,56 @@ func (s *Set) size() int {
 	return len(s.conns)
 }
 
-func (s *Set) setActive(i int) {
+// Active returns the index, in Addrs, of the NameNode last known to be
+// the active one: the last that took a CallActive call, or that SetActive
+// named.
+func (s *Set) Active() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.active = i
+	return s.active
+}
+
+// SetActive records that the NameNode at index i of Addrs answered as the
+// active one, for a caller that learns it otherwise (a DataNode from its
+// heartbeat replies). An index out of range is ignored.
+func (s *Set) SetActive(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= 0 && i < len(s.conns) {
+		s.active = i
+	}
+}
+
+func (s *Set) setActive(i int) { s.SetActive(i) }
+
+// Conns returns the connections, in the order of Addrs.
+func (s *Set) Conns() []*grpc.ClientConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.conns)
+}
+
+// TryEach makes call on the NameNodes in turn, the last active first,
+// each call bounded by perCall, until one returns nil; i is the
+// NameNode's index in Addrs. It returns nil then, else the calls' errors
+// joined (ErrClosed on a closed Set). Unlike CallActive it makes one round
+// and learns nothing: for callers that pace their own retries, such as a
+// DataNode's registration.
+func (s *Set) TryEach(ctx context.Context, perCall time.Duration, call func(ctx context.Context, i int, nn chkvpb.NameNodeClient) error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	var errs []error
+	for _, m := range s.order() {
+		cctx, cancel := context.WithTimeout(ctx, perCall)
+		err := call(cctx, m.index, m.nn)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // learnActive asks nn, which has just refused a call as unavailable, which

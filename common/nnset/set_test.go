@@ -3,6 +3,7 @@ package nnset
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -232,5 +233,38 @@ func TestClosedSet(t *testing.T) {
 	}
 	if f.drains.Load() != 0 {
 		t.Fatal("a closed set called the NameNode")
+	}
+}
+
+// TryEach makes one round, the active first, and stops at the first
+// success; SetActive moves the start.
+func TestTryEach(t *testing.T) {
+	a, b := newFake(t, "nn-a", false), newFake(t, "nn-b", true)
+	s := newSet(t, Config{Addrs: []string{a.addr, b.addr}, Timeout: time.Minute})
+	var tried []int
+	call := func(ctx context.Context, i int, nn chkvpb.NameNodeClient) error {
+		tried = append(tried, i)
+		_, err := nn.Drain(ctx, &chkvpb.DrainRequest{Node: "dn-1"})
+		return err
+	}
+	if err := s.TryEach(context.Background(), time.Second, call); err != nil || fmt.Sprint(tried) != "[0 1]" {
+		t.Fatalf("TryEach: %v after %v", err, tried)
+	}
+	if s.Active() != 0 {
+		t.Fatalf("TryEach moved the active to %d", s.Active())
+	}
+	s.SetActive(1)
+	s.SetActive(7) // out of range: ignored
+	tried = nil
+	if err := s.TryEach(context.Background(), time.Second, call); err != nil || fmt.Sprint(tried) != "[1]" {
+		t.Fatalf("TryEach after SetActive(1): %v after %v", err, tried)
+	}
+	b.mu.Lock()
+	b.active = false
+	b.mu.Unlock()
+	tried = nil
+	err := s.TryEach(context.Background(), time.Second, call)
+	if status.Code(err) != codes.Unavailable || fmt.Sprint(tried) != "[1 0]" || strings.Count(err.Error(), "not the active") != 2 {
+		t.Fatalf("TryEach with no active: %v after %v", err, tried)
 	}
 }
