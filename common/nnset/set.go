@@ -207,7 +207,7 @@ func CallActive[T any](ctx context.Context, s *Set, call func(context.Context, c
 				resp, err := call(cctx, m.nn)
 				cancel()
 				if err == nil {
-					s.setActive(m.index)
+					s.SetActive(m.index)
 					return resp, nil
 				}
 				rerr := &RPCError{Addr: m.addr, Err: err}
@@ -224,7 +224,7 @@ func CallActive[T any](ctx context.Context, s *Set, call func(context.Context, c
 						errs = append(errs, err)
 					}
 				}
-				break // re-order: a learnt active goes next
+				break // order again: s may have learnt an active
 			}
 			if ctx.Err() != nil {
 				break
@@ -293,8 +293,6 @@ func (s *Set) SetActive(i int) {
 		s.active = i
 	}
 }
-
-func (s *Set) setActive(i int) { s.SetActive(i) }
 
 // Conns returns the connections, in the order of Addrs.
 func (s *Set) Conns() []*grpc.ClientConn {
