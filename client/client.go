@@ -10,11 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
-	grpcbackoff "google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/group"
+	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -60,17 +58,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 		refreshCh: make(chan struct{}, 1),
 	}
 	c.cfg.NameNodes = append([]string(nil), cfg.NameNodes...)
-	dialOpts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		// The watch loop paces reconnections; gRPC's own backoff (up to
-		// two minutes) would hide a NameNode that came back.
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           grpcbackoff.Config{BaseDelay: o.watchBackoffMin, Multiplier: 1.6, Jitter: 0.2, MaxDelay: o.watchBackoffMax},
-			MinConnectTimeout: o.dialTimeout,
-		}),
-	}
-	dialOpts = append(dialOpts, clustertoken.DialOptions(cfg.ClusterToken)...)
-	dialOpts = append(dialOpts, o.grpcOpts...)
+	// The watch loop paces reconnections; gRPC's own backoff (up to two
+	// minutes) would hide a NameNode that came back.
+	dialOpts := grpcdial.Options(grpcdial.Config{Token: cfg.ClusterToken,
+		BackoffBase: o.watchBackoffMin, BackoffMax: o.watchBackoffMax, MinConnectTimeout: o.dialTimeout}, o.grpcOpts...)
 	for _, addr := range c.cfg.NameNodes {
 		cc, err := grpc.NewClient(addr, dialOpts...)
 		if err != nil {

@@ -45,6 +45,15 @@
 // atomic per slot only. Pipeline queues single-key commands and does the
 // same for them.
 //
-// All methods of Client and the values it returns are safe for concurrent
-// use; a Pipeline is not.
+// # Administration
+//
+// Admin makes an operator's calls, the ones chkvctl is a thin layer over:
+// Status (the NameNode pair and the DataNodes as Go types), Drain and
+// WaitDrained (progress as a DrainProgress, the type the DataNode's drain
+// port prints too), Undrain, Remove and Recover. Calls that only the active
+// NameNode serves go to it, found from any address of the pair, waiting
+// for one during an election up to WithAdminTimeout.
+//
+// All methods of Client and Admin and the values they return are safe for
+// concurrent use; a Pipeline is not.
 package client

@@ -84,21 +84,22 @@ func (d *drainState) isFinished() bool {
 func (m *member) StartDrain(ctx context.Context) error {
 	var errs []error
 	transient := true
-	for _, i := range m.nameNodeOrder() {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		resp, err := m.clients[i].Drain(cctx, &chkvpb.DrainRequest{Node: m.srv.id})
-		cancel()
+	err := m.nns.TryEach(ctx, 5*time.Second, func(ctx context.Context, _ int, nn chkvpb.NameNodeClient) error {
+		resp, err := nn.Drain(ctx, &chkvpb.DrainRequest{Node: m.srv.id})
 		if err != nil {
 			errs = append(errs, err)
 			if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
 				transient = false
 			}
-			continue
+			return err
 		}
 		m.drain.mu.Lock()
 		m.drain.total = max(m.drain.total, int(resp.GetSlots()))
 		m.drain.mu.Unlock()
 		m.srv.log.Info("drain accepted by namenode", "slots", resp.GetSlots(), "version", resp.GetVersion())
+		return nil
+	})
+	if err == nil {
 		return nil
 	}
 	if transient && len(errs) > 0 && ctx.Err() == nil {
@@ -112,6 +113,7 @@ func (m *member) Progress() drainport.Progress {
 	v := m.view.Load()
 	load := m.migrator.load()
 	p := drainport.Progress{
+		Node:        m.srv.id,
 		SlotsMoving: int(load.MigratingSlots),
 		StuckSlots:  int(load.StuckSlots),
 		KeysMoved:   load.KeysMoved,

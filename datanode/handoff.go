@@ -166,16 +166,16 @@ func (r *reporter) run(ctx context.Context) {
 		}
 		slices.SortFunc(due, func(a, b *chkvpb.Handoff) int { return int(a.Slot) - int(b.Slot) })
 		req := &chkvpb.ReportHandoffRequest{NodeId: r.m.srv.id, Handoffs: due}
-		for _, i := range r.m.nameNodeOrder() {
-			cctx, cancel := context.WithTimeout(ctx, interval)
-			resp, err := r.m.clients[i].ReportHandoff(cctx, req)
-			cancel()
+		// Each failure is logged; the handoffs stay pending, reported
+		// again next round, until a topology shows them (prune).
+		_ = r.m.nns.TryEach(ctx, interval, func(ctx context.Context, _ int, nn chkvpb.NameNodeClient) error {
+			resp, err := nn.ReportHandoff(ctx, req)
 			if err != nil {
 				r.m.srv.log.Debug("reporting handoffs failed", "err", err, "slots", len(due))
-				continue
+				return err
 			}
 			r.m.srv.log.Debug("handoffs reported", "slots", len(due), "version", resp.GetVersion())
-			break
-		}
+			return nil
+		})
 	}
 }

@@ -2,20 +2,18 @@ package datanode
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/common/grpcdial"
+	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -45,7 +43,11 @@ func (v *view) owns(s int) bool { return v.self >= 0 && v.top.Owners[s] == v.sel
 // NameNodes, heartbeats them, holds the lease their replies grant, and
 // applies the topology versions they send.
 type member struct {
-	srv     *Server
+	srv *Server
+	// nns are the NameNodes, the one last seen active first: calls only
+	// the active serves (Register, Drain, ReportHandoff) try it first.
+	// clients and conns are its NameNodes in the order of --namenodes.
+	nns     *nnset.Set
 	clients []chkvpb.NameNodeClient
 	conns   []*grpc.ClientConn
 	streams []*hbStream // per NameNode; nil until opened
@@ -72,9 +74,6 @@ type member struct {
 	// active has staged or pushed a version, and its first lease should
 	// not wait for the next tick.
 	kick chan struct{}
-	// active is the index in clients of the NameNode that last answered
-	// as the active one; calls only the active serves try it first.
-	active atomic.Int32
 
 	// gates[s] is held shared by every command on slot s and exclusively
 	// while the ownership of s changes, so no write lands in a slot the
@@ -100,24 +99,22 @@ func newMember(s *Server) (*member, error) {
 	m.view.Store(&view{top: empty, self: -1})
 	// Fixed flow-control windows: with gRPC's dynamic ones each heartbeat
 	// reply on an otherwise idle connection costs both sides a BDP ping
-	// round trip.
-	opts := s.dialOptions(flowWindow, flowWindow, append([]grpc.DialOption{
-		// Reconnect to a restarted NameNode within a quarter second; gRPC's
-		// default backoff grows to two minutes, longer than a failover,
-		// and a restarted pair must hear from the DataNodes at once to
-		// elect before their leases lapse (common/timing).
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
-			MinConnectTimeout: time.Second,
-		}),
-	}, s.cfg.GRPCDialOptions...))
-	for _, addr := range s.cfg.NameNodes {
-		conn, err := grpc.NewClient(addr, opts...)
-		if err != nil {
-			m.close()
-			return nil, fmt.Errorf("datanode: namenode %s: %w", addr, err)
-		}
-		m.conns = append(m.conns, conn)
+	// round trip. Reconnect to a restarted NameNode within a quarter
+	// second; gRPC's default backoff grows to two minutes, longer than a
+	// failover, and a restarted pair must hear from the DataNodes at once
+	// to elect before their leases lapse (common/timing).
+	nns, err := nnset.New(nnset.Config{
+		Addrs: s.cfg.NameNodes,
+		Dial: grpcdial.Config{Token: s.cfg.ClusterToken,
+			BackoffBase: 50 * time.Millisecond, BackoffMax: 250 * time.Millisecond, MinConnectTimeout: time.Second},
+		DialOptions: append([]grpc.DialOption{grpc.WithInitialWindowSize(flowWindow), grpc.WithInitialConnWindowSize(flowWindow)},
+			s.cfg.GRPCDialOptions...),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("datanode: %w", err)
+	}
+	m.nns, m.conns = nns, nns.Conns()
+	for _, conn := range m.conns {
 		m.clients = append(m.clients, chkvpb.NewNameNodeClient(conn))
 	}
 	m.streams = make([]*hbStream, len(m.clients))
@@ -128,20 +125,17 @@ func newMember(s *Server) (*member, error) {
 }
 
 // dialOptions are the options of a gRPC connection to another CHKV
-// component: the cluster token, fixed flow-control windows of the given
-// sizes, then extra.
-func (s *Server) dialOptions(window, connWindow int32, extra []grpc.DialOption) []grpc.DialOption {
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(connWindow)},
-		clustertoken.DialOptions(s.cfg.ClusterToken)...)
-	return append(opts, extra...)
+// component (grpcdial): the cluster token, the backoff of c, fixed
+// flow-control windows of the given sizes, then extra.
+func (s *Server) dialOptions(window, connWindow int32, c grpcdial.Config, extra []grpc.DialOption) []grpc.DialOption {
+	c.Token = s.cfg.ClusterToken
+	return grpcdial.Options(c, append([]grpc.DialOption{
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(connWindow)}, extra...)...)
 }
 
 func (m *member) close() {
 	m.migrator.close()
-	for _, c := range m.conns {
-		c.Close()
-	}
+	m.nns.Close()
 }
 
 // now is the monotonic lease clock.
@@ -236,37 +230,38 @@ func (m *member) registerOnce(ctx context.Context) error {
 	if v := m.view.Load(); v.top.Version > 0 {
 		req.Topology = v.top.Proto()
 	}
-	var errs []error
-	for _, i := range m.nameNodeOrder() {
-		sentAt := m.now()
-		cctx, cancel := context.WithTimeout(ctx, time.Duration(m.interval.Load()))
-		resp, err := m.clients[i].Register(cctx, req)
-		cancel()
+	var resp *chkvpb.RegisterResponse
+	var sentAt time.Duration
+	err := m.nns.TryEach(ctx, time.Duration(m.interval.Load()), func(ctx context.Context, i int, nn chkvpb.NameNodeClient) error {
+		sent := m.now()
+		r, err := nn.Register(ctx, req)
 		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !m.wit.fromActive(resp.GetEpoch(), nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}, sentAt) {
-			errs = append(errs, fmt.Errorf("namenode %s answered from a fenced epoch %d", resp.GetNamenodeId(), resp.GetEpoch()))
-			continue
-		}
-		m.active.Store(int32(i))
-		if iv := resp.GetHeartbeatIntervalMs(); iv > 0 {
-			m.interval.Store(int64(time.Duration(iv) * time.Millisecond))
-		}
-		m.extendLease(resp.GetEpoch(), sentAt, resp.GetLeaseMs())
-		if err := m.applyProto(resp.GetTopology()); err != nil {
 			return err
 		}
-		m.reindex()
-		m.registered.Store(true)
-		if m.rejoinAsked.Swap(false) {
-			m.srv.log.Info("asked to join again after a drain (--rejoin)")
+		if !m.wit.fromActive(r.GetEpoch(), nameNodeRef{r.GetNamenodeId(), r.GetIncarnation()}, sent) {
+			return fmt.Errorf("namenode %s answered from a fenced epoch %d", r.GetNamenodeId(), r.GetEpoch())
 		}
-		m.srv.log.Info("registered with namenode", "version", m.view.Load().top.Version)
+		m.nns.SetActive(i)
+		resp, sentAt = r, sent
 		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return errors.Join(errs...)
+	if iv := resp.GetHeartbeatIntervalMs(); iv > 0 {
+		m.interval.Store(int64(time.Duration(iv) * time.Millisecond))
+	}
+	m.extendLease(resp.GetEpoch(), sentAt, resp.GetLeaseMs())
+	if err := m.applyProto(resp.GetTopology()); err != nil {
+		return err
+	}
+	m.reindex()
+	m.registered.Store(true)
+	if m.rejoinAsked.Swap(false) {
+		m.srv.log.Info("asked to join again after a drain (--rejoin)")
+	}
+	m.srv.log.Info("registered with namenode", "version", m.view.Load().top.Version)
+	return nil
 }
 
 // heartbeatOnce sends one heartbeat to every NameNode in parallel, each
@@ -422,20 +417,9 @@ func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.Heartbea
 		m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
 	}
 	if active && resp.GetLeaseMs() > 0 && m.wit.fromActive(resp.GetEpoch(), from, sentAt) {
-		m.active.Store(int32(nn))
+		m.nns.SetActive(nn)
 		m.extendLease(resp.GetEpoch(), sentAt, resp.GetLeaseMs())
 	}
-}
-
-// nameNodeOrder returns the indexes of the NameNodes, the one last seen
-// active first.
-func (m *member) nameNodeOrder() []int {
-	order := make([]int, 0, len(m.clients))
-	first := int(m.active.Load())
-	for i := range m.clients {
-		order = append(order, (first+i)%len(m.clients))
-	}
-	return order
 }
 
 // hbStream is one HeartbeatStream to a NameNode. ctx is the stream's: it

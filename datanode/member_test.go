@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -414,7 +415,12 @@ func (s *scriptedStream) Recv() (*chkvpb.HeartbeatResponse, error) {
 // a stream extends the lease from the send time of its own request, the
 // oldest unanswered one, and that a reply to no request ends the stream.
 func TestHeartbeatRepliesLeaseFromTheirOwnRequests(t *testing.T) {
-	m := &member{srv: &Server{log: slog.New(slog.DiscardHandler)}, base: time.Now()}
+	nns, err := nnset.New(nnset.Config{Addrs: []string{"127.0.0.1:1"}}) // never dialled
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nns.Close()
+	m := &member{srv: &Server{log: slog.New(slog.DiscardHandler)}, base: time.Now(), nns: nns}
 	ctx, cancel := context.WithCancel(context.Background())
 	hs := &hbStream{ctx: ctx, cancel: cancel, stream: &scriptedStream{replies: []*chkvpb.HeartbeatResponse{
 		{LeaseMs: 5000, Active: true, Epoch: 1}, // answers the request sent at 100 ms

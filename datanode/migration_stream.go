@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -30,7 +31,7 @@ func (g *migrator) dial(addr string) (*grpc.ClientConn, error) {
 		return c.(*grpc.ClientConn), nil
 	}
 	// Large windows: a migration stream carries bulk data.
-	opts := g.m.srv.dialOptions(4<<20, 16<<20, g.m.srv.cfg.PeerDialOptions)
+	opts := g.m.srv.dialOptions(4<<20, 16<<20, grpcdial.Config{}, g.m.srv.cfg.PeerDialOptions)
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, err

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -47,15 +45,8 @@ func (p *peer) offer(v *version) {
 
 // dialOptions are the options for every connection to a DataNode.
 func (s *Server) dialOptions() []grpc.DialOption {
-	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
-			MinConnectTimeout: 2 * time.Second,
-		}),
-	}
-	opts = append(opts, clustertoken.DialOptions(s.cfg.ClusterToken)...)
-	return append(opts, s.cfg.DialOptions...)
+	return grpcdial.Options(grpcdial.Config{Token: s.cfg.ClusterToken,
+		BackoffBase: 100 * time.Millisecond, BackoffMax: 2 * time.Second, MinConnectTimeout: 2 * time.Second}, s.cfg.DialOptions...)
 }
 
 // syncPeers starts a pusher for every DataNode of v that is not down,

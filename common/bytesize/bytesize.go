@@ -57,3 +57,35 @@ func Format(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// Decimal renders n for people in decimal units with one decimal and a
+// space, as the drain port prints it: "512 B", "12.3 MB". A negative n
+// is "0 B".
+func Decimal(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d B", max(n, 0))
+	}
+	const units = "kMGTPE"
+	f := float64(n) / 1000
+	i := 0
+	for f >= 999.95 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.1f %cB", f, units[i])
+}
+
+// Binary renders n for people in binary units with one decimal, as
+// chkvctl's tables print it: "512B", "1.4KiB", "3.0MiB".
+func Binary(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	f, i := float64(n), -1
+	for f >= unit && i < 5 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f%ciB", f, "KMGTPE"[i])
+}

@@ -38,3 +38,25 @@ func TestFormatRoundTrips(t *testing.T) {
 		t.Errorf("Format(512<<20) = %q", got)
 	}
 }
+
+func TestDecimal(t *testing.T) {
+	for n, want := range map[int64]string{
+		-1: "0 B", 0: "0 B", 999: "999 B", 1000: "1.0 kB", 12_300_000: "12.3 MB",
+		999_960: "1.0 MB", 1 << 62: "4.6 EB",
+	} {
+		if got := Decimal(n); got != want {
+			t.Errorf("Decimal(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestBinary(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0B", 1023: "1023B", 1024: "1.0KiB", 1434: "1.4KiB", 3 << 20: "3.0MiB",
+		12_900_000: "12.3MiB", 5 << 40: "5.0TiB", 1 << 62: "4.0EiB",
+	} {
+		if got := Binary(n); got != want {
+			t.Errorf("Binary(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

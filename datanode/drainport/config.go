@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/chkv/chkv/common/drainprogress"
 )
 
 // Defaults for Config's zero fields.
@@ -34,18 +36,9 @@ type Drainer interface {
 	Progress() Progress
 }
 
-// Progress is a snapshot of a node's drain.
-type Progress struct {
-	State       string // the node's state: "up", "joining", "draining", "drained", "standalone", ...
-	Draining    bool   // a drain has been started
-	Done        bool   // the node owns no slots and has nothing in flight: it can be stopped
-	SlotsTotal  int    // slots the node owned when the drain began
-	SlotsLeft   int    // slots it still owns
-	SlotsMoving int    // slots being moved right now
-	StuckSlots  int    // slots whose move keeps failing
-	KeysMoved   int64  // keys handed off so far
-	BytesMoved  int64  // bytes handed off so far
-}
+// Progress is a snapshot of a node's drain, the type the SDK and chkvctl
+// share.
+type Progress = drainprogress.Progress
 
 // Config configures a Server. Zero durations and sizes take the defaults
 // above.

@@ -1,11 +1,15 @@
 package drainport
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/chkv/chkv/common/bytesize"
+)
 
 // progressLine is k's line for p, like
 // "draining: 1234/5461 slots moved (22.6%), 45 moving, 123456 keys, 12.3 MB moved".
 func progressLine(p Progress) string {
-	return fmt.Sprintf("draining: %d/%d slots moved (%s), %s", slotsMoved(p), p.SlotsTotal, percent(p), counts(p))
+	return fmt.Sprintf("draining: %d/%d slots moved (%s), %s", p.SlotsMoved(), p.SlotsTotal, percent(p), counts(p))
 }
 
 // statusLine is status's line for p.
@@ -32,12 +36,7 @@ func counts(p Progress) string {
 	if p.StuckSlots > 0 {
 		s += fmt.Sprintf(", %d stuck", p.StuckSlots)
 	}
-	return fmt.Sprintf("%s, %d keys, %s moved", s, p.KeysMoved, formatBytes(p.BytesMoved))
-}
-
-// slotsMoved is SlotsTotal-SlotsLeft, within [0, SlotsTotal].
-func slotsMoved(p Progress) int {
-	return min(max(p.SlotsTotal-p.SlotsLeft, 0), max(p.SlotsTotal, 0))
+	return fmt.Sprintf("%s, %d keys, %s moved", s, p.KeysMoved, bytesize.Decimal(p.BytesMoved))
 }
 
 // percent formats the share of slots moved, to a tenth, where 100.0% means
@@ -46,27 +45,12 @@ func percent(p Progress) string {
 	if p.SlotsTotal <= 0 {
 		return "100.0%"
 	}
-	moved, total := int64(slotsMoved(p)), int64(p.SlotsTotal)
+	moved, total := int64(p.SlotsMoved()), int64(p.SlotsTotal)
 	tenths := (moved*2000 + total) / (2 * total)
 	if tenths == 1000 && moved < total {
 		tenths = 999
 	}
 	return fmt.Sprintf("%d.%d%%", tenths/10, tenths%10)
-}
-
-// formatBytes formats n in decimal units: "512 B", "12.3 MB".
-func formatBytes(n int64) string {
-	if n < 1000 {
-		return fmt.Sprintf("%d B", max(n, 0))
-	}
-	const units = "kMGTPE"
-	f := float64(n) / 1000
-	i := 0
-	for f >= 999.95 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.1f %cB", f, units[i])
 }
 
 // printable returns s with every byte outside printable ASCII replaced by

@@ -21,17 +21,6 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[int64]string{
-		-1: "0 B", 0: "0 B", 999: "999 B", 1000: "1.0 kB", 12_300_000: "12.3 MB",
-		999_960: "1.0 MB", 1 << 62: "4.6 EB",
-	} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestPrintable(t *testing.T) {
 	if got := printable("a\tb\nc\x00d\xffe", 64); got != "a b c?d?e" {
 		t.Errorf("printable = %q", got)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,9 +10,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chkv/chkv/client"
+	"github.com/chkv/chkv/common/bytesize"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
-	"github.com/chkv/chkv/proto/chkvpb"
 )
 
 // nodeStatus is one row of status.
@@ -37,19 +37,8 @@ type nodeStatus struct {
 	SlotsMoved     int64 `json:"slots_moved"`
 	KeysMoved      int64 `json:"keys_moved"`
 	BytesMoved     int64 `json:"bytes_moved"`
-}
 
-// migration summarizes the node's outgoing migration for the table: empty
-// when nothing is moving or stuck.
-func (n nodeStatus) migration() string {
-	var parts []string
-	if n.MigratingSlots > 0 {
-		parts = append(parts, fmt.Sprintf("%d moving", n.MigratingSlots))
-	}
-	if n.StuckSlots > 0 {
-		parts = append(parts, fmt.Sprintf("%d stuck", n.StuckSlots))
-	}
-	return strings.Join(parts, ", ")
+	migration string // the MIGRATION cell
 }
 
 // nameNodeStatus is one NameNode of the pair as status prints it.
@@ -69,6 +58,8 @@ type nameNodeStatus struct {
 	// Why it is standby, or why the active has no majority.
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
+
+	note string // the NOTE cell
 }
 
 // clusterStatus is what status prints.
@@ -91,32 +82,31 @@ type clusterStatus struct {
 	SilentWitnesses []string `json:"silent_witnesses"`
 }
 
-func statusFromProto(r *chkvpb.StatusResponse) clusterStatus {
-	s := clusterStatus{NameNode: r.GetNamenodeId(), Epoch: r.GetEpoch(), Version: r.GetVersion(), Watchers: r.GetWatchers(), Nodes: []nodeStatus{},
-		Witnesses: append([]string{}, r.GetWitnesses()...), SilentWitnesses: append([]string{}, r.GetSilentWitnesses()...)}
-	s.MayFail = max(0, (len(s.Witnesses)-1)/2)
-	for _, n := range r.GetNodes() {
-		ns := nodeStatusFromProto(n)
-		s.Nodes = append(s.Nodes, ns)
-		s.MigratingSlots += int64(ns.SlotsOut)
-		s.StuckSlots += ns.StuckSlots
+// statusView is how status shows st, and its --output json form.
+func statusView(st client.ClusterStatus) clusterStatus {
+	v := clusterStatus{NameNode: st.NameNode, Epoch: st.Epoch, Version: st.Version, Watchers: st.Watchers,
+		Nodes: []nodeStatus{}, MigratingSlots: st.MigratingSlots, StuckSlots: st.StuckSlots,
+		Witnesses: st.Witnesses, MayFail: st.MayFail, SilentWitnesses: st.SilentWitnesses}
+	for _, n := range st.NameNodes {
+		ns := nameNodeStatus{Address: n.Address, ID: n.ID, Role: string(n.Role), Epoch: n.Epoch, Version: n.Version,
+			Quorum: n.Quorum, StandbyLag: n.StandbyLag, StandbyAgeMS: n.StandbyAge.Milliseconds(), Reason: n.Reason,
+			note: n.Note()}
+		if n.Err != nil {
+			ns.Error = n.Err.Error()
+		}
+		v.NameNodes = append(v.NameNodes, ns)
 	}
-	return s
-}
-
-func nodeStatusFromProto(n *chkvpb.NodeStatus) nodeStatus {
-	load := n.GetNode().GetLoad()
-	return nodeStatus{
-		ID: n.GetNode().GetId(), Address: n.GetNode().GetRespAddr(),
-		State: topology.State(n.GetNode().GetState()).String(),
-		Slots: n.GetSlots(), Keys: load.GetKeys(),
-		UsedMemoryBytes: load.GetUsedMemoryBytes(),
-		OpsPerSec:       load.GetOpsPerSec(),
-		HeartbeatAgeMS:  n.GetHeartbeatAgeMs(),
-		SlotsIn:         n.GetSlotsIn(), SlotsOut: n.GetSlotsOut(),
-		MigratingSlots: load.GetMigratingSlots(), StuckSlots: load.GetStuckSlots(),
-		SlotsMoved: load.GetSlotsMoved(), KeysMoved: load.GetKeysMoved(), BytesMoved: load.GetBytesMoved(),
+	for _, n := range st.DataNodes {
+		v.Nodes = append(v.Nodes, nodeStatus{
+			ID: n.ID, Address: n.Address, State: n.State.String(), Slots: uint32(n.Slots), Keys: n.Keys,
+			UsedMemoryBytes: n.UsedMemory, OpsPerSec: n.OpsPerSec, HeartbeatAgeMS: n.HeartbeatAge.Milliseconds(),
+			SlotsIn: uint32(n.SlotsIn), SlotsOut: uint32(n.SlotsOut),
+			MigratingSlots: n.MigratingSlots, StuckSlots: n.StuckSlots,
+			SlotsMoved: n.SlotsMoved, KeysMoved: n.KeysMoved, BytesMoved: n.BytesMoved,
+			migration: n.Migration(),
+		})
 	}
+	return v
 }
 
 // cmdStatus prints the NameNode pair and the active NameNode's table of
@@ -125,62 +115,16 @@ func cmdStatus(cc *cli.Context) error {
 	if err := noArgs(cc); err != nil {
 		return err
 	}
-	s, err := settingsFrom(cc)
-	if err != nil {
-		return err
-	}
-	nns, err := dialNameNodes(s)
-	if err != nil {
-		return err
-	}
-	defer nns.Close()
-	answers, errs := nns.statusAll(cc.Context)
-	st, err := pairStatus(nns.addrs, answers, errs)
-	if err != nil {
-		return err
-	}
-	if s.json {
-		return writeJSON(cc.App.Writer, st)
-	}
-	return writeStatus(cc.App.Writer, st)
-}
-
-// pairStatus builds the status from every NameNode's answer: the pair's
-// roles, and the DataNodes as the active one (else the first that
-// answered) sees them.
-func pairStatus(addrs []string, answers []*chkvpb.StatusResponse, errs []error) (clusterStatus, error) {
-	var main *chkvpb.StatusResponse
-	var nns []nameNodeStatus
-	for i, a := range answers {
-		ns := nameNodeStatus{Address: addrs[i], Role: "unreachable"}
-		if a == nil {
-			ns.Error = errs[i].Error()
-			nns = append(nns, ns)
-			continue
+	return withAdmin(cc, func(s settings, a *client.Admin) error {
+		st, err := a.Status(cc.Context)
+		if err != nil {
+			return err
 		}
-		ns.ID, ns.Epoch, ns.Version, ns.Quorum = a.GetNamenodeId(), a.GetEpoch(), a.GetVersion(), a.GetQuorum()
-		ns.Reason = a.GetReason()
-		ns.Role = "standby"
-		if a.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE {
-			ns.Role = "active"
-			if p := a.GetPeer(); p != nil {
-				ns.StandbyLag, ns.StandbyAgeMS = p.GetLagVersions(), p.GetAgeMs()
-			}
-			if main == nil || main.GetRole() != chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE {
-				main = a
-			}
+		if s.json {
+			return writeJSON(cc.App.Writer, statusView(st))
 		}
-		if main == nil {
-			main = a
-		}
-		nns = append(nns, ns)
-	}
-	if main == nil {
-		return clusterStatus{}, errors.Join(errs...)
-	}
-	st := statusFromProto(main)
-	st.NameNodes = nns
-	return st, nil
+		return writeStatus(cc.App.Writer, statusView(st))
+	})
 }
 
 // writeStatus prints st as a table, with a footer line while slots are
@@ -190,20 +134,7 @@ func writeStatus(w io.Writer, st clusterStatus) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAMENODE\tADDRESS\tROLE\tEPOCH\tVERSION\tNOTE")
 		for _, n := range st.NameNodes {
-			note := n.Error
-			switch {
-			case n.Role == "active" && !n.Quorum && n.Reason != "":
-				note = n.Reason + ": not changing the topology"
-			case n.Role == "active" && !n.Quorum:
-				note = "no majority of datanodes: not changing the topology"
-			case n.Role == "standby" && n.Reason != "":
-				note = n.Reason
-			case n.Role == "active" && n.StandbyAgeMS < 0:
-				note = "no standby following"
-			case n.Role == "active":
-				note = fmt.Sprintf("standby lag %d versions, acked %s ago", n.StandbyLag, time.Duration(n.StandbyAgeMS)*time.Millisecond)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", n.ID, n.Address, n.Role, n.Epoch, n.Version, note)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", n.ID, n.Address, n.Role, n.Epoch, n.Version, n.note)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -224,8 +155,8 @@ func writeStatus(w io.Writer, st clusterStatus) error {
 	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tSLOTS\tIN\tOUT\tKEYS\tMEMORY\tOPS/S\tLAST HEARTBEAT\tMIGRATION")
 	for _, n := range st.Nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s ago\t%s\n", n.ID, n.Address, n.State, n.Slots,
-			n.SlotsIn, n.SlotsOut, n.Keys, humanBytes(n.UsedMemoryBytes), n.OpsPerSec,
-			(time.Duration(n.HeartbeatAgeMS) * time.Millisecond).String(), n.migration())
+			n.SlotsIn, n.SlotsOut, n.Keys, bytesize.Binary(n.UsedMemoryBytes), n.OpsPerSec,
+			(time.Duration(n.HeartbeatAgeMS) * time.Millisecond).String(), n.migration)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -241,20 +172,6 @@ func writeStatus(w io.Writer, st clusterStatus) error {
 	}
 	_, err := fmt.Fprintf(w, "\nmigrating: %d slots (%d stuck)\n", st.MigratingSlots, st.StuckSlots)
 	return err
-}
-
-// humanBytes renders n in binary units with one decimal.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	f, i := float64(n), -1
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f%ciB", f, "KMGTP"[i])
 }
 
 // ringNode is one row of ring.
