@@ -504,7 +504,8 @@ func TestDrainGivesUpWithoutAnActiveNameNode(t *testing.T) {
 	}
 }
 
-// fastActiveRetry makes callActive retry every 10ms until the test ends.
+// fastActiveRetry makes waiting for an active NameNode (nnset.CallActive)
+// retry every 10ms until the test ends.
 func fastActiveRetry(t *testing.T) {
 	retry := activeRetry
 	activeRetry = 10 * time.Millisecond
