@@ -301,16 +301,3 @@ func startRedis(t *testing.T, extraArgs ...string) *respConn {
 	}
 	return dial(t, "unix", sock)
 }
-
-// waitFor polls cond every few milliseconds until it holds or timeout
-// passes, then fails the test with msg.
-func waitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, msg)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

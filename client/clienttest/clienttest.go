@@ -25,6 +25,7 @@ import (
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -299,14 +300,11 @@ func NewRESPServer(t testing.TB, h RESPHandler) *RESPServer {
 // Addr returns the server's address.
 func (r *RESPServer) Addr() string { return r.addr }
 
-// Eventually fails t unless cond holds within d, polling.
+// Eventually is testutil.Eventually, kept so tests written against it
+// still build.
+//
+// Deprecated: use github.com/chkv/chkv/helper/testutil.Eventually.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, d, what, cond)
 }

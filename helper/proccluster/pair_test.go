@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/client"
-	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/helper/workload"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	code := m.Run()
+	code := testutil.RunAndVerify(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -251,7 +251,7 @@ func slotsOf(st *chkvpb.StatusResponse, id string) uint32 {
 // satisfies ok.
 func waitSlots(t testing.TB, c *Cluster, i int, node string, ok func(uint32) bool) {
 	t.Helper()
-	clienttest.Eventually(t, 60*time.Second, node+"'s slots to reach the expected count", func() bool {
+	testutil.Eventually(t, 60*time.Second, node+"'s slots to reach the expected count", func() bool {
 		st, err := c.Status(context.Background(), i)
 		return err == nil && ok(slotsOf(st, node))
 	})
@@ -313,7 +313,7 @@ func TestPausedActiveIsFenced(t *testing.T) {
 func waitFirstAbove(t testing.TB, log *versionLog, epoch uint64) *topology.Topology {
 	t.Helper()
 	var first *topology.Topology
-	clienttest.Eventually(t, 10*time.Second, fmt.Sprintf("a watcher to receive a version of an epoch above %d", epoch), func() bool {
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("a watcher to receive a version of an epoch above %d", epoch), func() bool {
 		var ok bool
 		first, ok = log.firstAbove(epoch)
 		return ok
