@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/chkv/chkv/client/clienttest"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // faultDialer dials gRPC addresses unless they are marked down.
@@ -55,7 +56,7 @@ func TestNameNodeDown(t *testing.T) {
 
 	nn1.Stop()
 	// Both NameNodes are unreachable: the watch keeps trying both.
-	clienttest.Eventually(t, 5*time.Second, "attempts to watch the second NameNode", func() bool {
+	testutil.Eventually(t, 5*time.Second, "attempts to watch the second NameNode", func() bool {
 		return fd.attemptsTo(nn2.Addr()) >= 2
 	})
 	for i := range 100 {
@@ -88,7 +89,7 @@ func TestWatchStreamBroken(t *testing.T) {
 	c := newClient(t, []string{cl.nn.Addr()}, WithWatchBackoff(10*time.Millisecond, 50*time.Millisecond))
 	for i := range 3 {
 		cl.nn.Break()
-		clienttest.Eventually(t, 5*time.Second, "a new Watch", func() bool { return cl.nn.WatchCalls() >= int64(i+2) })
+		testutil.Eventually(t, 5*time.Second, "a new Watch", func() bool { return cl.nn.WatchCalls() >= int64(i+2) })
 	}
 	cl.nn.Push(clienttest.Split(1, 2, cl.addrs...))
 	waitVersion(t, c, 2)
@@ -108,7 +109,7 @@ func TestWatchedNameNodeStalls(t *testing.T) {
 	nn2.Push(clienttest.Split(2, 2, dns.addrs...))
 	// Once a beat has told the client the period, silence is measured in
 	// beats (floored at minWatchSilence), not in the 10 s allowed before.
-	clienttest.Eventually(t, 5*time.Second, "a beat", func() bool { return nn1.BeatsSent() > 0 })
+	testutil.Eventually(t, 5*time.Second, "a beat", func() bool { return nn1.BeatsSent() > 0 })
 	nn1.Stall()
 	waitVersion(t, c, 2) // within 5 s
 	if err := c.watchErr.Load(); err == nil || !errors.Is(*err, errSilent) {

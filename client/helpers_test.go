@@ -12,6 +12,7 @@ import (
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // cluster is a fake NameNode and standalone DataNodes.
@@ -82,7 +83,7 @@ func keyOnNode(t *topology.Topology, i, n int) string {
 // waitVersion waits until c routes by a topology of at least version v.
 func waitVersion(t testing.TB, c *Client, v uint64) {
 	t.Helper()
-	clienttest.Eventually(t, 5*time.Second, fmt.Sprintf("topology version %d", v), func() bool {
+	testutil.Eventually(t, 5*time.Second, fmt.Sprintf("topology version %d", v), func() bool {
 		return c.Topology().Version >= v
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // movedTo answers every command with MOVED to addr.
@@ -55,7 +56,7 @@ func TestMovedFollowed(t *testing.T) {
 		t.Fatalf("the stale node saw %d commands, want 1: the redirect was not remembered", n)
 	}
 	// The topology did not change: the watch is restarted to look for one.
-	clienttest.Eventually(t, 5*time.Second, "a second Watch", func() bool { return nn.WatchCalls() >= 2 })
+	testutil.Eventually(t, 5*time.Second, "a second Watch", func() bool { return nn.WatchCalls() >= 2 })
 
 	// Batches follow MOVED per command.
 	var keys []string
@@ -302,7 +303,7 @@ func TestStaleRedirectToDeadNodeIsForgotten(t *testing.T) {
 	ctx := testCtx(t)
 	done := make(chan error, 1)
 	go func() { done <- c.Set(ctx, "k", "v") }()
-	clienttest.Eventually(t, 5*time.Second, "a redirect to the dead node", func() bool { return redirected.Load() >= 1 })
+	testutil.Eventually(t, 5*time.Second, "a redirect to the dead node", func() bool { return redirected.Load() >= 1 })
 	caughtUp.Store(true)
 	select {
 	case err := <-done:

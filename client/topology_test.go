@@ -12,6 +12,7 @@ import (
 	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // ownerOf returns the index in addrs of the DataNode that holds key.
@@ -73,7 +74,7 @@ func TestTopologyUpdates(t *testing.T) {
 	cl.nn.Push(clienttest.Assign(0, 9, cl.addrs, all(1)))
 	// A newer epoch wins over a higher version.
 	cl.nn.Push(clienttest.Assign(2, 1, cl.addrs, all(1)))
-	clienttest.Eventually(t, 5*time.Second, "epoch 2", func() bool { return c.Topology().Epoch == 2 })
+	testutil.Eventually(t, 5*time.Second, "epoch 2", func() bool { return c.Topology().Epoch == 2 })
 	if err := c.Set(ctx, "k3", "v"); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestOlderVersionIgnored(t *testing.T) {
 	cl.nn.Push(clienttest.Assign(1, 4, cl.addrs, allTo(1)))
 	cl.nn.Push(clienttest.Assign(1, 5, cl.addrs, allTo(1))) // same version: ignored too
 	cl.nn.Push(clienttest.Assign(0, 9, cl.addrs, allTo(1))) // older epoch
-	clienttest.Eventually(t, 5*time.Second, "three versions ignored", func() bool {
+	testutil.Eventually(t, 5*time.Second, "three versions ignored", func() bool {
 		return logs.count("client: ignored topology") == 3
 	})
 	if v := c.Topology().Version; v != 5 {
@@ -145,7 +146,7 @@ func TestDepartedNodePoolClosed(t *testing.T) {
 	}
 	cl.nn.Push(clienttest.Split(1, 2, cl.addrs[1]))
 	waitVersion(t, c, 2)
-	clienttest.Eventually(t, 5*time.Second, "pool of the departed node closed", func() bool {
+	testutil.Eventually(t, 5*time.Second, "pool of the departed node closed", func() bool {
 		got := c.router.addrs()
 		return len(got) == 1 && got[0] == cl.addrs[1]
 	})
@@ -183,10 +184,10 @@ func TestClose(t *testing.T) {
 	if err := c.Set(ctx, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
-	clienttest.Eventually(t, 5*time.Second, "one watcher", func() bool { return cl.nn.Watchers() == 1 })
+	testutil.Eventually(t, 5*time.Second, "one watcher", func() bool { return cl.nn.Watchers() == 1 })
 	c.Close()
 	c.Close()
-	clienttest.Eventually(t, 5*time.Second, "no watcher", func() bool { return cl.nn.Watchers() == 0 })
+	testutil.Eventually(t, 5*time.Second, "no watcher", func() bool { return cl.nn.Watchers() == 0 })
 	if _, err := c.Get(ctx, "a"); !errors.Is(err, ErrClosed) {
 		t.Errorf("Get after Close: %v", err)
 	}
@@ -217,7 +218,7 @@ func TestRetiredRedirectTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The pool of the MOVED target, not in the topology, is retired.
-	clienttest.Eventually(t, 5*time.Second, "the redirect target's pool closed", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the redirect target's pool closed", func() bool {
 		return !slices.Contains(c.router.addrs(), real)
 	})
 	start := time.Now()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 func TestClientScripts(t *testing.T) {
@@ -172,7 +174,7 @@ func TestClientKill(t *testing.T) {
 	if rest, err := killer.readUntilClosed(5 * time.Second); err != nil || rest != "" {
 		t.Fatalf("self-killed client read %q, %v; want EOF", rest, err)
 	}
-	waitFor(t, 5*time.Second, "all clients gone", func() bool { return s.numClients.Load() == 0 })
+	testutil.Eventually(t, 5*time.Second, "all clients gone", func() bool { return s.numClients.Load() == 0 })
 	if n, _ := strconv.Atoi(strings.TrimPrefix(s.dial(t).do("CLIENT", "ID"), "(integer) ")); n <= 3 {
 		t.Errorf("new client ID %d reuses an old one", n)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // startRedisCluster starts a real redis-server in cluster mode as the only
@@ -27,7 +28,7 @@ func startRedisCluster(t *testing.T) *respConn {
 	if got := r.do("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); got != "OK" {
 		t.Fatalf("CLUSTER ADDSLOTSRANGE = %s", got)
 	}
-	waitFor(t, 10*time.Second, "the Redis cluster to be ok", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the Redis cluster to be ok", func() bool {
 		return strings.Contains(r.do("CLUSTER", "INFO"), "cluster_state:ok")
 	})
 	return r
@@ -144,7 +145,7 @@ func TestClusterViewFromTopology(t *testing.T) {
 	nn := startFakeNameNode(t)
 	s := startClusterNode(t, nn, "dn-a")
 	c := s.dial(t)
-	waitFor(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
 	if got := c.do("CLUSTER", "SLOTS"); got != "[]" {
 		t.Errorf("CLUSTER SLOTS before any topology = %s", got)
 	}
@@ -155,7 +156,7 @@ func TestClusterViewFromTopology(t *testing.T) {
 	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
 	other := topology.Node{ID: "dn-b", RESPAddr: "10.1.2.3:7777", State: topology.Up}
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(3, self, other, 8000) })
-	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 3 })
+	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 3 })
 	port := s.listenPort()
 	if got, want := c.do("CLUSTER", "SLOTS"), fmt.Sprintf(`[[(integer) 0 (integer) 7999 ["127.0.0.1" (integer) %d "dn-a" []]] [(integer) 8000 (integer) 16383 ["10.1.2.3" (integer) 7777 "dn-b" []]]]`, port); got != want {
 		t.Errorf("CLUSTER SLOTS\n got: %s\nwant: %s", got, want)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 func TestConnectionCommands(t *testing.T) {
@@ -101,7 +103,7 @@ func TestMaxClients(t *testing.T) {
 		t.Fatalf("third client got %q", got)
 	}
 	a.conn.Close()
-	waitFor(t, 5*time.Second, "a slot to free up", func() bool { return s.numClients.Load() < 2 })
+	testutil.Eventually(t, 5*time.Second, "a slot to free up", func() bool { return s.numClients.Load() < 2 })
 	if got := s.dial(t).do("PING"); got != "PONG" {
 		t.Fatalf("PING after a client left = %s", got)
 	}

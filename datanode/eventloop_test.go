@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // ioModels are the models the tests below run under.
@@ -192,7 +194,7 @@ func TestClientThatDoesNotReadIsClosed(t *testing.T) {
 			}()
 			defer func() { close(stop); wg.Wait() }()
 			var maxOut int64
-			waitFor(t, 20*time.Second, "the non-reading client to be closed", func() bool {
+			testutil.Eventually(t, 20*time.Second, "the non-reading client to be closed", func() bool {
 				s.forEachClient(func(cl *client) { maxOut = max(maxOut, cl.outLen.Load()) })
 				return s.numClients.Load() == 0
 			})
@@ -237,7 +239,7 @@ func TestEpollCloseFromAnyGoroutine(t *testing.T) {
 	if got := conns[0].do("PING"); got != "PONG" {
 		t.Fatalf("PING from a surviving client = %s", got)
 	}
-	waitFor(t, 5*time.Second, "killed clients to be unregistered", func() bool { return s.numClients.Load() == n/2 })
+	testutil.Eventually(t, 5*time.Second, "killed clients to be unregistered", func() bool { return s.numClients.Load() == n/2 })
 	s.Stop()
 	for i := range n / 2 {
 		if _, err := conns[i].readUntilClosed(5 * time.Second); err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // testIOModelEnv names the environment variable that, when set, selects
@@ -287,30 +289,13 @@ func startRedis(t *testing.T, extraArgs ...string) *respConn {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, "redis-server to accept connections", func() bool {
 		conn, err := net.Dial("unix", sock)
-		if err == nil {
-			conn.Close()
-			break
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not start: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		conn.Close()
+		return true
+	})
 	return dial(t, "unix", sock)
-}
-
-// waitFor polls cond every few milliseconds until it holds or timeout
-// passes, then fails the test with msg.
-func waitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, msg)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

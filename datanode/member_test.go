@@ -19,6 +19,7 @@ import (
 	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -180,7 +181,7 @@ func ownEverySlot(t *testing.T, nn *fakeNameNode, s *Server) *respConn {
 		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
 	})
 	c := s.dial(t)
-	waitFor(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
 	return c
 }
 
@@ -203,14 +204,14 @@ func TestClusterModeRedirects(t *testing.T) {
 	mine, theirs := keyInSlotRange(0, 8000), keyInSlotRange(8000, slot.Count)
 
 	// Before any topology: nothing is served.
-	waitFor(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
 	if got := c.do("SET", mine, "v"); got != "(error) CLUSTERDOWN Hash slot not served" {
 		t.Fatalf("SET with no topology = %s", got)
 	}
 
 	self.RESPAddr = s.Addr().String()
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(1, self, other, 8000) })
-	waitFor(t, 5*time.Second, "topology via heartbeat", func() bool { return s.member.view.Load().top.Version == 1 })
+	testutil.Eventually(t, 5*time.Second, "topology via heartbeat", func() bool { return s.member.view.Load().top.Version == 1 })
 
 	if got := c.do("SET", mine, "v"); got != "OK" {
 		t.Fatalf("SET own key = %s", got)
@@ -231,11 +232,11 @@ func TestClusterModeRedirects(t *testing.T) {
 
 	// The node loses the slot of `mine`: its data is dropped, clients moved.
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(2, self, other, 0) })
-	waitFor(t, 5*time.Second, "version 2", func() bool { return s.member.view.Load().top.Version == 2 })
+	testutil.Eventually(t, 5*time.Second, "version 2", func() bool { return s.member.view.Load().top.Version == 2 })
 	if got := c.do("GET", mine); !strings.HasPrefix(got, "(error) MOVED ") {
 		t.Fatalf("GET of a lost slot = %s", got)
 	}
-	waitFor(t, 5*time.Second, "the lost slot's keys to be freed", func() bool { return s.store.Len() == 0 })
+	testutil.Eventually(t, 5*time.Second, "the lost slot's keys to be freed", func() bool { return s.store.Len() == 0 })
 }
 
 func TestClusterModeStopsServingWhenLeaseEnds(t *testing.T) {
@@ -247,12 +248,12 @@ func TestClusterModeStopsServingWhenLeaseEnds(t *testing.T) {
 		t.Fatalf("SET under lease = %s", got)
 	}
 	nn.set(func(f *fakeNameNode) { f.silent = true }) // the NameNode is cut off
-	waitFor(t, 5*time.Second, "lease expiry", func() bool { return !s.member.leaseValid() })
+	testutil.Eventually(t, 5*time.Second, "lease expiry", func() bool { return !s.member.leaseValid() })
 	if got := c.do("GET", "k"); got != "(error) CLUSTERDOWN The cluster is down" {
 		t.Fatalf("GET after lease expiry = %s", got)
 	}
 	nn.set(func(f *fakeNameNode) { f.silent = false })
-	waitFor(t, 5*time.Second, "lease renewal", func() bool { return s.member.leaseValid() })
+	testutil.Eventually(t, 5*time.Second, "lease renewal", func() bool { return s.member.leaseValid() })
 	if got := c.do("GET", "k"); got != `"v"` {
 		t.Fatalf("GET after renewal = %s", got)
 	}
@@ -271,9 +272,9 @@ func TestClusterModeRejoinDropsData(t *testing.T) {
 	c := ownEverySlot(t, nn, s)
 	c.do("SET", "k", "v")
 	nn.set(func(f *fakeNameNode) { f.rejoin = true })
-	waitFor(t, 5*time.Second, "rejoin", func() bool { return s.store.Len() == 0 })
+	testutil.Eventually(t, 5*time.Second, "rejoin", func() bool { return s.store.Len() == 0 })
 	nn.set(func(f *fakeNameNode) { f.rejoin = false })
-	waitFor(t, 5*time.Second, "re-registration", func() bool {
+	testutil.Eventually(t, 5*time.Second, "re-registration", func() bool {
 		return s.member.registered.Load() && s.member.view.Load().top.Version == 1
 	})
 }
@@ -297,7 +298,7 @@ func TestClusterModeRejoiningNodeRedirects(t *testing.T) {
 		f.top = splitTopology(2, self, other, 1000)
 		f.rejoin, f.refuse = true, true
 	})
-	waitFor(t, 5*time.Second, "rejoin", func() bool { return !s.member.registered.Load() && s.store.Len() == 0 })
+	testutil.Eventually(t, 5*time.Second, "rejoin", func() bool { return !s.member.registered.Load() && s.store.Len() == 0 })
 	wantMoved := "(error) MOVED " + strconv.Itoa(slot.OfString(lost)) + " 127.0.0.1:7777"
 	if got := c.do("GET", lost); got != wantMoved {
 		t.Fatalf("GET of a slot dn-b took over, while rejoining = %s, want %s", got, wantMoved)
@@ -308,11 +309,11 @@ func TestClusterModeRejoiningNodeRedirects(t *testing.T) {
 	// Registered again with the same version: a member, serving what it
 	// owns there, and still redirecting the rest.
 	nn.set(func(f *fakeNameNode) { f.rejoin, f.refuse = false, false })
-	waitFor(t, 5*time.Second, "re-registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "re-registration", func() bool { return s.member.registered.Load() })
 	if got := c.do("GET", lost); got != wantMoved {
 		t.Fatalf("GET after re-registering = %s, want %s", got, wantMoved)
 	}
-	waitFor(t, 5*time.Second, "serving its own slots again", func() bool { return c.do("GET", mine) == "(nil)" })
+	testutil.Eventually(t, 5*time.Second, "serving its own slots again", func() bool { return c.do("GET", mine) == "(nil)" })
 }
 
 // TestStagingOfANewEpochHeartbeatsAtOnce: a NameNode of an epoch newer
@@ -323,7 +324,7 @@ func TestStagingOfANewEpochHeartbeatsAtOnce(t *testing.T) {
 	nn := startFakeNameNode(t)
 	nn.set(func(f *fakeNameNode) { f.intervalMs = 60_000 }) // ticks never come
 	s := startClusterNode(t, nn, "dn-a")
-	waitFor(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
 	beats := func() int {
 		nn.mu.Lock()
 		defer nn.mu.Unlock()
@@ -355,7 +356,7 @@ func TestStagingOfANewEpochHeartbeatsAtOnce(t *testing.T) {
 		t.Fatalf("%d heartbeats after staging in the lease's epoch, want none", got-before)
 	}
 	stage(2, "nn-new", 9)
-	waitFor(t, 5*time.Second, "a heartbeat right after the new epoch staged", func() bool { return beats() > before })
+	testutil.Eventually(t, 5*time.Second, "a heartbeat right after the new epoch staged", func() bool { return beats() > before })
 }
 
 func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
@@ -451,7 +452,7 @@ func TestHeartbeatsShareOneStream(t *testing.T) {
 		defer nn.mu.Unlock()
 		return nn.heartbeats, nn.streams
 	}
-	waitFor(t, 5*time.Second, "10 heartbeats", func() bool { b, _ := count(); return b >= 10 })
+	testutil.Eventually(t, 5*time.Second, "10 heartbeats", func() bool { b, _ := count(); return b >= 10 })
 	if _, streams := count(); streams != 1 {
 		t.Fatalf("%d heartbeat streams opened, want 1", streams)
 	}
@@ -480,7 +481,7 @@ func TestClusterModeReRegistersKeepingDataWhenNameNodeBehind(t *testing.T) {
 	}
 	before := registers()
 	nn.set(func(f *fakeNameNode) { f.behind = true })
-	waitFor(t, 5*time.Second, "registering again", func() bool { return registers() > before })
+	testutil.Eventually(t, 5*time.Second, "registering again", func() bool { return registers() > before })
 	nn.set(func(f *fakeNameNode) { f.behind = false })
 	nn.mu.Lock()
 	last := nn.registers[len(nn.registers)-1]
@@ -488,7 +489,7 @@ func TestClusterModeReRegistersKeepingDataWhenNameNodeBehind(t *testing.T) {
 	if last.GetTopology().GetVersion() != 1 {
 		t.Fatalf("re-registration sent topology %v, want version 1", last.GetTopology())
 	}
-	waitFor(t, 5*time.Second, "registered", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registered", func() bool { return s.member.registered.Load() })
 	if got := c.do("GET", "k"); got != `"v"` {
 		t.Fatalf("GET after re-registration = %s, want the kept value", got)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/datanode/store"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // fillKeys writes n keys, key:0 to key:n-1, pipelined in batches, key i
@@ -207,7 +208,7 @@ func connectionBurstScenario(t *testing.T, s *Server, c *respConn, grpcAddr stri
 	if grpcErr != nil {
 		t.Fatalf("gRPC burst: %v", grpcErr)
 	}
-	waitFor(t, 10*time.Second, "the burst's connections to close", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the burst's connections to close", func() bool {
 		return s.numClients.Load() == 1
 	})
 
@@ -247,7 +248,7 @@ func TestClientBuffersCountAsUsedMemory(t *testing.T) {
 			const pending = 1 << 20
 			big := s.dial(t)
 			big.writeRaw([]byte("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$4194304\r\n" + strings.Repeat("x", pending)))
-			waitFor(t, 10*time.Second, "the pending query buffer to count", func() bool {
+			testutil.Eventually(t, 10*time.Second, "the pending query buffer to count", func() bool {
 				return s.usedMemory() >= before+pending
 			})
 			c := s.dial(t)
@@ -260,7 +261,7 @@ func TestClientBuffersCountAsUsedMemory(t *testing.T) {
 			}
 			big.conn.Close()
 			c.conn.Close()
-			waitFor(t, 10*time.Second, "the closed clients' buffers to be released", func() bool {
+			testutil.Eventually(t, 10*time.Second, "the closed clients' buffers to be released", func() bool {
 				return s.numClients.Load() == 0 && s.usedMemory() == s.store.UsedBytes()
 			})
 		})
@@ -287,11 +288,11 @@ func TestUnreadRepliesCountAsUsedMemory(t *testing.T) {
 			c.writeRaw(b)
 			// How much waits depends on the socket buffers; that it counts
 			// does not.
-			waitFor(t, 10*time.Second, "unsent replies to count", func() bool {
+			testutil.Eventually(t, 10*time.Second, "unsent replies to count", func() bool {
 				return s.usedMemory() > data
 			})
 			c.conn.Close()
-			waitFor(t, 10*time.Second, "the closed client's replies to be released", func() bool {
+			testutil.Eventually(t, 10*time.Second, "the closed client's replies to be released", func() bool {
 				return s.numClients.Load() == 0 && s.usedMemory() == data
 			})
 		})

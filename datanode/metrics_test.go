@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chkv/chkv/common/promtest"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/promtest"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // withHTTP makes a test server serve /metrics on a loopback port.
@@ -99,7 +100,7 @@ func TestMetricsEvictionsAndExpiries(t *testing.T) {
 	for i := range 100 {
 		c.do("SET", "k"+strconv.Itoa(i), strings.Repeat("x", 1000))
 	}
-	waitFor(t, 5*time.Second, "the short key to expire", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the short key to expire", func() bool {
 		v, _ := scrape(t, s).Value("chkv_datanode_expired_keys_total")
 		return v == 1
 	})
@@ -156,7 +157,7 @@ func TestMetricsClusterMode(t *testing.T) {
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(3, self, other, 8000) })
 	// The version can come with the Register reply, just before the node
 	// counts itself registered: wait for both.
-	waitFor(t, 5*time.Second, "registration and topology", func() bool {
+	testutil.Eventually(t, 5*time.Second, "registration and topology", func() bool {
 		return s.member.registered.Load() && s.member.view.Load().top.Version == 3
 	})
 	c := s.dial(t)

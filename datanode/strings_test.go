@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 func TestStringsGetSet(t *testing.T) {
@@ -540,7 +542,7 @@ func TestExpiry(t *testing.T) {
 	if n := s.store.Len(); n < 101 {
 		t.Fatalf("store holds %d keys after the SETs, want at least 101", n)
 	}
-	waitFor(t, 5*time.Second, "active expiry of 100 keys", func() bool { return s.store.Len() == 1 })
+	testutil.Eventually(t, 5*time.Second, "active expiry of 100 keys", func() bool { return s.store.Len() == 1 })
 	runScript(t, c, []step{{"GET keep", `"v"`}})
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -172,7 +173,7 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 	}
 	for _, id := range []string{"b", "c"} {
 		dn := dns[id]
-		waitFor(t, 5*time.Second, id+" receiving the reassignment", func() bool { return dn.held() == after.Version })
+		testutil.Eventually(t, 5*time.Second, id+" receiving the reassignment", func() bool { return dn.held() == after.Version })
 	}
 	// Reassigning again is a no-op.
 	nn.detectAt(t0, 7*time.Second)
@@ -209,7 +210,7 @@ func TestDownNodeReassignedOnlyAfterLeaseAndMargin(t *testing.T) {
 		t.Fatalf("re-registered node's heartbeat: %v", resp)
 	}
 	for _, dn := range dns {
-		waitFor(t, 5*time.Second, dn.id+" receiving the re-addition", func() bool { return dn.held() == back.Version })
+		testutil.Eventually(t, 5*time.Second, dn.id+" receiving the re-addition", func() bool { return dn.held() == back.Version })
 	}
 }
 
@@ -230,7 +231,7 @@ func TestProbingDoesNotBlockHeartbeats(t *testing.T) {
 	heartbeat(t, c, "b", 1, v)
 	heartbeat(t, c, "c", 1, v)
 	nn.detectOnce(nn.clock.Now())
-	waitFor(t, 5*time.Second, "a's probe to arrive", func() bool { return a.probes.Load() == 1 })
+	testutil.Eventually(t, 5*time.Second, "a's probe to arrive", func() bool { return a.probes.Load() == 1 })
 	// a's probe hangs; b's and c's heartbeats and registrations go on.
 	for range 10 {
 		nn.clock.Advance(100 * time.Millisecond)
@@ -297,7 +298,9 @@ func TestReRegisterWhileDownBeforeReassignment(t *testing.T) {
 // that stops heartbeating and answering is taken out within a few
 // intervals while one that heartbeats stays.
 func TestDetectorLoop(t *testing.T) {
-	const interval = 50 * time.Millisecond
+	// 100ms: the three registrations must land within the quorum window
+	// (two intervals) even on a loaded machine under -race.
+	const interval = 100 * time.Millisecond
 	nn := startNameNode(t, func(c *Config) {
 		c.HeartbeatInterval = interval
 		c.now = nil
@@ -331,7 +334,7 @@ func TestDetectorLoop(t *testing.T) {
 	}()
 	defer func() { cancel(); wg.Wait() }()
 	a.stop()
-	waitFor(t, 5*time.Second, "a's slots to move to b and c", func() bool {
+	testutil.Eventually(t, 10*time.Second, "a's slots to move to b and c", func() bool {
 		o := owners(nn.Topology())
 		return o["a"] == 0 && o["b"]+o["c"] == slot.Count
 	})
@@ -370,7 +373,7 @@ func TestDialOptionsCutLinks(t *testing.T) {
 	register(t, c, b.node(), nil)
 	register(t, c, c3.node(), nil)
 	register(t, c, a.node(), nil) // b and c stage it
-	waitFor(t, 5*time.Second, "b to get version 3", func() bool { return b.held() == 3 })
+	testutil.Eventually(t, 5*time.Second, "b to get version 3", func() bool { return b.held() == 3 })
 	if a.held() != 0 {
 		t.Fatal("a push crossed a cut link")
 	}

@@ -266,18 +266,6 @@ func heartbeat(t testing.TB, c chkvpb.NameNodeClient, id string, epoch, version 
 	return resp
 }
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // owners counts the slots each node ID owns in t.
 func owners(t *topology.Topology) map[string]int {
 	out := make(map[string]int)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chkv/chkv/common/promtest"
+	"github.com/chkv/chkv/helper/promtest"
 )
 
 func TestMetrics(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -37,7 +38,7 @@ func TestPushesReachEveryDataNode(t *testing.T) {
 	}
 	t.Logf("20 commits: %v", time.Since(start))
 	for _, dn := range dns {
-		waitFor(t, 5*time.Second, dn.id+" holding version "+fmt.Sprint(last), func() bool { return dn.held() == last })
+		testutil.Eventually(t, 5*time.Second, dn.id+" holding version "+fmt.Sprint(last), func() bool { return dn.held() == last })
 		log := dn.pushLog()
 		if !slices.IsSorted(log) || len(slices.Compact(slices.Clone(log))) != len(log) {
 			t.Fatalf("%s received versions out of order or twice: %v", dn.id, log)
@@ -68,9 +69,9 @@ func TestPushIsLatestWins(t *testing.T) {
 	for i := range 30 {
 		last = bump(t, c, other.node(), i)
 	}
-	waitFor(t, 5*time.Second, "the fast node to catch up", func() bool { return other.held() == last })
+	testutil.Eventually(t, 5*time.Second, "the fast node to catch up", func() bool { return other.held() == last })
 	close(gate) // the slow node answers again
-	waitFor(t, 5*time.Second, "the slow node to catch up", func() bool { return slow.held() == last })
+	testutil.Eventually(t, 5*time.Second, "the slow node to catch up", func() bool { return slow.held() == last })
 	// It gets the push that was waiting and then only the newest version:
 	// the 30 versions committed meanwhile collapsed into one.
 	if log := slow.pushLog(); len(log) > 3 || log[len(log)-1] != last {
@@ -85,7 +86,7 @@ func TestPushRetriesWithBackoff(t *testing.T) {
 	dn.pushFail.Store(3)
 	start := time.Now()
 	register(t, c, dn.node(), nil)
-	waitFor(t, 10*time.Second, "the push to succeed after 3 failures", func() bool { return dn.held() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the push to succeed after 3 failures", func() bool { return dn.held() == 1 })
 	// Two more nodes, so that a majority stages new versions while a is
 	// unreachable.
 	for _, id := range []string{"b", "c"} {
@@ -105,7 +106,7 @@ func TestPushRetriesWithBackoff(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	dn.restart(t)
-	waitFor(t, 10*time.Second, "the push to reach the restarted node", func() bool { return dn.held() == last })
+	testutil.Eventually(t, 10*time.Second, "the push to reach the restarted node", func() bool { return dn.held() == last })
 }
 
 func TestPushStopsForDownNodes(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -284,7 +285,7 @@ func TestClusterTokenEnforced(t *testing.T) {
 	register(t, nn.client(t, token), dn.node(), nil)
 	// The NameNode's own calls to the DataNode carry the token: the fake
 	// requires it, so the push only arrives with it.
-	waitFor(t, 5e9, "push to a token-protected DataNode", func() bool { return dn.held() == 1 })
+	testutil.Eventually(t, 5e9, "push to a token-protected DataNode", func() bool { return dn.held() == 1 })
 }
 
 func TestAdoptNewerTopologyAfterRestart(t *testing.T) {
@@ -408,7 +409,7 @@ func TestConcurrentRegistrationsCommitTogether(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, 10e9, "all registrations to be applied", func() bool {
+	testutil.Eventually(t, 10e9, "all registrations to be applied", func() bool {
 		nn.mu.Lock()
 		defer nn.mu.Unlock()
 		return len(nn.nodes) == n

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -124,11 +125,11 @@ func TestLifecycle(t *testing.T) {
 	if err := s.Start(); !errors.Is(err, ErrStarted) {
 		t.Fatalf("second Start: %v, want ErrStarted", err)
 	}
-	waitFor(t, 5*time.Second, "the namenode to elect itself", func() bool { act, _ := s.Active(); return act })
+	testutil.Eventually(t, 5*time.Second, "the namenode to elect itself", func() bool { act, _ := s.Active(); return act })
 	conn := dialConn(t, s.Addr().String(), "")
 	dn := startFakeDataNode(t, "a", "")
 	register(t, chkvpb.NewNameNodeClient(conn), dn.node(), nil) // starts a pusher
-	waitFor(t, 5*time.Second, "the push", func() bool { return dn.held() == 1 })
+	testutil.Eventually(t, 5*time.Second, "the push", func() bool { return dn.held() == 1 })
 	conn.Close()
 	dn.stop()
 	var wg sync.WaitGroup
@@ -142,7 +143,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("Start after Stop: %v, want ErrStopped", err)
 	}
 	// Every goroutine the NameNode started has returned.
-	waitFor(t, 5*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= base })
+	testutil.Eventually(t, 5*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= base })
 
 	// Stop before Start is fine too.
 	s2, err := New(DefaultConfig())
@@ -167,7 +168,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, 5*time.Second, "Run to start", func() bool { return s.Addr() != nil })
+	testutil.Eventually(t, 5*time.Second, "Run to start", func() bool { return s.Addr() != nil })
 	cancel()
 	select {
 	case err := <-done:

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -150,13 +151,13 @@ func TestWatchCurrentThenEveryVersionInOrder(t *testing.T) {
 	for range 5 {
 		last = nn.commitDirect(t, dn, 1)
 		for i, col := range cols {
-			waitFor(t, 5*time.Second, fmt.Sprintf("watcher %d to receive %d", i, last), func() bool { return col.last() == last })
+			testutil.Eventually(t, 5*time.Second, fmt.Sprintf("watcher %d to receive %d", i, last), func() bool { return col.last() == last })
 		}
 	}
 	// A burst, shorter than the backlog: still every version, in order.
 	last = nn.commitDirect(t, dn, watchBacklog-2)
 	for i, col := range cols {
-		waitFor(t, 10*time.Second, fmt.Sprintf("watcher %d to receive %d", i, last), func() bool { return col.last() == last })
+		testutil.Eventually(t, 10*time.Second, fmt.Sprintf("watcher %d to receive %d", i, last), func() bool { return col.last() == last })
 		col.check(t, fmt.Sprintf("watcher %d", i), true)
 	}
 	// A watcher arriving now starts from the newest version.
@@ -218,7 +219,7 @@ func TestSlowWatcherDoesNotDelayOthers(t *testing.T) {
 		start := time.Now()
 		last = nn.commitDirect(t, dns[0], watchBacklog/2)
 		for i, col := range fast {
-			waitFor(t, 5*time.Second, fmt.Sprintf("fast watcher %d to receive %d", i, last), func() bool { return col.last() == last })
+			testutil.Eventually(t, 5*time.Second, fmt.Sprintf("fast watcher %d to receive %d", i, last), func() bool { return col.last() == last })
 		}
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("a burst took %v to reach the fast watchers", d)
@@ -233,7 +234,7 @@ func TestSlowWatcherDoesNotDelayOthers(t *testing.T) {
 		col := &collector{}
 		done := make(chan struct{})
 		go func() { defer close(done); col.run(stream) }()
-		waitFor(t, 10*time.Second, fmt.Sprintf("slow watcher %d to reach %d", i, last), func() bool { return col.last() == last })
+		testutil.Eventually(t, 10*time.Second, fmt.Sprintf("slow watcher %d to reach %d", i, last), func() bool { return col.last() == last })
 		col.check(t, fmt.Sprintf("slow watcher %d", i), false)
 		if n := len(col.versions); i == 0 && uint64(n) >= last {
 			t.Errorf("slow watcher %d received all %d versions: its stream never filled", i, n)
@@ -327,7 +328,7 @@ func (f *fleet) stop() {
 // waitAll waits until every watcher received version v.
 func (f *fleet) waitAll(t testing.TB, v uint64, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, timeout, fmt.Sprintf("%d watchers to receive version %d", f.n, v), func() bool {
+	testutil.Eventually(t, timeout, fmt.Sprintf("%d watchers to receive version %d", f.n, v), func() bool {
 		return f.received[v].Load() == int64(f.n)
 	})
 }

@@ -298,15 +298,3 @@ func NewRESPServer(t testing.TB, h RESPHandler) *RESPServer {
 
 // Addr returns the server's address.
 func (r *RESPServer) Addr() string { return r.addr }
-
-// Eventually fails t unless cond holds within d, polling.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

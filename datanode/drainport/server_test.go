@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 func TestGreetingHelpQuit(t *testing.T) {
@@ -315,7 +317,7 @@ func TestPeerCloseStopsStream(t *testing.T) {
 	c.send("k\n")
 	c.skipUntil("draining: ")
 	c.nc.Close()
-	waitFor(t, "the session to end", func() bool { return s.numConns() == 0 })
+	testutil.Eventually(t, 5*time.Second, "the session to end", func() bool { return s.numConns() == 0 })
 }
 
 func TestMaxConnsEvictsTheLongestIdle(t *testing.T) {
@@ -327,7 +329,7 @@ func TestMaxConnsEvictsTheLongestIdle(t *testing.T) {
 	c3 := dialGreeted(t, addr) // c1 waited longest: it goes
 	c1.expect("ERR closing: 2 connections are open and this one has waited longest for a command")
 	c1.expectEOF()
-	waitFor(t, "the evicted session to end", func() bool { return s.numConns() == 2 })
+	testutil.Eventually(t, 5*time.Second, "the evicted session to end", func() bool { return s.numConns() == 2 })
 	for _, c := range []*client{c2, c3} {
 		c.send("status\n")
 		c.expect("state: up")
@@ -349,7 +351,7 @@ func TestMaxConnsKeepsSessionsRunningACommand(t *testing.T) {
 	c1.skipUntil("draining: ")
 	c3.send("k\n")
 	c3.skipUntil("draining: ")
-	waitFor(t, "c2's session to end", func() bool { return s.numConns() == 2 })
+	testutil.Eventually(t, 5*time.Second, "c2's session to end", func() bool { return s.numConns() == 2 })
 	// Both sessions run a command: nobody to evict.
 	c4 := dial(t, addr)
 	c4.expect("ERR too many connections")
@@ -448,7 +450,7 @@ func TestCloseStopsEverything(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
+	testutil.Eventually(t, 5*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
 
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close = %v", err)

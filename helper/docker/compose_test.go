@@ -23,6 +23,7 @@ import (
 	"github.com/chkv/chkv/client"
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -307,18 +308,18 @@ func TestComposeCluster(t *testing.T) {
 // is active with a majority of the DataNodes, and returns its index.
 func (c *cluster) waitActive(addrs []string, timeout time.Duration, not int) int {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	active := -1
+	testutil.Eventually(c.t, timeout, fmt.Sprintf("an active namenode (other than %d)", not), func() bool {
 		for i, addr := range addrs {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			st, err := c.status(ctx, addr)
 			cancel()
 			if err == nil && i != not && st.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE && st.GetQuorum() {
-				return i
+				active = i
+				return true
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	c.t.Fatalf("no active namenode (other than %d) within %v", not, timeout)
-	return -1
+		return false
+	})
+	return active
 }

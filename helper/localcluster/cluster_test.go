@@ -17,6 +17,7 @@ import (
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -228,17 +229,10 @@ func TestIsolatedDataNodeStopsServingWhenLeaseEnds(t *testing.T) {
 	}
 	dn.Isolate()
 	cut := time.Now()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, "the isolated node to answer CLUSTERDOWN", func() bool {
 		err := rdb.Get(ctx, key).Err()
-		if err != nil && strings.HasPrefix(err.Error(), "CLUSTERDOWN") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("isolated node still serving after %v: %v", time.Since(cut), err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err != nil && strings.HasPrefix(err.Error(), "CLUSTERDOWN")
+	})
 	stopped := time.Since(cut)
 	if err := c.WaitForTopology(ctx, func(top *topology.Topology) bool {
 		i := top.Index(dn.ID())

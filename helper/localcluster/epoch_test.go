@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/client"
-	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // committedLog records every version a watcher receives.
@@ -68,7 +68,7 @@ func TestRestartedNameNodeTakesAFreshEpoch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var first *topology.Topology
-	clienttest.Eventually(t, 20*time.Second, "the restarted NameNode to commit", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the restarted NameNode to commit", func() bool {
 		first = c.Topology()
 		return first.Version > before.Version && countUp(first) == 3 && allServed(first)
 	})

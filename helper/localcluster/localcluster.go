@@ -20,9 +20,9 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/chkv/chkv/client"
-	"github.com/chkv/chkv/common/faultnet"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/faultnet"
 	"github.com/chkv/chkv/namenode"
 )
 

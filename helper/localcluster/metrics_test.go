@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chkv/chkv/common/promtest"
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/promtest"
 	"github.com/chkv/chkv/namenode"
 )
 

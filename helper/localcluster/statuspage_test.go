@@ -2,7 +2,6 @@ package localcluster
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/namenode"
 )
 
@@ -192,11 +192,9 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 	}
 	// Heartbeats carry the key counts; wait until the NameNode has them.
-	if err := waitFor(ctx, func() bool {
+	testutil.Eventually(t, 30*time.Second, "the key counts to reach the NameNode", func() bool {
 		return c.keysReported() == 300
-	}); err != nil {
-		t.Fatal("key counts never reached the NameNode:", err)
-	}
+	})
 
 	// The drain of the third node is stuck: its links to its peers are cut.
 	dns := c.DataNodes()
@@ -352,18 +350,4 @@ func (c *Cluster) keysReported() int64 {
 		total += ns.GetNode().GetLoad().GetKeys()
 	}
 	return total
-}
-
-// waitFor polls cond every 20ms until it holds or ctx ends.
-func waitFor(ctx context.Context, cond func() bool) error {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("condition not met: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
-	return nil
 }

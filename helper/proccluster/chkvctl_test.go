@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chkv/chkv/client/clienttest"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -66,7 +66,7 @@ func TestChkvctlAsUsersTypeIt(t *testing.T) {
 	ok("OK\n", "set", "greeting", "hello", nns, "--ttl", "1h")
 	ok("hello\n", "get", "greeting", nns)
 	ok("OK\n", "set", "short", "lived", "--ttl", "1s", nns, "--xx=false")
-	clienttest.Eventually(t, 15*time.Second, "short expires after set short lived --ttl 1s", func() bool {
+	testutil.Eventually(t, 15*time.Second, "short expires after set short lived --ttl 1s", func() bool {
 		_, errOut, code := chkvctl(t, "get", "short", nns)
 		return code == 1 && strings.Contains(errOut, "not found")
 	})

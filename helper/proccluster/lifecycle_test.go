@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/chkv/chkv/client/clienttest"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/helper/workload"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -42,7 +42,7 @@ func nodeOf(st *chkvpb.StatusResponse, id string) *chkvpb.NodeStatus {
 func waitStatus(t testing.TB, c *Cluster, what string, ok func(*chkvpb.StatusResponse) bool) *chkvpb.StatusResponse {
 	t.Helper()
 	var last *chkvpb.StatusResponse
-	clienttest.Eventually(t, 60*time.Second, what, func() bool {
+	testutil.Eventually(t, 60*time.Second, what, func() bool {
 		_, st := c.Active(context.Background())
 		if st != nil && ok(st) {
 			last = st
@@ -159,7 +159,7 @@ func TestUndrainRemoveReplaceRejoin(t *testing.T) {
 	if _, err := activeClient(t, c).Remove(ctxFor(t, 5*time.Second), &chkvpb.RemoveRequest{Node: dn3.Name}); err != nil {
 		t.Fatalf("remove drained: %v", err)
 	}
-	clienttest.Eventually(t, 30*time.Second, dn3.Name+" retiring", func() bool {
+	testutil.Eventually(t, 30*time.Second, dn3.Name+" retiring", func() bool {
 		return strings.Contains(dn3.Log(), "removed from the cluster after its drain")
 	})
 	for range 3 {
@@ -189,7 +189,7 @@ func TestUndrainRemoveReplaceRejoin(t *testing.T) {
 	if err := dn2.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	clienttest.Eventually(t, 30*time.Second, dn2.Name+" registered again", func() bool {
+	testutil.Eventually(t, 30*time.Second, dn2.Name+" registered again", func() bool {
 		return strings.Count(dn2.Log(), "registered with namenode") > registered
 	})
 	_, st := waitActive(t, c)
@@ -258,7 +258,7 @@ func testRecover(t *testing.T, killActive bool) {
 		// Wait until the active has learnt it has no majority, then kill
 		// it: the standby is left with no active to follow.
 		var i int
-		clienttest.Eventually(t, 30*time.Second, "the active to report no majority", func() bool {
+		testutil.Eventually(t, 30*time.Second, "the active to report no majority", func() bool {
 			for i = range c.NameNodes {
 				st, err := c.Status(context.Background(), i)
 				if err == nil && st.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE && !st.GetQuorum() {
@@ -271,7 +271,7 @@ func testRecover(t *testing.T, killActive bool) {
 		if err := killed.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		clienttest.Eventually(t, 30*time.Second, "the standby to say there is no active", func() bool {
+		testutil.Eventually(t, 30*time.Second, "the standby to say there is no active", func() bool {
 			st, err := c.Status(context.Background(), 1-i)
 			return err == nil && st.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY &&
 				strings.HasPrefix(st.GetReason(), "no active: waiting for votes from 2 of 3 witnesses")
@@ -279,7 +279,7 @@ func testRecover(t *testing.T, killActive bool) {
 	}
 	// No NameNode leads with a majority, and each says which witnesses
 	// are silent.
-	clienttest.Eventually(t, 30*time.Second, "the namenodes to report the silent witnesses", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the namenodes to report the silent witnesses", func() bool {
 		for i := range c.NameNodes {
 			if c.NameNodes[i] == killed {
 				continue

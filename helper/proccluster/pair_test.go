@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/client"
-	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/helper/workload"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	code := m.Run()
+	code := testutil.RunAndVerify(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -160,15 +160,15 @@ func waitActive(t testing.TB, c *Cluster) (int, *chkvpb.StatusResponse) {
 // from its election on, and the topology's epoch from its first commit.)
 func waitNewActive(t testing.TB, c *Cluster, old int, was *chkvpb.StatusResponse, within time.Duration) (int, *chkvpb.StatusResponse) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if i, st := c.Active(context.Background()); i >= 0 && i != old && st.GetEpoch() > was.GetEpoch() {
-			return i, st
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no new active namenode within %v", within)
-	return -1, nil
+	var (
+		i  int
+		st *chkvpb.StatusResponse
+	)
+	testutil.Eventually(t, within, "a new active namenode", func() bool {
+		i, st = c.Active(context.Background())
+		return i >= 0 && i != old && st.GetEpoch() > was.GetEpoch()
+	})
+	return i, st
 }
 
 // TestActiveKilledStandbyTakesOver kills the active NameNode with SIGKILL
@@ -251,7 +251,7 @@ func slotsOf(st *chkvpb.StatusResponse, id string) uint32 {
 // satisfies ok.
 func waitSlots(t testing.TB, c *Cluster, i int, node string, ok func(uint32) bool) {
 	t.Helper()
-	clienttest.Eventually(t, 60*time.Second, node+"'s slots to reach the expected count", func() bool {
+	testutil.Eventually(t, 60*time.Second, node+"'s slots to reach the expected count", func() bool {
 		st, err := c.Status(context.Background(), i)
 		return err == nil && ok(slotsOf(st, node))
 	})
@@ -313,7 +313,7 @@ func TestPausedActiveIsFenced(t *testing.T) {
 func waitFirstAbove(t testing.TB, log *versionLog, epoch uint64) *topology.Topology {
 	t.Helper()
 	var first *topology.Topology
-	clienttest.Eventually(t, 10*time.Second, fmt.Sprintf("a watcher to receive a version of an epoch above %d", epoch), func() bool {
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("a watcher to receive a version of an epoch above %d", epoch), func() bool {
 		var ok bool
 		first, ok = log.firstAbove(epoch)
 		return ok
@@ -347,17 +347,10 @@ func TestPeerLinkCutNoSecondActive(t *testing.T) {
 	}
 	c.PeerLink.Restore()
 	// The standby follows again: the active sees it acknowledge its version.
-	deadline := time.Now().Add(10 * testInterval)
-	for {
+	testutil.Eventually(t, 10*testInterval, "the standby to follow again after the link healed", func() bool {
 		s, err := c.Status(context.Background(), old)
-		if err == nil && s.GetPeer().GetAgeMs() >= 0 && s.GetPeer().GetAgeMs() < testInterval.Milliseconds() && s.GetPeer().GetLagVersions() == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the standby did not follow again after the link healed: %v", s.GetPeer())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && s.GetPeer().GetAgeMs() >= 0 && s.GetPeer().GetAgeMs() < testInterval.Milliseconds() && s.GetPeer().GetLagVersions() == 0
+	})
 }
 
 // TestActiveCutFromDataNodes cuts every DataNode's link to the active but
@@ -371,17 +364,13 @@ func TestActiveCutFromDataNodes(t *testing.T) {
 	// be published; once the active reports no majority it must commit
 	// nothing more.
 	var cut *chkvpb.StatusResponse
-	deadline := time.Now().Add(10 * testInterval)
-	for cut == nil || cut.GetQuorum() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the cut-off active still claims a majority: %v", cut)
-		}
-		time.Sleep(20 * time.Millisecond)
+	testutil.Eventually(t, 10*testInterval, "the cut-off active to report no majority", func() bool {
 		var err error
 		if cut, err = c.Status(context.Background(), old); err != nil {
 			t.Fatal(err)
 		}
-	}
+		return !cut.GetQuorum()
+	})
 	_, nst := waitNewActive(t, c, old, st, 20*testInterval)
 	ost, err := c.Status(context.Background(), old)
 	if err != nil {
@@ -399,17 +388,10 @@ func TestActiveCutFromDataNodes(t *testing.T) {
 		t.Fatalf("the new active is at version %d, not after the old active's %d", nst.GetVersion(), cut.GetVersion())
 	}
 	c.ToNameNode[old].Restore()
-	deadline = time.Now().Add(10 * testInterval)
-	for {
+	testutil.Eventually(t, 10*testInterval, fmt.Sprintf("the old active to be a standby of epoch %d after the link healed", nst.GetEpoch()), func() bool {
 		ost, err = c.Status(context.Background(), old)
-		if err == nil && ost.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY && ost.GetEpoch() >= nst.GetEpoch() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the old active is not a standby of epoch %d after the link healed: %v", nst.GetEpoch(), ost)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && ost.GetRole() == chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY && ost.GetEpoch() >= nst.GetEpoch()
+	})
 }
 
 // TestBothNameNodesRestarted kills both NameNodes and starts them again:
@@ -448,14 +430,10 @@ func TestBothNameNodesRestarted(t *testing.T) {
 	// Wait for the new active, and for every DataNode's heartbeat to have
 	// brought it the node's figures.
 	var nst *chkvpb.StatusResponse
-	deadline := time.Now().Add(30 * time.Second)
-	for nst == nil || slices.ContainsFunc(nst.GetNodes(), func(n *chkvpb.NodeStatus) bool { return n.GetNode().GetLoad().GetKeys() == 0 }) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no active namenode with every node's load after the restart: %v", nst)
-		}
-		time.Sleep(20 * time.Millisecond)
+	testutil.Eventually(t, 30*time.Second, "an active namenode with every node's load after the restart", func() bool {
 		_, nst = c.Active(context.Background())
-	}
+		return nst != nil && !slices.ContainsFunc(nst.GetNodes(), func(n *chkvpb.NodeStatus) bool { return n.GetNode().GetLoad().GetKeys() == 0 })
+	})
 	if nst.GetVersion() <= st.GetVersion() {
 		t.Fatalf("after the restart: version %d, not after %d", nst.GetVersion(), st.GetVersion())
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/timing"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/helper/workload"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -291,7 +291,7 @@ func keepMigrating(t testing.TB, c *Cluster, p *probe) {
 		}
 		// Probed once it holds a topology: before, it rightly serves
 		// nothing, and no client is sent to it.
-		clienttest.Eventually(t, 30*time.Second, dn.Name+" to hold a topology", func() bool { return knowsNodes(dn.Addr) })
+		testutil.Eventually(t, 30*time.Second, dn.Name+" to hold a topology", func() bool { return knowsNodes(dn.Addr) })
 		p.add(dn)
 	} else {
 		nn, err := c.NameNode(i)
@@ -307,7 +307,7 @@ func keepMigrating(t testing.TB, c *Cluster, p *probe) {
 			}
 		}
 	}
-	clienttest.Eventually(t, 30*time.Second, "a migration to start", func() bool {
+	testutil.Eventually(t, 30*time.Second, "a migration to start", func() bool {
 		_, st := c.Active(context.Background())
 		return st != nil && migrating(st)
 	})
@@ -329,7 +329,7 @@ func killActives(t testing.TB, c *Cluster, p *probe, kills int) []time.Duration 
 		}
 		killed := time.Now()
 		var first bool
-		clienttest.Eventually(t, 30*time.Second, "a version of a new epoch", func() bool {
+		testutil.Eventually(t, 30*time.Second, "a version of a new epoch", func() bool {
 			_, first = log.firstAbove(st.GetEpoch())
 			return first
 		})
@@ -337,7 +337,7 @@ func killActives(t testing.TB, c *Cluster, p *probe, kills int) []time.Duration 
 		if err := c.NameNodes[old].Restart(); err != nil {
 			t.Fatal(err)
 		}
-		clienttest.Eventually(t, 60*time.Second, "the restarted namenode to follow", func() bool {
+		testutil.Eventually(t, 60*time.Second, "the restarted namenode to follow", func() bool {
 			i, ast := c.Active(context.Background())
 			return i >= 0 && i != old && ast.GetPeer().GetAgeMs() >= 0 && ast.GetPeer().GetAgeMs() < 500 && ast.GetPeer().GetLagVersions() == 0
 		})
@@ -398,7 +398,7 @@ func unavailableAfterBothBack(t testing.TB, iv time.Duration) time.Duration {
 			t.Fatal(err)
 		}
 	}
-	clienttest.Eventually(t, 30*time.Second, "every DataNode's lease to lapse", func() bool {
+	testutil.Eventually(t, 30*time.Second, "every DataNode's lease to lapse", func() bool {
 		down := map[string]bool{}
 		for _, u := range p.unavailable() {
 			down[u.node] = true
@@ -415,7 +415,7 @@ func unavailableAfterBothBack(t testing.TB, iv time.Duration) time.Duration {
 	// Serving resumed for good: every DataNode still serves a lease
 	// period after the restart.
 	lease := time.Duration(timing.LeaseHeartbeats) * iv
-	clienttest.Eventually(t, 30*time.Second, "every DataNode to serve a lease period after the restart", func() bool {
+	testutil.Eventually(t, 30*time.Second, "every DataNode to serve a lease period after the restart", func() bool {
 		return p.servedSince(c, back.Add(lease))
 	})
 	p.stop()

@@ -24,7 +24,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/chkv/chkv/client"
-	"github.com/chkv/chkv/common/faultnet"
+	"github.com/chkv/chkv/helper/faultnet"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/chkv/chkv/client/clienttest"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -19,7 +19,7 @@ func TestStandbyStatusNamesTheActive(t *testing.T) {
 	c := startCluster(t, Options{})
 	active, _ := waitActive(t, c)
 	var st *chkvpb.StatusResponse
-	clienttest.Eventually(t, 10*time.Second, "the standby to name the active", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the standby to name the active", func() bool {
 		var err error
 		st, err = c.Status(context.Background(), 1-active)
 		return err == nil && st.GetActiveId() != "" && st.GetActiveId() == st.GetPeer().GetId()

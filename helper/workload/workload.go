@@ -16,6 +16,7 @@ import (
 	"github.com/chkv/chkv/client"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/helper/linearize"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // NewClient returns a new SDK client of the cluster under test.
@@ -147,16 +148,12 @@ func (w *Workload) run(ctx context.Context, cl *client.Client, id, keys int) {
 func (w *Workload) RunMore(t testing.TB, n int64) {
 	t.Helper()
 	target := w.ops.Load() + n
-	deadline := time.Now().Add(30 * time.Second)
-	for w.ops.Load() < target {
+	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("the clients to complete %d more operations", n), func() bool {
 		if w.rec.Full() {
 			t.Fatalf("the workload's history is full (%d operations): start it with a larger maxOps", w.rec.Len())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the clients completed %d of %d operations in 30s", w.ops.Load(), target)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return w.ops.Load() >= target
+	})
 }
 
 // Ops and Errs count the operations completed and those that failed.

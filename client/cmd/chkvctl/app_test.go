@@ -17,6 +17,7 @@ import (
 	"github.com/chkv/chkv/common/cliconf"
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -297,11 +298,11 @@ func TestWatch(t *testing.T) {
 	go func() {
 		done <- newApp(&out, &out).RunContext(ctx, []string{"chkvctl", "--namenodes", f.nn.Addr(), "watch"})
 	}()
-	clienttest.Eventually(t, 5*time.Second, "version 7 printed", func() bool { return strings.Contains(out.String(), "version=7") })
+	testutil.Eventually(t, 5*time.Second, "version 7 printed", func() bool { return strings.Contains(out.String(), "version=7") })
 	f.nn.Push(clienttest.Split(1, 8, f.addrs[:2]...))
 	f.nn.Push(clienttest.Split(1, 6, f.addrs...)) // older: not printed
 	f.nn.Push(clienttest.Split(1, 9, f.addrs[0]))
-	clienttest.Eventually(t, 5*time.Second, "version 9 printed", func() bool { return strings.Contains(out.String(), "version=9") })
+	testutil.Eventually(t, 5*time.Second, "version 9 printed", func() bool { return strings.Contains(out.String(), "version=9") })
 	cancel()
 	select {
 	case err := <-done:

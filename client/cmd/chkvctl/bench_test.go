@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chkv/chkv/common/promtest"
 	"github.com/chkv/chkv/datanode"
 	"github.com/chkv/chkv/helper/localcluster"
+	"github.com/chkv/chkv/helper/promtest"
 )
 
 func startLocalCluster(t *testing.T, opts localcluster.Options) *localcluster.Cluster {

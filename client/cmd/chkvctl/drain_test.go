@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -382,7 +382,7 @@ func TestDrainInterrupted(t *testing.T) {
 	go func() {
 		done <- newApp(&out, &out).RunContext(ctx, []string{"chkvctl", "--namenodes", f.addr, "drain", "dn-0"})
 	}()
-	clienttest.Eventually(t, 5*time.Second, "progress printed", func() bool { return strings.Contains(out.String(), "draining dn-0") })
+	testutil.Eventually(t, 5*time.Second, "progress printed", func() bool { return strings.Contains(out.String(), "draining dn-0") })
 	cancel()
 	select {
 	case err := <-done:
