@@ -335,8 +335,13 @@ func (f *fleet) waitAll(t testing.TB, v uint64, timeout time.Duration) {
 
 // startSmallCluster starts a NameNode with k DataNodes registered and
 // returns the first DataNode, used to commit more versions.
-func startSmallCluster(t testing.TB, k, vnodes int) (*testNameNode, *fakeDataNode) {
-	nn := startNameNode(t, func(c *Config) { c.VNodes = vnodes })
+func startSmallCluster(t testing.TB, k, vnodes int, mutate ...func(*Config)) (*testNameNode, *fakeDataNode) {
+	nn := startNameNode(t, func(c *Config) {
+		c.VNodes = vnodes
+		for _, m := range mutate {
+			m(c)
+		}
+	})
 	c := nn.client(t, "")
 	var first *fakeDataNode
 	for _, id := range nodeIDs(k) {
@@ -351,7 +356,12 @@ func startSmallCluster(t testing.TB, k, vnodes int) (*testNameNode, *fakeDataNod
 
 func TestTenThousandWatchers(t *testing.T) {
 	const watchers = 10000
-	nn, dn := startSmallCluster(t, 3, 16)
+	// A 5 s interval: with 10,000 streams open and beating in this one
+	// process under -race, staging to the fake DataNodes can take longer
+	// than the default interval's 1 s staging timeout on 2 cores. The
+	// NameNode's clock is the harness's fake one, so leases and quorum do
+	// not depend on it.
+	nn, dn := startSmallCluster(t, 3, 16, func(c *Config) { c.HeartbeatInterval = 5 * time.Second })
 	v0 := nn.Topology().Version
 	start := time.Now()
 	f := startFleet(t, nn, watchers, 4, v0+2)
