@@ -98,6 +98,13 @@ func testConfig(d Drainer) Config {
 // startServer serves cfg on 127.0.0.1:0 until the test ends.
 func startServer(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
+	return serve(t, cfg, func(ln net.Listener) net.Listener { return ln })
+}
+
+// serve serves cfg on wrap of a listener on 127.0.0.1:0 until the test
+// ends, and checks that Serve returns nil after Close.
+func serve(t *testing.T, cfg Config, wrap func(net.Listener) net.Listener) (*Server, string) {
+	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -107,7 +114,7 @@ func startServer(t *testing.T, cfg Config) (*Server, string) {
 		t.Fatalf("listen: %v", err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
+	go func() { served <- s.Serve(wrap(ln)) }()
 	t.Cleanup(func() {
 		s.Close()
 		if err := <-served; err != nil {
@@ -145,23 +152,7 @@ func (c remoteConn) RemoteAddr() net.Addr { return c.addr }
 // addr.
 func startServerRemote(t *testing.T, cfg Config, addr net.Addr) (*Server, string) {
 	t.Helper()
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(remoteListener{Listener: ln, addr: addr}) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-served; err != nil {
-			t.Errorf("Serve returned %v after Close, want nil", err)
-		}
-	})
-	return s, ln.Addr().String()
+	return serve(t, cfg, func(ln net.Listener) net.Listener { return remoteListener{Listener: ln, addr: addr} })
 }
 
 // client is the test's end of a connection.
