@@ -180,7 +180,7 @@ func (s *Server) probe(ctx context.Context, sp suspect) bool {
 			return false
 		case status.Code(err) == codes.FailedPrecondition:
 			// The DataNode promised a newer epoch: we were replaced.
-			s.stepDown(epoch+1, fmt.Sprintf("datanode %s refused a probe: %v", sp.id, err))
+			s.fenced(epoch+1, fmt.Sprintf("datanode %s refused a probe: %v", sp.id, err))
 			return false
 		}
 		s.log.Debug("probe failed", "datanode", sp.id, "attempt", attempt, "err", err)

@@ -17,15 +17,22 @@ import (
 // electionLoop makes the NameNode campaign whenever it is not active and
 // no active peer that hears from a majority has been heard from for
 // FailoverHeartbeats intervals, first after StartupHeartbeats intervals of
-// listening to heartbeats. It checks four times per interval, with jitter,
-// so that two candidates rarely ask at the same moment. It runs until ctx
-// ends.
+// listening to heartbeats, and makes an active re-elect itself when asked
+// to (requestReelectionLocked). It checks four times per interval, with
+// jitter, so that two candidates rarely ask at the same moment. It runs
+// until ctx ends.
 func (s *Server) electionLoop(ctx context.Context) {
 	period := s.cfg.timing().CampaignPeriod // the longest pause
 	for {
 		d := period/2 + rand.N(period/2+1)
-		if !sleep(ctx, d) {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
 			return
+		case <-t.C:
+		case <-s.electNow:
+			t.Stop()
 		}
 		if s.shouldCampaign(s.now()) {
 			s.campaign(ctx)
@@ -34,6 +41,7 @@ func (s *Server) electionLoop(ctx context.Context) {
 }
 
 // shouldCampaign reports whether the NameNode should seek election at now.
+// An active does only to win back a witness (requestReelectionLocked).
 // After a start it waits StartupHeartbeats intervals, unless it has
 // already heard from a DataNode to ask and found that the peer is not an
 // active it can follow: then waiting would only let the DataNodes' leases
@@ -44,7 +52,7 @@ func (s *Server) shouldCampaign(now time.Time) bool {
 	iv := s.cfg.HeartbeatInterval
 	switch {
 	case s.role == active:
-		return false
+		return s.reelect
 	case now.Sub(s.startedAt) < StartupHeartbeats*iv && (len(s.heard) == 0 || !s.peerChecked):
 		return false
 	}
@@ -54,15 +62,21 @@ func (s *Server) shouldCampaign(now time.Time) bool {
 // campaign runs one election round: it promises itself the next epoch
 // above any it knows, asks every witness for it, and becomes active when
 // a majority of the DataNodes of the newest topology among its own and
-// the voters' grant it. A NameNode that knows of no DataNode asks its peer
-// instead, and takes over if the peer does not answer: with no DataNodes
-// there is no data to protect. It reports whether it won.
+// the voters' grant it. An active campaigns the same way to re-elect
+// itself, and stays active at the higher epoch when it wins. A NameNode
+// that knows of no DataNode asks its peer instead, and takes over if the
+// peer does not answer: with no DataNodes there is no data to protect. It
+// reports whether it won.
 func (s *Server) campaign(ctx context.Context) bool {
 	s.mu.Lock()
 	// The candidate epoch is kept across rounds, so that grants add up,
 	// until a witness reports a newer promise.
 	epoch := max(s.epoch+1, s.voted+1, s.candidate)
 	s.candidate = epoch // the peer cannot win it through our vote
+	reelection := s.role == active
+	if reelection {
+		s.reelecting = max(s.reelecting, epoch)
+	}
 	known := s.cur.Load().topo
 	asked := voters(known)
 	for id, addr := range s.heard {
@@ -72,7 +86,7 @@ func (s *Server) campaign(ctx context.Context) bool {
 	}
 	s.mu.Unlock()
 
-	if len(asked) == 0 {
+	if len(asked) == 0 && !reelection {
 		return s.campaignAlone(ctx, epoch)
 	}
 	req := &chkvpb.ElectRequest{CandidateId: s.id, Epoch: epoch, Incarnation: s.incarnation}
@@ -129,13 +143,23 @@ func (s *Server) campaign(ctx context.Context) bool {
 	s.mu.Lock()
 	need := s.withoutRecoveredLocked(voters(newest))
 	s.mu.Unlock()
-	if len(need) == 0 {
+	if len(need) == 0 && !reelection {
 		// Those heard from hold no topology: nothing to protect.
 		return s.campaignAlone(ctx, epoch)
 	}
 	if !majority(need, granted) {
-		s.log.Debug("election lost", "epoch", epoch, "granted", countTrue(granted), "voters", len(need))
+		s.log.Debug("election lost", "epoch", epoch, "granted", countTrue(granted), "voters", len(need), "reelection", reelection)
+		if reelection {
+			// A rival may win this epoch: from now on a witness's
+			// promise of it fences us.
+			s.mu.Lock()
+			s.reelecting = 0
+			s.mu.Unlock()
+		}
 		return false
+	}
+	if reelection {
+		return s.reelected(epoch)
 	}
 	return s.becomeActive(epoch, newest)
 }

@@ -124,6 +124,56 @@ type fakeDataNode struct {
 	probeGate chan struct{} // when set, each probe waits for it to close
 	pushed    chan struct{} // signalled after each recorded push
 	lastEpoch atomic.Uint64 // epoch of the newest probe
+
+	// witness makes the fake keep promises as a DataNode witness does:
+	// each epoch belongs to one NameNode incarnation, promiseTo. Without
+	// it, every vote is granted and every push and stage accepted.
+	witness   bool
+	promise   uint64
+	promiseTo fakeRef
+	voteGate  chan struct{} // when set, each vote waits for it to close
+}
+
+// fakeRef names a NameNode incarnation to a witness fake.
+type fakeRef struct {
+	id          string
+	incarnation uint64
+}
+
+// startWitness starts a fake DataNode that keeps promises as a witness.
+func startWitness(t testing.TB, id string) *fakeDataNode {
+	f := startFakeDataNode(t, id, "")
+	f.mu.Lock()
+	f.witness = true
+	f.mu.Unlock()
+	return f
+}
+
+// promised returns the fake witness's promise.
+func (f *fakeDataNode) promised() (uint64, fakeRef) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.promise, f.promiseTo
+}
+
+// promiseLocked makes epoch the promise to who. The caller holds f.mu.
+func (f *fakeDataNode) promiseLocked(epoch uint64, who fakeRef) {
+	f.promise, f.promiseTo = epoch, who
+}
+
+// acceptLocked reports whether a witness takes a call of who at epoch,
+// promising the epoch to who if it is new. The caller holds f.mu.
+func (f *fakeDataNode) acceptLocked(epoch uint64, who fakeRef) bool {
+	if !f.witness {
+		return true
+	}
+	if epoch < f.promise || (epoch == f.promise && f.promiseTo.id != "" && who != f.promiseTo) {
+		return false
+	}
+	if epoch > f.promise || f.promiseTo.id == "" {
+		f.promiseLocked(epoch, who)
+	}
+	return true
 }
 
 func startFakeDataNode(t testing.TB, id, token string) *fakeDataNode {
@@ -182,6 +232,13 @@ func (f *fakeDataNode) Probe(ctx context.Context, req *chkvpb.ProbeRequest) (*ch
 }
 
 func (f *fakeDataNode) PushTopology(ctx context.Context, req *chkvpb.PushTopologyRequest) (*chkvpb.PushTopologyResponse, error) {
+	f.mu.Lock()
+	accepted := f.acceptLocked(req.GetTopology().GetEpoch(), fakeRef{req.GetNamenodeId(), req.GetIncarnation()})
+	promise := f.promise
+	f.mu.Unlock()
+	if !accepted {
+		return &chkvpb.PushTopologyResponse{Stale: true, PromisedEpoch: promise}, nil
+	}
 	if req.GetStage() {
 		// Staging always succeeds: the fake holds the staged version.
 		tp := req.GetTopology()
@@ -217,11 +274,24 @@ func (f *fakeDataNode) PushTopology(ctx context.Context, req *chkvpb.PushTopolog
 	return &chkvpb.PushTopologyResponse{Epoch: f.holding.GetEpoch(), Version: f.holding.GetVersion()}, nil
 }
 
-// Elect grants every vote and sends the newest topology pushed.
-func (f *fakeDataNode) Elect(context.Context, *chkvpb.ElectRequest) (*chkvpb.ElectResponse, error) {
+// Elect sends the newest topology pushed and grants the vote; a witness
+// grants it only for an epoch it has not promised to another NameNode
+// incarnation.
+func (f *fakeDataNode) Elect(ctx context.Context, req *chkvpb.ElectRequest) (*chkvpb.ElectResponse, error) {
+	f.mu.Lock()
+	gate := f.voteGate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return &chkvpb.ElectResponse{Granted: true, Topology: f.holding}, nil
+	granted := f.acceptLocked(req.GetEpoch(), fakeRef{req.GetCandidateId(), req.GetIncarnation()})
+	return &chkvpb.ElectResponse{Granted: granted, PromisedEpoch: f.promise, Topology: f.holding}, nil
 }
 
 func (f *fakeDataNode) gate() chan struct{} {

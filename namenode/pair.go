@@ -145,7 +145,7 @@ func (s *Server) becomeActive(epoch uint64, held *topology.Topology) bool {
 	s.markRecoveredDownLocked() // a recover's election: they are down
 	s.handoffs = nil
 	s.dirty = len(base.Nodes) > 0 // the new epoch's first version
-	s.role, s.epoch, s.activeID = active, epoch, s.id
+	s.role, s.epoch, s.activeID, s.reelect = active, epoch, s.id, false
 	s.mu.Unlock()
 	s.log.Info("became the active namenode", "epoch", epoch, "adopted_epoch", base.Epoch, "adopted_version", base.Version,
 		"nodes", len(base.Nodes))
@@ -158,20 +158,75 @@ func (s *Server) becomeActive(epoch uint64, held *topology.Topology) bool {
 	return true
 }
 
-// stepDown makes an active NameNode a standby because a DataNode promised
-// epoch to another NameNode: it has been replaced and must not change the
-// topology or grant leases any more.
-func (s *Server) stepDown(epoch uint64, why string) {
+// reelected makes the active NameNode, which a majority of the witnesses
+// granted epoch in a re-election, the active of epoch, and commits the
+// epoch's first version, which brings the witness it won back into line.
+// It reports false when the NameNode stepped down or a newer epoch was
+// promised meanwhile.
+func (s *Server) reelected(epoch uint64) bool {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	s.mu.Lock()
+	if s.role != active || s.epoch >= epoch || s.voted >= epoch {
+		s.mu.Unlock()
+		return false
+	}
+	s.epoch, s.reelect, s.dirty = epoch, false, true
+	s.mu.Unlock()
+	s.log.Info("re-elected at a higher epoch", "epoch", epoch)
+	if _, err := s.commitLocked(); err != nil {
+		s.log.Warn("first commit of the new epoch failed; retrying", "epoch", epoch, "err", err)
+	}
+	return true
+}
+
+// fenced handles a DataNode's report that it promised epoch to a
+// NameNode other than this active incarnation at its epoch, and reports
+// whether the NameNode is still active. A promise of
+// a newer epoch than the active's means it was replaced: it becomes a
+// standby, and must not change the topology or grant leases any more.
+// Two promises leave it active. Its own epoch promised to a rival that
+// lost the election for it (the rival asked that witness first; each
+// epoch still has one majority, the active's) is won back by re-electing
+// itself at a higher epoch. The epoch of its own re-election campaign was
+// promised to itself.
+func (s *Server) fenced(epoch uint64, why string) bool {
+	s.mu.Lock()
+	if s.role == active {
+		switch {
+		case epoch == s.epoch:
+			first := !s.reelect
+			s.requestReelectionLocked()
+			s.mu.Unlock()
+			if first {
+				s.log.Info("a witness promised this epoch to a rival; re-electing", "epoch", epoch, "why", why)
+			}
+			return true
+		case epoch > s.epoch && epoch <= s.reelecting:
+			s.mu.Unlock()
+			return true
+		}
+	}
 	s.epoch = max(s.epoch, epoch)
 	if s.role != active {
 		s.mu.Unlock()
-		return
+		return false
 	}
-	s.role, s.activeID = standby, ""
+	s.role, s.activeID, s.reelect = standby, "", false
 	s.leaderSeen = s.now() // give the new active time to show itself
 	s.mu.Unlock()
 	s.log.Warn("stepped down: another namenode holds a newer epoch", "epoch", epoch, "why", why)
+	return false
+}
+
+// requestReelectionLocked makes the active campaign for a higher epoch
+// at once. The caller holds s.mu.
+func (s *Server) requestReelectionLocked() {
+	s.reelect = true
+	select {
+	case s.electNow <- struct{}{}:
+	default: // a wake-up is pending
+	}
 }
 
 // learn makes t, a version committed by the active peer, the standby's

@@ -156,7 +156,7 @@ func (s *Server) runPeer(ctx context.Context, p *peer, conn *grpc.ClientConn) {
 		}
 		ackEpoch, ackVersion, acked = v.topo.Epoch, v.topo.Version, true
 		if resp.GetStale() {
-			s.stepDown(resp.GetPromisedEpoch(), fmt.Sprintf("datanode %s refused a push", p.id))
+			s.fenced(resp.GetPromisedEpoch(), fmt.Sprintf("datanode %s refused a push", p.id))
 			continue // not resent; the next commit, if any, would be refused too
 		}
 		if before(ackEpoch, ackVersion, resp.GetEpoch(), resp.GetVersion()) {

@@ -129,7 +129,7 @@ func (s *Server) adopt(held *topology.Topology, now time.Time) {
 	if _, epoch := s.Active(); held.Epoch > epoch {
 		// A newer epoch than ours has been led: we were replaced. Its
 		// versions are committed; keep the newest as a standby would.
-		s.stepDown(held.Epoch, "a datanode holds a topology of a newer epoch")
+		s.fenced(held.Epoch, "a datanode holds a topology of a newer epoch")
 		s.learn(held)
 		return
 	}
@@ -176,7 +176,7 @@ func (s *Server) adopt(held *topology.Topology, now time.Time) {
 func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
 	now := s.now()
 	if act, epoch := s.Active(); act && req.GetPromisedEpoch() > epoch {
-		s.stepDown(req.GetPromisedEpoch(), fmt.Sprintf("datanode %s promised epoch %d", req.GetNodeId(), req.GetPromisedEpoch()))
+		s.fenced(req.GetPromisedEpoch(), fmt.Sprintf("datanode %s promised epoch %d", req.GetNodeId(), req.GetPromisedEpoch()))
 	}
 	cur := s.cur.Load()
 	s.mu.Lock()
@@ -271,7 +271,7 @@ func (s *Server) commitLocked() (*version, error) {
 		s.handoffs = append(handoffs, s.handoffs...)
 		s.mu.Unlock()
 		if fe, ok := err.(*errFenced); ok {
-			s.stepDown(fe.promised, fe.Error())
+			s.fenced(fe.promised, fe.Error())
 		}
 		s.log.Warn("commit failed: the new version is not on a majority of the datanodes", "epoch", epoch, "version", next.Version, "err", err)
 		return nil, err

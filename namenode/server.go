@@ -56,8 +56,17 @@ type Server struct {
 	voted    uint64 // the highest epoch granted to the peer as a witness
 	// candidate is the epoch of this NameNode's current candidacy.
 	candidate uint64
-	heard     map[string]string // DataNodes' gRPC addresses by ID, from their heartbeats
-	peer      peerInfo
+	// reelect is set on an active whose own epoch a witness promised to
+	// a rival incarnation: it campaigns for a higher epoch to win that
+	// witness back, staying active meanwhile (DESIGN.md §6).
+	reelect bool
+	// reelecting is the epoch of the active's latest re-election
+	// campaign: a witness that promised it did so to this NameNode.
+	reelecting uint64
+	// electNow wakes the election loop for a re-election.
+	electNow chan struct{}
+	heard    map[string]string // DataNodes' gRPC addresses by ID, from their heartbeats
+	peer     peerInfo
 	// leaderSeen is when an active peer that hears from a majority was
 	// last heard from (or a vote granted, or this NameNode stepped down).
 	leaderSeen time.Time
@@ -112,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		epoch:       cfg.Epoch - 1, // the first election takes cfg.Epoch
 		peers:       make(map[string]*peer),
 		probeSem:    make(chan struct{}, maxConcurrentProbes),
+		electNow:    make(chan struct{}, 1),
 	}
 	s.codec = newCodec(s.cur.Load)
 	s.metrics = newMetrics(s)

@@ -100,8 +100,9 @@ func (e *errFenced) Error() string {
 // once a majority of the voters of prev and a majority of the voters of
 // v's topology hold it (both, so that a membership change cannot form a
 // majority the next election misses). A DataNode that has promised a newer
-// epoch fails the stage with *errFenced; too few answers fail it with
-// ErrNoQuorum.
+// epoch to another NameNode fails the stage with *errFenced; one that
+// promised the active's own epoch to a rival counts as a no and starts a
+// re-election (fenced); too few answers fail it with ErrNoQuorum.
 func (s *Server) stage(prev *topology.Topology, v *version) error {
 	s.mu.Lock()
 	before, after := s.withoutRecoveredLocked(voters(prev)), voters(v.topo)
@@ -138,7 +139,11 @@ func (s *Server) stage(prev *topology.Topology, v *version) error {
 	for range all {
 		a := <-answers
 		if fe, ok := a.err.(*errFenced); ok {
-			return fe
+			// A witness that promised our own epoch to a rival counts
+			// as a no while we win it back; any other promise fences us.
+			if !s.fenced(fe.promised, fe.Error()) {
+				return fe
+			}
 		}
 		if a.err != nil {
 			errs = append(errs, a.err)
