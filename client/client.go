@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/grpc"
 
 	"github.com/chkv/chkv/common/group"
 	"github.com/chkv/chkv/common/grpcdial"
+	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -23,7 +23,7 @@ import (
 type Client struct {
 	cfg    Config
 	opts   options
-	nn     []*grpc.ClientConn // one per Config.NameNodes entry
+	nns    *nnset.Set // the NameNodes of Config.NameNodes
 	router *router
 	group  *group.Group
 
@@ -60,16 +60,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 	c.cfg.NameNodes = append([]string(nil), cfg.NameNodes...)
 	// The watch loop paces reconnections; gRPC's own backoff (up to two
 	// minutes) would hide a NameNode that came back.
-	dialOpts := grpcdial.Options(grpcdial.Config{Token: cfg.ClusterToken,
-		BackoffBase: o.watchBackoffMin, BackoffMax: o.watchBackoffMax, MinConnectTimeout: o.dialTimeout}, o.grpcOpts...)
-	for _, addr := range c.cfg.NameNodes {
-		cc, err := grpc.NewClient(addr, dialOpts...)
-		if err != nil {
-			c.closeConns()
-			return nil, fmt.Errorf("client: NameNode %s: %w", addr, err)
-		}
-		c.nn = append(c.nn, cc)
+	dial := grpcdial.Config{Token: cfg.ClusterToken,
+		BackoffBase: o.watchBackoffMin, BackoffMax: o.watchBackoffMax, MinConnectTimeout: o.dialTimeout}
+	nns, err := nnset.New(nnset.Config{Addrs: c.cfg.NameNodes, Dial: dial, DialOptions: o.grpcOpts})
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
 	}
+	c.nns = nns
 	c.router = newRouter(c.newRedis)
 	c.group = group.New(context.Background())
 	c.group.Go(c.watchLoop)
@@ -125,15 +122,9 @@ func (c *Client) Close() error {
 		c.closed.Store(true)
 		c.group.Stop()
 		c.router.close()
-		c.closeConns()
+		c.nns.Close()
 	})
 	return nil
-}
-
-func (c *Client) closeConns() {
-	for _, cc := range c.nn {
-		cc.Close()
-	}
 }
 
 // Topology returns the topology the client routes by (the newest it has
@@ -145,22 +136,28 @@ func (c *Client) Topology() *topology.Topology {
 	return nil
 }
 
-// Status asks the NameNodes, in the order of Config.NameNodes, for their
-// view of the cluster and returns the first answer.
+// Status asks the NameNodes, the last active first, for their view of
+// the cluster and returns the first answer.
 func (c *Client) Status(ctx context.Context) (*chkvpb.StatusResponse, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	var resp *chkvpb.StatusResponse
 	var errs []error
-	for i, cc := range c.nn {
-		resp, err := chkvpb.NewNameNodeClient(cc).Status(ctx, &chkvpb.StatusRequest{})
+	err := c.nns.Each(func(addr string, nn chkvpb.NameNodeClient) bool {
+		r, err := nn.Status(ctx, &chkvpb.StatusRequest{})
 		if err == nil {
-			return resp, nil
+			resp = r
+			return false
 		}
-		errs = append(errs, fmt.Errorf("status %s: %w", c.cfg.NameNodes[i], err))
-		if ctx.Err() != nil {
-			break
-		}
+		errs = append(errs, fmt.Errorf("status %s: %w", addr, err))
+		return ctx.Err() == nil
+	})
+	switch {
+	case resp != nil:
+		return resp, nil
+	case err != nil:
+		return nil, ErrClosed
 	}
 	return nil, errors.Join(errs...)
 }

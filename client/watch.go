@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chkv/chkv/common/topology"
@@ -14,11 +15,16 @@ import (
 )
 
 // watchLoop keeps a Watch stream open on one NameNode at a time, rotating
-// through the list, until ctx ends. It is the only writer of the topology.
+// through the set, until ctx ends. It is the only writer of the topology.
 func (c *Client) watchLoop(ctx context.Context) {
 	b := backoff{min: c.opts.watchBackoffMin, max: c.opts.watchBackoffMax}
-	for i := 0; ; i = (i + 1) % len(c.nn) {
-		got, err := c.watchOnce(ctx, i)
+	for i := 0; ; i++ {
+		addrs, conns := c.nns.Addrs(), c.nns.Conns()
+		if len(conns) == 0 || len(conns) != len(addrs) {
+			return // closed
+		}
+		i %= len(conns)
+		got, err := c.watchOnce(ctx, addrs[i], conns[i])
 		if ctx.Err() != nil {
 			return
 		}
@@ -26,17 +32,17 @@ func (c *Client) watchLoop(ctx context.Context) {
 			b.reset()
 		}
 		c.watchErr.Store(&err)
-		c.opts.logger.Warn("client: topology watch ended", "namenode", c.cfg.NameNodes[i], "err", err)
+		c.opts.logger.Warn("client: topology watch ended", "namenode", addrs[i], "err", err)
 		if !sleepCtx(ctx, b.next()) {
 			return
 		}
 	}
 }
 
-// watchOnce reads one Watch stream from NameNode i until it fails, ctx
-// ends, or a refresh finds it stale. It reports whether it received a
-// topology, and why it ended.
-func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
+// watchOnce reads one Watch stream from the NameNode at addr, over cc,
+// until it fails, ctx ends, or a refresh finds it stale. It reports
+// whether it received a topology, and why it ended.
+func (c *Client) watchOnce(ctx context.Context, addr string, cc *grpc.ClientConn) (got bool, err error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// A new stream starts with the current topology: it answers any
@@ -45,10 +51,10 @@ func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
 	case <-c.refreshCh:
 	default:
 	}
-	c.nn[i].ResetConnectBackoff() // our backoff has already waited
-	stream, err := chkvpb.NewNameNodeClient(c.nn[i]).Watch(sctx, &chkvpb.WatchRequest{})
+	cc.ResetConnectBackoff() // our backoff has already waited
+	stream, err := chkvpb.NewNameNodeClient(cc).Watch(sctx, &chkvpb.WatchRequest{})
 	if err != nil {
-		return false, fmt.Errorf("watch %s: %w", c.cfg.NameNodes[i], err)
+		return false, fmt.Errorf("watch %s: %w", addr, err)
 	}
 	if !c.group.Go(func(context.Context) { c.staleWatchdog(sctx, cancel) }) {
 		return false, ErrClosed
@@ -65,9 +71,9 @@ func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
 			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
 				err = cause
 			} else if errors.Is(err, io.EOF) {
-				err = fmt.Errorf("watch %s: stream closed by the NameNode", c.cfg.NameNodes[i])
+				err = fmt.Errorf("watch %s: stream closed by the NameNode", addr)
 			} else {
-				err = fmt.Errorf("watch %s: %w", c.cfg.NameNodes[i], err)
+				err = fmt.Errorf("watch %s: %w", addr, err)
 			}
 			return got, err
 		}
@@ -80,11 +86,11 @@ func (c *Client) watchOnce(ctx context.Context, i int) (got bool, err error) {
 		}
 		var p chkvpb.Topology
 		if err := proto.Unmarshal(ev.GetTopology(), &p); err != nil {
-			return got, fmt.Errorf("watch %s: topology: %w", c.cfg.NameNodes[i], err)
+			return got, fmt.Errorf("watch %s: topology: %w", addr, err)
 		}
 		t, err := topology.FromProto(&p)
 		if err != nil {
-			return got, fmt.Errorf("watch %s: %w", c.cfg.NameNodes[i], err)
+			return got, fmt.Errorf("watch %s: %w", addr, err)
 		}
 		got = true
 		c.adopt(t)
