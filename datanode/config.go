@@ -78,8 +78,7 @@ type Config struct {
 	// IOModelEpoll; empty means DefaultIOModel.
 	IOModel string
 	// EventLoops is the number of event loops under IOModelEpoll; 0 means
-	// one per core (GOMAXPROCS). A single loop busy-polls briefly before it
-	// sleeps (eventloop_linux.go).
+	// one per core (GOMAXPROCS).
 	EventLoops int
 	// MigrationRate bounds the bytes per second this node sends when it
 	// moves slots to other DataNodes; 0 means unlimited.

@@ -33,15 +33,6 @@ const (
 	// stallCheckInterval is how often a loop looks for clients that have
 	// not accepted reply bytes for writeTimeout.
 	stallCheckInterval = 100 * time.Millisecond
-	// loopSpin is how long a server's only event loop keeps polling
-	// without blocking before it sleeps in epoll_wait. Unpipelined
-	// clients leave the loop idle for a few microseconds between
-	// requests; sleeping there costs a context switch and a wake-up per
-	// request, which made one loop slower than Redis and than a goroutine
-	// per client for SET on one core. A server with several loops does
-	// not spin: its loops would take the cores from each other and from
-	// the rest of the process.
-	loopSpin = 50 * time.Microsecond
 )
 
 // An eventLoop serves its share of the clients from one goroutine locked to
@@ -63,16 +54,6 @@ type eventLoop struct {
 	epfd  int
 	wakeR int // read end of the wake pipe, in the epoll set
 	wakeW int
-
-	// spin is how long wait busy-polls before blocking: loopSpin for a
-	// server's only loop, else 0.
-	spin time.Duration
-	// pollNow (epoll_wait with timeout 0), pollBlock (epoll_wait with a
-	// timeout in milliseconds) and now are the system calls and the clock
-	// wait uses; tests replace them.
-	pollNow   func(epfd int, events []syscall.EpollEvent) (int, error)
-	pollBlock func(epfd int, events []syscall.EpollEvent, msec int) (int, error)
-	now       func() time.Time
 
 	stopping atomic.Bool
 
@@ -108,20 +89,15 @@ type loopConn struct {
 }
 
 // startLoops creates Config.EventLoops event loops (GOMAXPROCS if 0) and
-// starts them under the server's group; a single loop spins for loopSpin
-// before it blocks. The caller holds s.mu.
+// starts them under the server's group. The caller holds s.mu.
 func (s *Server) startLoops() error {
 	n := s.cfg.EventLoops
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	var spin time.Duration
-	if n == 1 {
-		spin = loopSpin
-	}
 	loops := make([]*eventLoop, 0, n)
 	for range n {
-		l, err := newEventLoop(s, spin)
+		l, err := newEventLoop(s)
 		if err != nil {
 			for _, l := range loops {
 				l.closeFDs()
@@ -139,7 +115,7 @@ func (s *Server) startLoops() error {
 	return nil
 }
 
-func newEventLoop(s *Server, spin time.Duration) (*eventLoop, error) {
+func newEventLoop(s *Server) (*eventLoop, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("datanode: epoll_create1: %w", err)
@@ -149,10 +125,7 @@ func newEventLoop(s *Server, spin time.Duration) (*eventLoop, error) {
 		syscall.Close(epfd)
 		return nil, fmt.Errorf("datanode: pipe2: %w", err)
 	}
-	l := &eventLoop{
-		srv: s, epfd: epfd, wakeR: p[0], wakeW: p[1], conns: make(map[int32]*loopConn),
-		spin: spin, pollNow: epollWaitNow, pollBlock: syscall.EpollWait, now: time.Now,
-	}
+	l := &eventLoop{srv: s, epfd: epfd, wakeR: p[0], wakeW: p[1], conns: make(map[int32]*loopConn)}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(l.wakeR)}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.wakeR, &ev); err != nil {
 		l.closeFDs()
@@ -270,7 +243,12 @@ func (l *eventLoop) run(ctx context.Context) {
 	events := make([]syscall.EpollEvent, loopMaxEvents)
 	l.lastStall = time.Now()
 	for !l.stopping.Load() && ctx.Err() == nil {
-		n, err := l.wait(events)
+		// Poll without blocking first: under load events are usually
+		// ready, and a call that cannot block need not tell the scheduler.
+		n, err := epollWaitNow(l.epfd, events)
+		if n == 0 && err == nil {
+			n, err = syscall.EpollWait(l.epfd, events, loopWaitMillis)
+		}
 		if err != nil {
 			if err == syscall.EINTR {
 				continue
@@ -301,25 +279,6 @@ func (l *eventLoop) run(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// wait fills events with the next ready events and returns their number,
-// which is 0 when loopWaitMillis passed without any. It polls without
-// blocking first: under load events are usually ready, and a call that
-// cannot block need not tell the scheduler. With nothing ready it keeps
-// polling until l.spin has passed, then blocks.
-func (l *eventLoop) wait(events []syscall.EpollEvent) (int, error) {
-	n, err := l.pollNow(l.epfd, events)
-	if n == 0 && err == nil && l.spin > 0 {
-		deadline := l.now().Add(l.spin)
-		for n == 0 && err == nil && l.now().Before(deadline) {
-			n, err = l.pollNow(l.epfd, events)
-		}
-	}
-	if n == 0 && err == nil {
-		n, err = l.pollBlock(l.epfd, events, loopWaitMillis)
-	}
-	return n, err
 }
 
 // drainQueues starts serving added connections and closes killed ones.

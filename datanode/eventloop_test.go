@@ -51,9 +51,8 @@ func startServerModel(t *testing.T, model string, mutate func(*Config), prepare 
 
 // TestSuiteUnderOtherIOModels runs the connection-handling tests again, in
 // child processes of this test binary, with every startServer using the
-// models this process does not: IOModelGoroutine and, on Linux, one
-// spinning event loop (this process runs DefaultConfig's model, one event
-// loop per core on Linux).
+// models this process does not: IOModelGoroutine and a single event loop
+// (this process runs DefaultConfig's, one event loop per core on Linux).
 func TestSuiteUnderOtherIOModels(t *testing.T) {
 	if os.Getenv(testIOModelEnv) != "" {
 		t.Skip("already running under " + os.Getenv(testIOModelEnv))

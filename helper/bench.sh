@@ -19,7 +19,9 @@
 # SERVER_CPUS and BENCH_CPUS pin the servers and redis-benchmark with
 # taskset (a taskset -c list such as "0" or "0-3"); unset, they are not
 # pinned. A DataNode pinned to k CPUs runs with GOMAXPROCS k, so its default
-# of one event loop per core is k loops.
+# of one event loop per core is k loops. NICE runs the servers and
+# redis-benchmark at that niceness (e.g. -10, as root), so that other work
+# on a shared machine disturbs the figures less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +34,7 @@ ROUNDS=${ROUNDS:-3}
 IO_MODELS=${IO_MODELS:-goroutine epoll}
 SERVER_CPUS=${SERVER_CPUS:-}
 BENCH_CPUS=${BENCH_CPUS:-}
+NICE=${NICE:-}
 
 tools=(redis-server redis-benchmark redis-cli)
 [ -z "$SERVER_CPUS$BENCH_CPUS" ] || tools+=(taskset)
@@ -41,11 +44,12 @@ done
 [ -x bin/datanode ] || { echo "bench: bin/datanode missing (make build)" >&2; exit 1; }
 
 # on_servers and on_bench prefix the commands that start the servers and
-# redis-benchmark: taskset, or nothing. (A command, not a shell function, so
+# redis-benchmark: nice and taskset, or nothing. (A command, not a shell function, so
 # that $! is the server's own process.)
 on_servers=() on_bench=()
-[ -z "$SERVER_CPUS" ] || on_servers=(taskset -c "$SERVER_CPUS")
-[ -z "$BENCH_CPUS" ] || on_bench=(taskset -c "$BENCH_CPUS")
+[ -z "$NICE" ] || { on_servers=(nice -n "$NICE"); on_bench=(nice -n "$NICE"); }
+[ -z "$SERVER_CPUS" ] || on_servers+=(taskset -c "$SERVER_CPUS")
+[ -z "$BENCH_CPUS" ] || on_bench+=(taskset -c "$BENCH_CPUS")
 
 workdir=$(mktemp -d)
 pids=()

@@ -65,7 +65,7 @@ func flags() []cli.Flag {
 		cliconf.Bool(flagProtectedMode, d.Settings.ProtectedMode, "without a password, refuse clients that are not on loopback"),
 		cliconf.Int(flagTimeout, 0, "close clients idle this many seconds; 0 means never"),
 		cliconf.String(flagIOModel, d.IOModel, "how client connections are served: epoll (event loops, Linux only; the default there) or goroutine (one per connection; the default elsewhere)"),
-		cliconf.Int(flagEventLoops, d.EventLoops, "event loops for --io-model epoll; 0 means one per CPU (GOMAXPROCS); a single loop busy-polls up to 50µs before it sleeps"),
+		cliconf.Int(flagEventLoops, d.EventLoops, "event loops for --io-model epoll; 0 means one per CPU (GOMAXPROCS)"),
 		cliconf.String(flagMigrationRate, "0", "bytes per second this node may send when moving slots away, with units (50mb); 0 means unlimited"),
 		cliconf.Int(flagMigrationWork, d.MigrationWorkers, "slots this node moves at once"),
 		cliconf.String(flagDrainListen, datanode.DefaultDrainListen, "drain port (telnet, then k); a non-loopback address requires --cluster-token as 'k <token>'; empty disables it (cluster mode)"),
