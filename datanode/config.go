@@ -32,9 +32,9 @@ const (
 	IOModelEpoll = "epoll"
 )
 
-// DefaultIOModel is Config.IOModel's default: IOModelEpoll on Linux, where
-// it is at least as fast as IOModelGoroutine at every core count measured
-// (README, Performance), and IOModelGoroutine elsewhere.
+// DefaultIOModel is Config.IOModel's default: IOModelEpoll on Linux, and
+// IOModelGoroutine elsewhere. The measurements behind it are in README
+// (Performance) and docs/DESIGN.md section 4.
 const DefaultIOModel = defaultIOModel
 
 // DefaultEventLoops is Config.EventLoops's default: 0, one event loop per

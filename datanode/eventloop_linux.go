@@ -21,7 +21,7 @@ import (
 // epollSupported reports whether IOModelEpoll is available.
 const epollSupported = true
 
-// defaultIOModel is DefaultIOModel: event loops, the faster model here.
+// defaultIOModel is DefaultIOModel on Linux: event loops.
 const defaultIOModel = IOModelEpoll
 
 const (
