@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestDefaultIOModelIsEpoll checks that on Linux the default is the faster
-// model, event loops, one per core.
+// TestDefaultIOModelIsEpoll checks that on Linux the default is event
+// loops, one per core, also for a Config that leaves IOModel empty.
 func TestDefaultIOModelIsEpoll(t *testing.T) {
 	if DefaultIOModel != IOModelEpoll || DefaultConfig().IOModel != IOModelEpoll {
 		t.Fatalf("DefaultIOModel %q, DefaultConfig().IOModel %q; want %q", DefaultIOModel, DefaultConfig().IOModel, IOModelEpoll)
