@@ -32,13 +32,14 @@ const (
 	IOModelEpoll = "epoll"
 )
 
-// DefaultIOModel is Config.IOModel's default.
-const DefaultIOModel = IOModelGoroutine
+// DefaultIOModel is Config.IOModel's default: IOModelEpoll on Linux, and
+// IOModelGoroutine elsewhere. The measurements behind it are in README
+// (Performance) and docs/DESIGN.md section 4.
+const DefaultIOModel = defaultIOModel
 
-// DefaultEventLoops is Config.EventLoops's default: one loop, as Redis's
-// single main thread. On a 2-core machine shared with the clients it beat
-// one loop per core for unpipelined requests.
-const DefaultEventLoops = 1
+// DefaultEventLoops is Config.EventLoops's default: 0, one event loop per
+// core (GOMAXPROCS), so that the server uses every core it is given.
+const DefaultEventLoops = 0
 
 // Config configures a DataNode.
 type Config struct {
@@ -77,7 +78,7 @@ type Config struct {
 	// IOModelEpoll; empty means DefaultIOModel.
 	IOModel string
 	// EventLoops is the number of event loops under IOModelEpoll; 0 means
-	// GOMAXPROCS.
+	// one per core (GOMAXPROCS).
 	EventLoops int
 	// MigrationRate bounds the bytes per second this node sends when it
 	// moves slots to other DataNodes; 0 means unlimited.
@@ -146,6 +147,15 @@ func DefaultConfig() Config {
 			ProtectedMode:          true,
 		},
 	}
+}
+
+// ioModel is the I/O model the server runs: IOModel, or DefaultIOModel
+// when it is empty.
+func (c *Config) ioModel() string {
+	if c.IOModel == "" {
+		return DefaultIOModel
+	}
+	return c.IOModel
 }
 
 // Validate reports the first setting that cannot work.

@@ -2,10 +2,11 @@
 // the Redis protocol (RESP2), so redis-cli, redis-benchmark and Redis client
 // libraries work against it unchanged.
 //
-// A Server owns its listener, one goroutine per client connection
-// (client.go) or, with Config.IOModel "epoll" on Linux, Config.EventLoops
-// event loops that each serve many connections from one thread
-// (eventloop_linux.go), and a background cron (active expiry, idle
+// A Server owns its listener, client connections served either by event
+// loops that each serve many connections from one thread, one loop per core
+// by default (Config.IOModel "epoll", the default on Linux;
+// eventloop_linux.go), or by one goroutine per connection ("goroutine", the
+// default elsewhere; client.go), and a background cron (active expiry, idle
 // timeouts, statistics). Requests are read by package resp, which enforces Redis's
 // input limits; execute (command.go) checks existence, arity,
 // authentication, slot ownership and memory, then runs the command.

@@ -21,6 +21,9 @@ import (
 // epollSupported reports whether IOModelEpoll is available.
 const epollSupported = true
 
+// defaultIOModel is DefaultIOModel on Linux: event loops.
+const defaultIOModel = IOModelEpoll
+
 const (
 	// loopWaitMillis bounds one epoll_wait, so that a loop notices Stop and
 	// checks stalled writers even when no socket is active.

@@ -10,6 +10,9 @@ import (
 // epollSupported reports whether IOModelEpoll is available.
 const epollSupported = false
 
+// defaultIOModel is DefaultIOModel: without epoll, a goroutine per client.
+const defaultIOModel = IOModelGoroutine
+
 // eventLoop exists only on Linux; Validate refuses IOModelEpoll elsewhere.
 type eventLoop struct{}
 

@@ -49,14 +49,19 @@ func startServerModel(t *testing.T, model string, mutate func(*Config), prepare 
 	return s
 }
 
-// TestSuiteUnderEpoll runs the connection-handling tests again with every
-// startServer using IOModelEpoll, in a child process of this test binary.
-func TestSuiteUnderEpoll(t *testing.T) {
+// TestSuiteUnderOtherIOModels runs the connection-handling tests again, in
+// child processes of this test binary, with every startServer using the
+// models this process does not: IOModelGoroutine and a single event loop
+// (this process runs DefaultConfig's, one event loop per core on Linux).
+func TestSuiteUnderOtherIOModels(t *testing.T) {
 	if os.Getenv(testIOModelEnv) != "" {
 		t.Skip("already running under " + os.Getenv(testIOModelEnv))
 	}
 	if testing.Short() {
 		t.Skip("re-runs part of the suite")
+	}
+	if !epollSupported {
+		t.Skip("the default, IOModelGoroutine, is the only model here")
 	}
 	tests := []string{
 		"TestPipelineAndInline", "TestProtocolErrors", "TestQueryBufferLimitClosesConnection",
@@ -65,16 +70,24 @@ func TestSuiteUnderEpoll(t *testing.T) {
 		"TestStopClosesClientsAndIsIdempotent", "TestClientKill", "TestClientListAndInfo",
 		"TestGoRedisConformance", "TestGoRedisAdmin",
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.v", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), testIOModelEnv+"="+IOModelEpoll)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("suite under epoll failed: %v\n%s", err, out)
+	variants := map[string][]string{
+		"goroutine": {testIOModelEnv + "=" + IOModelGoroutine},
+		"one-loop":  {testIOModelEnv + "=" + IOModelEpoll, testEventLoopsEnv + "=1"},
 	}
-	for _, name := range tests {
-		if !bytes.Contains(out, []byte("--- PASS: "+name+" ")) {
-			t.Errorf("%s did not pass under epoll (renamed?)\n%s", name, out)
-		}
+	for name, env := range variants {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.v", "-test.count=1", "-test.timeout=5m")
+			cmd.Env = append(os.Environ(), env...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("suite under %v failed: %v\n%s", env, err, out)
+			}
+			for _, test := range tests {
+				if !bytes.Contains(out, []byte("--- PASS: "+test+" ")) {
+					t.Errorf("%s did not pass under %v (renamed?)\n%s", test, env, out)
+				}
+			}
+		})
 	}
 }
 

@@ -16,9 +16,13 @@ import (
 	"github.com/chkv/chkv/helper/testutil"
 )
 
-// testIOModelEnv names the environment variable that, when set, selects
-// Config.IOModel for every server startServer starts.
-const testIOModelEnv = "CHKV_TEST_IO_MODEL"
+// testIOModelEnv and testEventLoopsEnv name the environment variables
+// that, when set, select Config.IOModel and Config.EventLoops for every
+// server startServer starts.
+const (
+	testIOModelEnv    = "CHKV_TEST_IO_MODEL"
+	testEventLoopsEnv = "CHKV_TEST_EVENT_LOOPS"
+)
 
 // startServer starts a standalone DataNode on a loopback port chosen by the
 // kernel, with cfg adjusted by mutate, and stops it when the test ends.
@@ -34,6 +38,13 @@ func startServer(t testing.TB, mutate func(*Config)) *Server {
 	cfg.Seed = 1
 	if m := os.Getenv(testIOModelEnv); m != "" {
 		cfg.IOModel = m
+	}
+	if n := os.Getenv(testEventLoopsEnv); n != "" {
+		loops, err := strconv.Atoi(n)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", testEventLoopsEnv, n, err)
+		}
+		cfg.EventLoops = loops
 	}
 	if mutate != nil {
 		mutate(&cfg)

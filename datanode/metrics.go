@@ -99,11 +99,7 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	ioModel := s.cfg.IOModel
-	if ioModel == "" {
-		ioModel = DefaultIOModel
-	}
-	gauge(descInfo, 1, s.id, s.mode(), ioModel, runtime.Version())
+	gauge(descInfo, 1, s.id, s.mode(), s.cfg.ioModel(), runtime.Version())
 	col.collectCommands(counter, ch)
 
 	st := s.settings.Load()

@@ -166,7 +166,7 @@ func (s *Server) Start() error {
 	if err := s.startHTTP(); err != nil {
 		return fail(err)
 	}
-	if s.cfg.IOModel == IOModelEpoll {
+	if s.cfg.ioModel() == IOModelEpoll {
 		if err := s.startLoops(); err != nil {
 			return fail(err)
 		}

@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: a real redis-server (no persistence) and a
-# standalone DataNode get the same redis-benchmark workloads and the same
-# 3-million-key load, and the DataNode/Redis ratios are printed.
+# standalone DataNode per I/O model get the same redis-benchmark workloads,
+# and the DataNode/Redis ratios are printed; then Redis and a DataNode with
+# the default I/O model get the same 3-million-key load and their memory is
+# compared.
 #
 # Needs redis-server, redis-benchmark and redis-cli (Debian: redis-server,
 # redis-tools) and bin/datanode (make build). Ports are on loopback and can
-# be moved with REDIS_PORT and CHKV_PORT. Sizes: REQUESTS (default 1000000),
-# CLIENTS (50), KEYS (3000000) for the memory test, ROUNDS (3): each
-# workload runs ROUNDS times, alternating Redis and the DataNode, and the
-# medians are compared, because a shared machine's speed drifts.
-# DATANODE_FLAGS adds flags to the DataNode, e.g. "--io-model epoll".
+# be moved with REDIS_PORT and CHKV_PORT (the DataNodes take CHKV_PORT,
+# CHKV_PORT+1, ...). Sizes: REQUESTS (default 1000000), CLIENTS (50), KEYS
+# (3000000; 0 skips the memory test), ROUNDS (3): each workload runs ROUNDS
+# times, alternating Redis and the DataNodes, and the medians are compared,
+# because a shared machine's speed drifts.
+#
+# IO_MODELS lists the DataNode I/O models to run side by side (default
+# "goroutine epoll"; "default" is the DataNode without --io-model).
+# DATANODE_FLAGS adds flags to every DataNode, e.g. "--event-loops 2".
+# SERVER_CPUS and BENCH_CPUS pin the servers and redis-benchmark with
+# taskset (a taskset -c list such as "0" or "0-3"); unset, they are not
+# pinned. A DataNode pinned to k CPUs runs with GOMAXPROCS k, so its default
+# of one event loop per core is k loops. NICE runs the servers and
+# redis-benchmark at that niceness (e.g. -10, as root), so that other work
+# on a shared machine disturbs the figures less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,11 +31,25 @@ REQUESTS=${REQUESTS:-1000000}
 CLIENTS=${CLIENTS:-50}
 KEYS=${KEYS:-3000000}
 ROUNDS=${ROUNDS:-3}
+IO_MODELS=${IO_MODELS:-goroutine epoll}
+SERVER_CPUS=${SERVER_CPUS:-}
+BENCH_CPUS=${BENCH_CPUS:-}
+NICE=${NICE:-}
 
-for tool in redis-server redis-benchmark redis-cli; do
+tools=(redis-server redis-benchmark redis-cli)
+[ -z "$SERVER_CPUS$BENCH_CPUS" ] || tools+=(taskset)
+for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
 done
 [ -x bin/datanode ] || { echo "bench: bin/datanode missing (make build)" >&2; exit 1; }
+
+# on_servers and on_bench prefix the commands that start the servers and
+# redis-benchmark: nice and taskset, or nothing. (A command, not a shell function, so
+# that $! is the server's own process.)
+on_servers=() on_bench=()
+[ -z "$NICE" ] || { on_servers=(nice -n "$NICE"); on_bench=(nice -n "$NICE"); }
+[ -z "$SERVER_CPUS" ] || on_servers+=(taskset -c "$SERVER_CPUS")
+[ -z "$BENCH_CPUS" ] || on_bench+=(taskset -c "$BENCH_CPUS")
 
 workdir=$(mktemp -d)
 pids=()
@@ -34,36 +60,46 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_servers() {
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$workdir" --logfile "$workdir/redis.log" &
-	pids+=($!)
+# wait_port PORT PID waits until PORT answers PING and PID still runs (the
+# port is ours, not a server left over from something else).
+wait_port() {
+	for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	if ! redis-cli -p "$1" ping >/dev/null 2>&1; then
+		echo "bench: nothing answers on port $1 (set REDIS_PORT / CHKV_PORT to free ports)" >&2
+		exit 1
+	fi
+	kill -0 "$2" 2>/dev/null || { echo "bench: the server for port $1 exited at start (port in use?)" >&2; exit 1; }
+}
+
+start_redis() {
+	"${on_servers[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$workdir" --logfile "$workdir/redis.log" &
 	REDIS_PID=$!
+	pids+=("$REDIS_PID")
+	wait_port "$REDIS_PORT" "$REDIS_PID"
+}
+
+# start_datanode PORT MODEL starts a DataNode with I/O model MODEL
+# ("default": no --io-model flag) and sets CHKV_PID.
+start_datanode() {
+	local flags=()
+	[ "$2" = default ] || flags=(--io-model "$2")
 	# shellcheck disable=SC2086 # DATANODE_FLAGS is a list of flags
-	./bin/datanode --listen "127.0.0.1:$CHKV_PORT" --log-level warn ${DATANODE_FLAGS:-} &
-	pids+=($!)
+	"${on_servers[@]}" ./bin/datanode --listen "127.0.0.1:$1" --log-level warn "${flags[@]}" ${DATANODE_FLAGS:-} &
 	CHKV_PID=$!
-	for port in "$REDIS_PORT" "$CHKV_PORT"; do
-		for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-		if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
-			echo "bench: nothing answers on port $port (set REDIS_PORT / CHKV_PORT to free ports)" >&2
-			exit 1
-		fi
-	done
-	# The ports must be ours, not a server left over from something else.
-	for pid in "$REDIS_PID" "$CHKV_PID"; do
-		kill -0 "$pid" 2>/dev/null || { echo "bench: a server exited at start (port in use?)" >&2; exit 1; }
-	done
+	pids+=("$CHKV_PID")
+	wait_port "$1" "$CHKV_PID"
 }
 
 stop_servers() {
-	kill "$REDIS_PID" "$CHKV_PID" 2>/dev/null || true
-	wait "$REDIS_PID" "$CHKV_PID" 2>/dev/null || true
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 	pids=()
 }
 
 # bench PORT TEST PIPELINE prints "rps p99_ms" for one redis-benchmark run.
 bench() {
-	redis-benchmark -p "$1" -t "$2" -P "$3" -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -d 32 --csv 2>/dev/null |
+	"${on_bench[@]}" redis-benchmark -p "$1" -t "$2" -P "$3" -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -d 32 --csv 2>/dev/null |
 		awk -F'"' 'NR==2 {print $4, $14}'
 }
 
@@ -75,28 +111,46 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) 
 # calc EXPR evaluates a floating-point expression.
 calc() { awk "BEGIN { print $1 }"; }
 
+read -r -a models <<<"$IO_MODELS"
 echo "== throughput: redis-benchmark -c $CLIENTS -n $REQUESTS -r 1000000 -d 32, median of $ROUNDS alternating rounds (rps, p99 ms) =="
-start_servers
-printf '%-12s %14s %10s %14s %10s %8s\n' test redis_rps p99_ms datanode_rps p99_ms ratio
+echo "   servers on CPUs ${SERVER_CPUS:-any}, redis-benchmark on CPUs ${BENCH_CPUS:-any}; ratio = DataNode rps / Redis rps"
+start_redis
+ports=()
+for i in "${!models[@]}"; do
+	ports+=($((CHKV_PORT + i)))
+	start_datanode "${ports[$i]}" "${models[$i]}"
+done
+printf '%-10s %10s %7s' test redis p99
+for m in "${models[@]}"; do printf ' %10s %7s %6s' "$m" p99 ratio; done
+echo
 for pipeline in 1 16; do
 	for test in set get; do
-		r_rps=() r_p99=() c_rps=() c_p99=()
+		r_rps=() r_p99=()
+		for i in "${!models[@]}"; do eval "c_rps_$i=() c_p99_$i=()"; done
 		for _ in $(seq "$ROUNDS"); do
 			read -r rps p99 <<<"$(bench "$REDIS_PORT" "$test" "$pipeline")"
 			r_rps+=("$rps") r_p99+=("$p99")
-			read -r rps p99 <<<"$(bench "$CHKV_PORT" "$test" "$pipeline")"
-			c_rps+=("$rps") c_p99+=("$p99")
+			for i in "${!models[@]}"; do
+				read -r rps p99 <<<"$(bench "${ports[$i]}" "$test" "$pipeline")"
+				eval "c_rps_$i+=(\"\$rps\") c_p99_$i+=(\"\$p99\")"
+			done
 		done
-		rr=$(median "${r_rps[@]}") cr=$(median "${c_rps[@]}")
-		printf '%-12s %14.0f %10s %14.0f %10s %8.2f\n' "$test -P $pipeline" "$rr" "$(median "${r_p99[@]}")" \
-			"$cr" "$(median "${c_p99[@]}")" "$(calc "$cr / $rr")"
+		rr=$(median "${r_rps[@]}")
+		printf '%-10s %10.0f %7s' "$test -P$pipeline" "$rr" "$(median "${r_p99[@]}")"
+		for i in "${!models[@]}"; do
+			eval "cr=\$(median \"\${c_rps_$i[@]}\") cp=\$(median \"\${c_p99_$i[@]}\")"
+			printf ' %10.0f %7s %6.2f' "$cr" "$cp" "$(calc "$cr / $rr")"
+		done
+		echo
 	done
 done
 stop_servers
 
+[ "$KEYS" -gt 0 ] || exit 0
 echo
-echo "== memory: $KEYS keys of 16 bytes with 32-byte values, loaded with redis-cli --pipe =="
-start_servers
+echo "== memory: $KEYS keys of 16 bytes with 32-byte values, loaded with redis-cli --pipe (DataNode with the default I/O model) =="
+start_redis
+start_datanode "$CHKV_PORT" default
 base_redis=$(rss_kb "$REDIS_PID")
 base_chkv=$(rss_kb "$CHKV_PID")
 awk -v n="$KEYS" 'BEGIN {

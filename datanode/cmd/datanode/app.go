@@ -64,7 +64,7 @@ func flags() []cli.Flag {
 		cliconf.String(flagQueryBufLimit, bytesize.Format(d.Settings.ClientQueryBufferLimit), "largest unparsed request buffer per client"),
 		cliconf.Bool(flagProtectedMode, d.Settings.ProtectedMode, "without a password, refuse clients that are not on loopback"),
 		cliconf.Int(flagTimeout, 0, "close clients idle this many seconds; 0 means never"),
-		cliconf.String(flagIOModel, d.IOModel, "how client connections are served: goroutine (one per connection) or epoll (event loops, Linux only)"),
+		cliconf.String(flagIOModel, d.IOModel, "how client connections are served: epoll (event loops, Linux only; the default there) or goroutine (one per connection; the default elsewhere)"),
 		cliconf.Int(flagEventLoops, d.EventLoops, "event loops for --io-model epoll; 0 means one per CPU (GOMAXPROCS)"),
 		cliconf.String(flagMigrationRate, "0", "bytes per second this node may send when moving slots away, with units (50mb); 0 means unlimited"),
 		cliconf.Int(flagMigrationWork, d.MigrationWorkers, "slots this node moves at once"),

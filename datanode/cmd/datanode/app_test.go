@@ -51,7 +51,7 @@ func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
 	}
 	t.Setenv("CHKV_MAXCLIENTS", "22")
 	t.Setenv("CHKV_REQUIREPASS", "fromenv")
-	t.Setenv("CHKV_IO_MODEL", datanode.IOModelEpoll)
+	t.Setenv("CHKV_IO_MODEL", datanode.IOModelGoroutine) // not the default on Linux
 	cfg, err := parse(t, "--config", file, "--requirepass", "fromflag", "--namenodes", "a:1, b:2")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
 		{"maxmemory from file with units", cfg.Settings.MaxMemory, int64(1 << 20)},
 		{"policy from file", cfg.Settings.MaxMemoryPolicy, store.AllKeysLRU},
 		{"namenodes split", len(cfg.NameNodes), 2},
-		{"io-model from env", cfg.IOModel, datanode.IOModelEpoll},
+		{"io-model from env", cfg.IOModel, datanode.IOModelGoroutine},
 		{"proto-max-bulk-len default", cfg.Settings.ProtoMaxBulkLen, int64(datanode.DefaultProtoMaxBulkLen)},
 	}
 	for _, c := range checks {
