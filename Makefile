@@ -26,9 +26,11 @@ image: build
 run: build
 	./helper/run-local.sh
 
-# test: every test with the race detector (README's test command).
+# test: every test with the race detector (README's test command), then the
+# offline checks of the Kubernetes manifests (a module of their own).
 test:
 	$(GO) test -race -count=1 ./...
+	cd deploy/k8s && $(GO) test -race -count=1 ./...
 
 # bench: DataNode vs redis-server side by side with redis-benchmark, then Go benchmarks.
 bench: build
@@ -43,6 +45,7 @@ fuzz:
 # lint: go vet plus a gofmt check.
 lint:
 	$(GO) vet ./...
+	cd deploy/k8s && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # proto: regenerate the committed Go code from proto/chkvpb/*.proto.

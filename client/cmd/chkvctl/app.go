@@ -89,6 +89,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: flagNoWait, Usage: "start the drain and return without waiting for it"},
 				},
 			},
+			drainPortCommand(),
 		}, lifecycleCommands()...),
 	}
 }

@@ -16,7 +16,8 @@ import (
 
 func startLocalCluster(t *testing.T, opts localcluster.Options) *localcluster.Cluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Forming takes a second or two; the bound is for a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	c, err := localcluster.Start(ctx, opts)
 	if err != nil {
