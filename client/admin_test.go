@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -106,7 +106,7 @@ func closedAddr(t *testing.T) string {
 // Admin.Status asks every NameNode over gRPC: the active's view, and the
 // one that did not answer listed as unreachable.
 func TestAdminStatus(t *testing.T) {
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.SetStatus(activeStatus())
 	down := closedAddr(t)
 	a, err := NewAdmin(Config{NameNodes: []string{down, nn.Addr()}}, WithAdminTimeout(2*time.Second))
@@ -227,7 +227,7 @@ func TestWaitDrainedFailures(t *testing.T) {
 // WaitDrained returns at once when its context ends, with
 // ErrStoppedWaiting and the context's error.
 func TestWaitDrainedStopped(t *testing.T) {
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.SetStatus(drainStatus(chkvpb.NodeState_NODE_STATE_DRAINING, 8192, 8192, nil, 0))
 	a, err := NewAdmin(Config{NameNodes: []string{nn.Addr()}}, WithDrainPoll(time.Millisecond))
 	if err != nil {
@@ -248,7 +248,7 @@ func TestWaitDrainedStopped(t *testing.T) {
 
 // A closed Admin fails every call instead of answering nothing.
 func TestAdminClosed(t *testing.T) {
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.SetStatus(activeStatus())
 	a, err := NewAdmin(Config{NameNodes: []string{nn.Addr()}})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/chkv/chkv/client/clienttest"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/helper/testutil"
 )
 
@@ -43,8 +44,8 @@ func (f *faultDialer) attemptsTo(addr string) int64 {
 // one answers again the client watches it and takes its new versions.
 func TestNameNodeDown(t *testing.T) {
 	dns := newCluster(t, 2) // its own NameNode is unused
-	nn1 := clienttest.NewNameNode(t)
-	nn2 := clienttest.NewNameNode(t)
+	nn1 := fakenamenode.New(t)
+	nn2 := fakenamenode.New(t)
 	nn1.Push(clienttest.Split(1, 1, dns.addrs...))
 	nn2.Push(clienttest.Split(1, 1, dns.addrs...))
 	fd := &faultDialer{}
@@ -101,8 +102,8 @@ func TestWatchStreamBroken(t *testing.T) {
 // to refresh.
 func TestWatchedNameNodeStalls(t *testing.T) {
 	dns := newCluster(t, 2) // its own NameNode is unused
-	nn1 := clienttest.NewNameNode(t)
-	nn2 := clienttest.NewNameNode(t)
+	nn1 := fakenamenode.New(t)
+	nn2 := fakenamenode.New(t)
 	nn1.SetBeat(20 * time.Millisecond)
 	nn1.Push(clienttest.Split(1, 1, dns.addrs...))
 	c := newClient(t, []string{nn1.Addr(), nn2.Addr()}, WithWatchBackoff(10*time.Millisecond, 50*time.Millisecond))

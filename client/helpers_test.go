@@ -12,12 +12,13 @@ import (
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/helper/testutil"
 )
 
 // cluster is a fake NameNode and standalone DataNodes.
 type cluster struct {
-	nn    *clienttest.NameNode
+	nn    *fakenamenode.NameNode
 	dns   []*datanode.Server
 	addrs []string
 }
@@ -26,7 +27,7 @@ type cluster struct {
 // of a topology that splits the slots evenly over them.
 func newCluster(t testing.TB, n int) *cluster {
 	t.Helper()
-	c := &cluster{nn: clienttest.NewNameNode(t)}
+	c := &cluster{nn: fakenamenode.New(t)}
 	for range n {
 		dn := clienttest.StartDataNode(t)
 		c.dns = append(c.dns, dn)

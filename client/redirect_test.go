@@ -15,6 +15,7 @@ import (
 	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/helper/testutil"
 )
 
@@ -38,7 +39,7 @@ func TestMovedFollowed(t *testing.T) {
 	dn := clienttest.StartDataNode(t)
 	real := dn.Addr().String()
 	stale := clienttest.NewRESPServer(t, movedTo(real))
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Assign(1, 1, []string{stale.Addr(), real}, allTo(0)))
 	c := newClient(t, []string{nn.Addr()}, WithRefreshAfter(50*time.Millisecond))
 	ctx := testCtx(t)
@@ -97,7 +98,7 @@ func TestTooManyRedirects(t *testing.T) {
 	a = clienttest.NewRESPServer(t, func(conn redcon.Conn, args []string) { movedTo(bAddr.Load().(string))(conn, args) })
 	b = clienttest.NewRESPServer(t, movedTo(a.Addr()))
 	bAddr.Store(b.Addr())
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Assign(1, 1, []string{a.Addr()}, allTo(0)))
 	c := newClient(t, []string{nn.Addr()}, WithMaxRedirects(3))
 
@@ -124,7 +125,7 @@ func TestTryAgainThenSuccess(t *testing.T) {
 		}
 		conn.WriteBulkString("v")
 	})
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Assign(1, 1, []string{f.Addr()}, allTo(0)))
 	c := newClient(t, []string{nn.Addr()})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -148,7 +149,7 @@ func TestClusterDownUntilDeadline(t *testing.T) {
 	f := clienttest.NewRESPServer(t, func(conn redcon.Conn, args []string) {
 		conn.WriteError("CLUSTERDOWN Hash slot not served")
 	})
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Assign(1, 1, []string{f.Addr()}, allTo(0)))
 	c := newClient(t, []string{nn.Addr()}, WithRetryTimeout(200*time.Millisecond))
 
@@ -186,7 +187,7 @@ func TestClusterDownUntilDeadline(t *testing.T) {
 // A slot no one owns waits for a topology that gives it an owner.
 func TestUnownedSlotWaitsForTopology(t *testing.T) {
 	dn := clienttest.StartDataNode(t)
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	addrs := []string{dn.Addr().String()}
 	nn.Push(clienttest.Assign(1, 1, addrs, allTo(topology.Unowned)))
 	c := newClient(t, []string{nn.Addr()})
@@ -236,7 +237,7 @@ func TestAmbiguousFailure(t *testing.T) {
 			conn.WriteString("OK")
 		}
 	})
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Assign(1, 1, []string{f.Addr()}, allTo(0)))
 	c := newClient(t, []string{nn.Addr()})
 	ctx := testCtx(t)
@@ -297,7 +298,7 @@ func TestStaleRedirectToDeadNodeIsForgotten(t *testing.T) {
 		}
 		conn.WriteString("OK")
 	})
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Assign(1, 1, []string{lagging.Addr(), owner}, allTo(0)))
 	c := newClient(t, []string{nn.Addr()}, WithRetryBackoff(5*time.Millisecond, 20*time.Millisecond))
 	ctx := testCtx(t)

@@ -9,6 +9,7 @@ import (
 	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/fakenamenode"
 )
 
 // Every key written through the client is on its owner and nowhere else.
@@ -266,7 +267,7 @@ func TestPipelineInOrder(t *testing.T) {
 // Config.Password authenticates every DataNode connection.
 func TestPassword(t *testing.T) {
 	dn := clienttest.StartDataNode(t, func(c *datanode.Config) { c.Settings.RequirePass = "pw" })
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Split(1, 1, dn.Addr().String()))
 	ctx := testCtx(t)
 	for _, tc := range []struct {

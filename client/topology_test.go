@@ -12,6 +12,7 @@ import (
 	"github.com/chkv/chkv/client/clienttest"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/helper/testutil"
 )
 
@@ -157,7 +158,7 @@ func TestDepartedNodePoolClosed(t *testing.T) {
 
 // New gives up with ErrNoTopology when its context ends first.
 func TestNewWithoutTopology(t *testing.T) {
-	nn := clienttest.NewNameNode(t) // serves Watch but never pushes
+	nn := fakenamenode.New(t) // serves Watch but never pushes
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -210,7 +211,7 @@ func TestRetiredRedirectTarget(t *testing.T) {
 	dn := clienttest.StartDataNode(t)
 	real := dn.Addr().String()
 	stale := clienttest.NewRESPServer(t, movedTo(real))
-	nn := clienttest.NewNameNode(t)
+	nn := fakenamenode.New(t)
 	nn.Push(clienttest.Assign(1, 1, []string{stale.Addr()}, allTo(0)))
 	c := newClient(t, []string{nn.Addr()}, withRetireGrace(10*time.Millisecond))
 	ctx := testCtx(t)

@@ -4,85 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-// fakeNameNode answers Status with its role and Drain as an active, or
-// UNAVAILABLE as a standby (or while refuse > 0).
-type fakeNameNode struct {
-	chkvpb.UnimplementedNameNodeServer
-	addr string
-
-	mu       sync.Mutex
-	id       string
-	active   bool
-	activeID string // the active it names
-	peer     *chkvpb.PeerStatus
-	refuse   int   // UNAVAILABLE answers left before it takes drains
-	fail     error // returned by Drain when set
-	epoch    uint64
-	version  uint64
-	drains   atomic.Int64
-}
-
-func newFake(t *testing.T, id string, active bool) *fakeNameNode {
+// newFake starts a fake NameNode with ID id, active or a standby that
+// knows no active, answering the drains it takes with the node's name and
+// its own ("dn-1-by-nn-a").
+func newFake(t *testing.T, id string, active bool) *fakenamenode.NameNode {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	f := fakenamenode.New(t)
+	f.SetID(id)
+	if !active {
+		f.StandbyOf(nil)
 	}
-	f := &fakeNameNode{addr: ln.Addr().String(), id: id, active: active}
-	srv := grpc.NewServer()
-	chkvpb.RegisterNameNodeServer(srv, f)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
+	f.SetHandlers(fakenamenode.Handlers{Drain: func(_ context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
+		return &chkvpb.DrainResponse{NodeId: req.GetNode() + "-by-" + id}, nil
+	}})
 	return f
-}
-
-// follow makes f a standby that names active as the active.
-func (f *fakeNameNode) follow(active *fakeNameNode) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.active, f.activeID = false, active.id
-	f.peer = &chkvpb.PeerStatus{Id: active.id, Addr: active.addr}
-}
-
-func (f *fakeNameNode) Status(context.Context, *chkvpb.StatusRequest) (*chkvpb.StatusResponse, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := &chkvpb.StatusResponse{NamenodeId: f.id, ActiveId: f.activeID, Peer: f.peer, Epoch: f.epoch, Version: f.version,
-		Role: chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY}
-	if f.active {
-		r.Role, r.ActiveId = chkvpb.NameNodeRole_NAMENODE_ROLE_ACTIVE, f.id
-	}
-	return r, nil
-}
-
-func (f *fakeNameNode) Drain(_ context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
-	f.drains.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch {
-	case !f.active:
-		return nil, status.Error(codes.Unavailable, "namenode: not the active namenode")
-	case f.refuse > 0:
-		f.refuse--
-		return nil, status.Error(codes.Unavailable, "namenode: no majority of the datanodes")
-	case f.fail != nil:
-		return nil, f.fail
-	}
-	return &chkvpb.DrainResponse{NodeId: req.GetNode() + "-by-" + f.id}, nil
 }
 
 func drain(ctx context.Context, s *Set) (string, error) {
@@ -109,24 +56,24 @@ func newSet(t *testing.T, cfg Config) *Set {
 // and calls it first from then on.
 func TestCallActiveFollowsTheNamedActive(t *testing.T) {
 	active, standby := newFake(t, "nn-a", true), newFake(t, "nn-b", false)
-	standby.follow(active)
+	standby.StandbyOf(active)
 	waited := atomic.Int64{}
-	s := newSet(t, Config{Addrs: []string{standby.addr}, Timeout: 2 * time.Second, OnWaiting: func() { waited.Add(1) }})
+	s := newSet(t, Config{Addrs: []string{standby.Addr()}, Timeout: 2 * time.Second, OnWaiting: func() { waited.Add(1) }})
 	got, err := drain(context.Background(), s)
 	if err != nil || got != "dn-1-by-nn-a" {
 		t.Fatalf("drain = %q, %v; want the active's answer", got, err)
 	}
-	if addrs := s.Addrs(); len(addrs) != 2 || addrs[1] != active.addr {
+	if addrs := s.Addrs(); len(addrs) != 2 || addrs[1] != active.Addr() {
 		t.Fatalf("addrs %v, want the active's address learnt", addrs)
 	}
 	if waited.Load() != 0 {
 		t.Fatal("waited although the standby named the active")
 	}
-	before := standby.drains.Load()
+	before := len(standby.Drains())
 	if _, err := drain(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	if standby.drains.Load() != before {
+	if len(standby.Drains()) != before {
 		t.Fatal("the second call tried the standby before the known active")
 	}
 }
@@ -135,15 +82,15 @@ func TestCallActiveFollowsTheNamedActive(t *testing.T) {
 // answer once an active takes the call.
 func TestCallActiveWaitsWithNotice(t *testing.T) {
 	f := newFake(t, "nn-a", true)
-	f.refuse = 3
+	f.Refuse(3)
 	waited := atomic.Int64{}
-	s := newSet(t, Config{Addrs: []string{f.addr}, Timeout: 5 * time.Second, OnWaiting: func() { waited.Add(1) }})
+	s := newSet(t, Config{Addrs: []string{f.Addr()}, Timeout: 5 * time.Second, OnWaiting: func() { waited.Add(1) }})
 	got, err := drain(context.Background(), s)
 	if err != nil || got != "dn-1-by-nn-a" {
 		t.Fatalf("drain = %q, %v", got, err)
 	}
-	if waited.Load() != 1 || f.drains.Load() != 4 {
-		t.Fatalf("notices %d (want 1), drain calls %d (want 4)", waited.Load(), f.drains.Load())
+	if waited.Load() != 1 || len(f.Drains()) != 4 {
+		t.Fatalf("notices %d (want 1), drain calls %d (want 4)", waited.Load(), len(f.Drains()))
 	}
 }
 
@@ -151,11 +98,11 @@ func TestCallActiveWaitsWithNotice(t *testing.T) {
 // ErrNoActive, the timeout's name and the NameNode's answer.
 func TestCallActiveGivesUp(t *testing.T) {
 	f := newFake(t, "nn-b", false)
-	s := newSet(t, Config{Addrs: []string{f.addr}, Timeout: 300 * time.Millisecond, TimeoutName: "--timeout"})
+	s := newSet(t, Config{Addrs: []string{f.Addr()}, Timeout: 300 * time.Millisecond, TimeoutName: "--timeout"})
 	start := time.Now()
 	_, err := drain(context.Background(), s)
 	if !errors.Is(err, ErrNoActive) || status.Code(err) != codes.Unavailable ||
-		!strings.Contains(err.Error(), "no active NameNode within --timeout 300ms: NameNode "+f.addr+": namenode: not the active namenode (Unavailable)") {
+		!strings.Contains(err.Error(), "no active NameNode within --timeout 300ms: NameNode "+f.Addr()+": namenode: not the active namenode: nn-b is standby (Unavailable)") {
 		t.Fatalf("err %v", err)
 	}
 	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
@@ -166,7 +113,7 @@ func TestCallActiveGivesUp(t *testing.T) {
 // Cancelling the context ends the wait at once.
 func TestCallActiveContextCancel(t *testing.T) {
 	f := newFake(t, "nn-b", false)
-	s := newSet(t, Config{Addrs: []string{f.addr}, Timeout: time.Minute})
+	s := newSet(t, Config{Addrs: []string{f.Addr()}, Timeout: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cfg.OnWaiting = cancel
 	start := time.Now()
@@ -182,27 +129,29 @@ func TestCallActiveContextCancel(t *testing.T) {
 // An answer other than UNAVAILABLE is the cluster's, returned at once.
 func TestCallActiveReturnsTheAnswer(t *testing.T) {
 	f := newFake(t, "nn-a", true)
-	f.fail = status.Error(codes.NotFound, "no such datanode")
-	s := newSet(t, Config{Addrs: []string{f.addr}, Timeout: 5 * time.Second})
+	f.SetHandlers(fakenamenode.Handlers{Drain: func(context.Context, *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
+		return nil, status.Error(codes.NotFound, "no such datanode")
+	}})
+	s := newSet(t, Config{Addrs: []string{f.Addr()}, Timeout: 5 * time.Second})
 	_, err := drain(context.Background(), s)
 	var rerr *RPCError
-	if !errors.As(err, &rerr) || rerr.Addr != f.addr || status.Code(err) != codes.NotFound ||
-		err.Error() != "NameNode "+f.addr+": no such datanode (NotFound)" || f.drains.Load() != 1 {
-		t.Fatalf("err %v after %d calls", err, f.drains.Load())
+	if !errors.As(err, &rerr) || rerr.Addr != f.Addr() || status.Code(err) != codes.NotFound ||
+		err.Error() != "NameNode "+f.Addr()+": no such datanode (NotFound)" || len(f.Drains()) != 1 {
+		t.Fatalf("err %v after %d calls", err, len(f.Drains()))
 	}
 }
 
 // NewestStatus prefers the newest topology, the active's among equals.
 func TestNewestStatus(t *testing.T) {
 	a, b := newFake(t, "nn-a", true), newFake(t, "nn-b", false)
-	a.epoch, a.version = 2, 5
-	b.epoch, b.version = 2, 6
-	s := newSet(t, Config{Addrs: []string{a.addr, b.addr}, Timeout: 5 * time.Second})
+	a.SetVersion(2, 5)
+	b.SetVersion(2, 6)
+	s := newSet(t, Config{Addrs: []string{a.Addr(), b.Addr()}, Timeout: 5 * time.Second})
 	st, err := s.NewestStatus(context.Background())
 	if err != nil || st.GetNamenodeId() != "nn-b" {
 		t.Fatalf("newest %v, %v: want the standby ahead", st, err)
 	}
-	b.version = 5
+	b.SetVersion(2, 5)
 	if st, err = s.NewestStatus(context.Background()); err != nil || st.GetNamenodeId() != "nn-a" {
 		t.Fatalf("newest %v, %v: want the active among equals", st, err)
 	}
@@ -217,7 +166,7 @@ func TestNewWithoutAddress(t *testing.T) {
 // A closed Set fails every call at once.
 func TestClosedSet(t *testing.T) {
 	f := newFake(t, "nn-a", true)
-	s := newSet(t, Config{Addrs: []string{f.addr}, Timeout: time.Minute})
+	s := newSet(t, Config{Addrs: []string{f.Addr()}, Timeout: time.Minute})
 	s.Close()
 	if _, err := drain(context.Background(), s); !errors.Is(err, ErrClosed) {
 		t.Fatalf("CallActive: %v", err)
@@ -231,7 +180,7 @@ func TestClosedSet(t *testing.T) {
 	if err := s.Add("127.0.0.1:1"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Add: %v", err)
 	}
-	if f.drains.Load() != 0 {
+	if len(f.Drains()) != 0 {
 		t.Fatal("a closed set called the NameNode")
 	}
 }
@@ -240,7 +189,7 @@ func TestClosedSet(t *testing.T) {
 // success; SetActive moves the start.
 func TestTryEach(t *testing.T) {
 	a, b := newFake(t, "nn-a", false), newFake(t, "nn-b", true)
-	s := newSet(t, Config{Addrs: []string{a.addr, b.addr}, Timeout: time.Minute})
+	s := newSet(t, Config{Addrs: []string{a.Addr(), b.Addr()}, Timeout: time.Minute})
 	var tried []int
 	call := func(ctx context.Context, i int, nn chkvpb.NameNodeClient) error {
 		tried = append(tried, i)
@@ -259,9 +208,7 @@ func TestTryEach(t *testing.T) {
 	if err := s.TryEach(context.Background(), time.Second, call); err != nil || fmt.Sprint(tried) != "[1]" {
 		t.Fatalf("TryEach after SetActive(1): %v after %v", err, tried)
 	}
-	b.mu.Lock()
-	b.active = false
-	b.mu.Unlock()
+	b.StandbyOf(nil)
 	tried = nil
 	err := s.TryEach(context.Background(), time.Second, call)
 	if status.Code(err) != codes.Unavailable || fmt.Sprint(tried) != "[1 0]" || strings.Count(err.Error(), "not the active") != 2 {

@@ -17,6 +17,7 @@ import (
 	"github.com/chkv/chkv/common/cliconf"
 	"github.com/chkv/chkv/common/clustertoken"
 	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -48,13 +49,13 @@ func run(ctx context.Context, args ...string) (string, string, error) {
 
 // fixture is a fake NameNode with a topology over three DataNodes.
 type fixture struct {
-	nn    *clienttest.NameNode
+	nn    *fakenamenode.NameNode
 	addrs []string
 }
 
 func newFixture(t *testing.T, token string) *fixture {
 	t.Helper()
-	f := &fixture{nn: clienttest.NewNameNode(t, clustertoken.ServerOptions(token)...)}
+	f := &fixture{nn: fakenamenode.New(t, clustertoken.ServerOptions(token)...)}
 	for range 3 {
 		f.addrs = append(f.addrs, clienttest.StartDataNode(t).Addr().String())
 	}

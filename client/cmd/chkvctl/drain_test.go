@@ -6,155 +6,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-// fakeNameNode is a NameNode serving Drain and Status from a table of
-// DataNodes "dn-0", "dn-1"... Each Status call answers with the table,
-// then hands off step slots of every draining node, as a migration would
-// between two polls.
-type fakeNameNode struct {
-	chkvpb.UnimplementedNameNodeServer
-	srv  *grpc.Server
-	addr string
-
-	mu     sync.Mutex
-	nodes  []*chkvpb.NodeStatus
-	step   uint32
-	polls  int                                        // Status calls so far
-	drains []*chkvpb.DrainRequest                     // Drain calls so far
-	hook   func(poll int, nodes []*chkvpb.NodeStatus) // runs at each Status call, before it answers
-	// A standby refuses Drain as UNAVAILABLE, and its Status names the
-	// active (activeID, peer) and reports an old version.
-	standby  bool
-	activeID string
-	peer     *chkvpb.PeerStatus
-	refuse   int // Drain calls still to refuse as UNAVAILABLE, as during an election
-}
-
-// newFakeNameNode starts a fake NameNode whose DataNodes own slots[i]
-// each, and stops it when the test ends.
-func newFakeNameNode(t *testing.T, step uint32, slots []uint32, opts ...grpc.ServerOption) *fakeNameNode {
+// newFakeNameNode starts a fake NameNode whose DataNodes "dn-0",
+// "dn-1"... own slots[i] each, at epoch 1 version 7, where each Status
+// call moves step slots of every draining node, and stops it when the test
+// ends.
+func newFakeNameNode(t *testing.T, step uint32, slots []uint32, opts ...grpc.ServerOption) *fakenamenode.NameNode {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeNameNode{srv: grpc.NewServer(opts...), addr: ln.Addr().String(), step: step}
-	for i, n := range slots {
-		f.nodes = append(f.nodes, &chkvpb.NodeStatus{
-			Node: &chkvpb.Node{Id: fmt.Sprintf("dn-%d", i), RespAddr: fmt.Sprintf("10.0.0.%d:6379", i),
-				GrpcAddr: fmt.Sprintf("10.0.0.%d:7379", i), State: chkvpb.NodeState_NODE_STATE_UP, Load: &chkvpb.Load{}},
-			Slots: n,
-		})
-	}
-	chkvpb.RegisterNameNodeServer(f.srv, f)
-	go f.srv.Serve(ln)
-	t.Cleanup(f.srv.Stop)
+	f := fakenamenode.New(t, opts...)
+	f.SetVersion(1, 7)
+	f.SetStep(step)
+	f.AddDataNodes(slots...)
 	return f
-}
-
-// Drain implements chkvpb.NameNodeServer as the NameNode does.
-func (f *fakeNameNode) Drain(_ context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.drains = append(f.drains, proto.Clone(req).(*chkvpb.DrainRequest))
-	switch {
-	case f.standby && f.activeID != "":
-		return nil, status.Errorf(codes.Unavailable, "namenode: not the active namenode: nn-fake is standby; the active is %s", f.activeID)
-	case f.standby:
-		return nil, status.Error(codes.Unavailable, "namenode: not the active namenode: nn-fake is standby")
-	case f.refuse > 0:
-		f.refuse--
-		return nil, status.Error(codes.Unavailable, "namenode: no majority of the datanodes")
-	}
-	var n *chkvpb.NodeStatus
-	others := false
-	for _, ns := range f.nodes {
-		if id := ns.Node.Id; id == req.Node || ns.Node.RespAddr == req.Node || ns.Node.GrpcAddr == req.Node {
-			n = ns
-		} else if st := ns.Node.State; st == chkvpb.NodeState_NODE_STATE_UP || st == chkvpb.NodeState_NODE_STATE_JOINING {
-			others = true
-		}
-	}
-	switch {
-	case n == nil:
-		return nil, status.Errorf(codes.NotFound, "namenode: no such datanode: %q", req.Node)
-	case n.Node.State == chkvpb.NodeState_NODE_STATE_DOWN:
-		return nil, status.Errorf(codes.FailedPrecondition, "namenode: datanode is down: %q", n.Node.Id)
-	case !others && !req.Force:
-		return nil, status.Errorf(codes.FailedPrecondition, "namenode: the last datanode holding data cannot be drained without force: %q", n.Node.Id)
-	}
-	n.Node.State = chkvpb.NodeState_NODE_STATE_DRAINING
-	n.SlotsOut = n.Slots
-	return &chkvpb.DrainResponse{NodeId: n.Node.Id, Slots: n.Slots, Epoch: 1, Version: 8}, nil
-}
-
-// Status implements chkvpb.NameNodeServer: the table, then a step of
-// migration.
-func (f *fakeNameNode) Status(context.Context, *chkvpb.StatusRequest) (*chkvpb.StatusResponse, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.polls++
-	if f.standby {
-		return &chkvpb.StatusResponse{NamenodeId: "nn-fake", Epoch: 1, Version: 1, Role: chkvpb.NameNodeRole_NAMENODE_ROLE_STANDBY,
-			ActiveId: f.activeID, Peer: f.peer}, nil
-	}
-	if f.hook != nil {
-		f.hook(f.polls, f.nodes)
-	}
-	resp := &chkvpb.StatusResponse{NamenodeId: "nn-fake", Epoch: 1, Version: uint64(8 + f.polls)}
-	for _, n := range f.nodes {
-		resp.Nodes = append(resp.Nodes, proto.Clone(n).(*chkvpb.NodeStatus))
-	}
-	for _, n := range f.nodes {
-		if n.Node.State == chkvpb.NodeState_NODE_STATE_DRAINING {
-			moved := min(f.step, n.Slots)
-			n.Slots -= moved
-			n.SlotsOut = n.Slots
-			n.Node.Load.MigratingSlots = int64(min(n.Slots, 8))
-			n.Node.Load.SlotsMoved += int64(moved)
-			n.Node.Load.KeysMoved += 10 * int64(moved)
-			n.Node.Load.BytesMoved += 1000 * int64(moved)
-		}
-	}
-	return resp, nil
-}
-
-// onStatus sets the hook of Status calls.
-func (f *fakeNameNode) onStatus(hook func(poll int, nodes []*chkvpb.NodeStatus)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.hook = hook
-}
-
-// set changes the fake's table under its lock.
-func (f *fakeNameNode) set(fn func(nodes []*chkvpb.NodeStatus)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn(f.nodes)
-}
-
-// calls returns the Drain requests and the number of Status calls so far.
-func (f *fakeNameNode) calls() ([]*chkvpb.DrainRequest, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*chkvpb.DrainRequest(nil), f.drains...), f.polls
 }
 
 // fastDrain makes drain poll every millisecond and print lines at most
@@ -169,13 +47,13 @@ func TestDrainProgress(t *testing.T) {
 	fastDrain(t, 0)
 	f := newFakeNameNode(t, 2000, []uint32{5462, 5461, 5461})
 	// Totals of an earlier migration are not this drain's.
-	f.set(func(nodes []*chkvpb.NodeStatus) {
+	f.UpdateNodes(func(nodes []*chkvpb.NodeStatus) {
 		nodes[2].Node.Load.KeysMoved, nodes[2].Node.Load.BytesMoved = 500, 1<<20
 	})
-	f.onStatus(func(poll int, nodes []*chkvpb.NodeStatus) {
+	f.OnStatus(func(poll int, nodes []*chkvpb.NodeStatus) {
 		nodes[2].Node.Load.StuckSlots = int64(poll / 3) // one stuck slot from the third poll on
 	})
-	out, _, err := run(context.Background(), "--namenodes", f.addr, "drain", "10.0.0.2:6379")
+	out, _, err := run(context.Background(), "--namenodes", f.Addr(), "drain", "10.0.0.2:6379")
 	if err != nil {
 		t.Fatalf("drain: %v\n%s", err, out)
 	}
@@ -189,7 +67,7 @@ func TestDrainProgress(t *testing.T) {
 	if got := strings.Split(strings.TrimSuffix(out, "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("drain printed:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
 	}
-	drains, polls := f.calls()
+	drains, polls := f.Drains(), f.StatusCalls()
 	if len(drains) != 1 || drains[0].Node != "10.0.0.2:6379" || drains[0].Force || polls != 5 {
 		t.Fatalf("drains %v, %d polls", drains, polls)
 	}
@@ -198,7 +76,7 @@ func TestDrainProgress(t *testing.T) {
 func TestDrainLinesAtMostEveryInterval(t *testing.T) {
 	fastDrain(t, time.Hour)
 	f := newFakeNameNode(t, 100, []uint32{8192, 8192})
-	out, _, err := run(context.Background(), "--namenodes", f.addr, "drain", "dn-0")
+	out, _, err := run(context.Background(), "--namenodes", f.Addr(), "drain", "dn-0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +91,7 @@ func TestDrainLinesAtMostEveryInterval(t *testing.T) {
 func TestDrainNoWait(t *testing.T) {
 	f := newFakeNameNode(t, 100, []uint32{8192, 8192}, clustertoken.ServerOptions("s3cret")...)
 	// The first NameNode is unreachable: the second answers.
-	nns := "--namenodes=127.0.0.1:1," + f.addr
+	nns := "--namenodes=127.0.0.1:1," + f.Addr()
 	out, _, err := run(context.Background(), nns, "--cluster-token=s3cret", "drain", "--no-wait", "dn-1")
 	if err != nil || out != "dn-1 is draining: 8192 slots to move (epoch 1, version 8); follow it with chkvctl status\n" {
 		t.Fatalf("drain --no-wait: %q, %v", out, err)
@@ -224,10 +102,10 @@ func TestDrainNoWait(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(out), &started) != nil || started != (drainStarted{Node: "dn-1", Slots: 8192, Epoch: 1, Version: 8}) {
 		t.Fatalf("drain --no-wait json: %q, %v", out, err)
 	}
-	if _, polls := f.calls(); polls != 0 {
+	if polls := f.StatusCalls(); polls != 0 {
 		t.Fatalf("--no-wait polled the status %d times", polls)
 	}
-	if _, _, err := run(context.Background(), "--namenodes", f.addr, "--timeout=300ms", "drain", "--no-wait", "dn-1"); status.Code(err) != codes.Unauthenticated {
+	if _, _, err := run(context.Background(), "--namenodes", f.Addr(), "--timeout=300ms", "drain", "--no-wait", "dn-1"); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("drain without the token: %v", err)
 	}
 }
@@ -235,12 +113,12 @@ func TestDrainNoWait(t *testing.T) {
 func TestDrainRefused(t *testing.T) {
 	fastDrain(t, 0)
 	f := newFakeNameNode(t, 20000, []uint32{16384, 0})
-	f.set(func(nodes []*chkvpb.NodeStatus) { nodes[1].Node.State = chkvpb.NodeState_NODE_STATE_DOWN })
-	nn := "--namenodes=" + f.addr
+	f.UpdateNodes(func(nodes []*chkvpb.NodeStatus) { nodes[1].Node.State = chkvpb.NodeState_NODE_STATE_DOWN })
+	nn := "--namenodes=" + f.Addr()
 
 	out, _, err := run(context.Background(), nn, "drain", "dn-0")
 	if status.Code(err) != codes.FailedPrecondition || out != "" ||
-		!strings.Contains(err.Error(), `drain dn-0 refused: NameNode `+f.addr+`: namenode: the last datanode holding data cannot be drained without force: "dn-0" (FailedPrecondition)`) {
+		!strings.Contains(err.Error(), `drain dn-0 refused: NameNode `+f.Addr()+`: namenode: the last datanode holding data cannot be drained without force: "dn-0" (FailedPrecondition)`) {
 		t.Fatalf("drain of the last node: %q, %v", out, err)
 	}
 	if _, _, err := run(context.Background(), nn, "drain", "dn-1"); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "datanode is down") {
@@ -257,7 +135,7 @@ func TestDrainRefused(t *testing.T) {
 	if err != nil || !strings.HasSuffix(out, "100.0%  16384/16384 slots  163840 keys  15.6MiB moved\ndn-0 drained: owns no slots and can be stopped\n") {
 		t.Fatalf("drain --force: %q, %v", out, err)
 	}
-	if drains, _ := f.calls(); !drains[len(drains)-1].Force {
+	if drains := f.Drains(); !drains[len(drains)-1].Force {
 		t.Fatal("--force not sent")
 	}
 }
@@ -265,7 +143,7 @@ func TestDrainRefused(t *testing.T) {
 func TestDrainJSON(t *testing.T) {
 	fastDrain(t, 0)
 	f := newFakeNameNode(t, 3000, []uint32{8192, 8192})
-	out, _, err := run(context.Background(), "--namenodes", f.addr, "--output", "json", "drain", "dn-1")
+	out, _, err := run(context.Background(), "--namenodes", f.Addr(), "--output", "json", "drain", "dn-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,8 +184,8 @@ func TestDrainWaitsForFinalTotals(t *testing.T) {
 		}
 	}
 	f := newFakeNameNode(t, 8192, []uint32{8192, 8192})
-	f.onStatus(stale(3))
-	out, _, err := run(context.Background(), "--namenodes", f.addr, "drain", "dn-1")
+	f.OnStatus(stale(3))
+	out, _, err := run(context.Background(), "--namenodes", f.Addr(), "drain", "dn-1")
 	if err != nil || !strings.HasSuffix(out, "100.0%  8192/8192 slots  40000 keys  7.8MiB moved\n"+
 		"draining dn-1 [####################] 100.0%  8192/8192 slots  81920 keys  7.8MiB moved\n"+
 		"dn-1 drained: owns no slots and can be stopped\n") {
@@ -316,8 +194,8 @@ func TestDrainWaitsForFinalTotals(t *testing.T) {
 
 	// No fresh heartbeat within the timeout: the figures stay as they were.
 	f = newFakeNameNode(t, 8192, []uint32{8192, 8192})
-	f.onStatus(stale(1 << 30))
-	out, _, err = run(context.Background(), "--namenodes", f.addr, "--timeout", "100ms", "drain", "dn-1")
+	f.OnStatus(stale(1 << 30))
+	out, _, err = run(context.Background(), "--namenodes", f.Addr(), "--timeout", "100ms", "drain", "dn-1")
 	if err != nil || !strings.HasSuffix(out, "100.0%  8192/8192 slots  40000 keys  7.8MiB moved\n"+
 		"dn-1 drained: owns no slots and can be stopped\n") {
 		t.Fatalf("drain without a fresh heartbeat: %v\n%s", err, out)
@@ -325,12 +203,12 @@ func TestDrainWaitsForFinalTotals(t *testing.T) {
 
 	// The node stops as soon as it is drained (--exit-after-drain).
 	f = newFakeNameNode(t, 8192, []uint32{8192, 8192})
-	f.onStatus(func(poll int, nodes []*chkvpb.NodeStatus) {
+	f.OnStatus(func(poll int, nodes []*chkvpb.NodeStatus) {
 		if poll == 3 {
 			nodes[1].Node.State = chkvpb.NodeState_NODE_STATE_DOWN
 		}
 	})
-	out, _, err = run(context.Background(), "--namenodes", f.addr, "drain", "dn-1")
+	out, _, err = run(context.Background(), "--namenodes", f.Addr(), "drain", "dn-1")
 	if err != nil || !strings.HasSuffix(out, "dn-1 drained: owns no slots and can be stopped\n") {
 		t.Fatalf("drain of a node that exits when drained: %v\n%s", err, out)
 	}
@@ -339,12 +217,12 @@ func TestDrainWaitsForFinalTotals(t *testing.T) {
 func TestDrainNodeDown(t *testing.T) {
 	fastDrain(t, 0)
 	f := newFakeNameNode(t, 1000, []uint32{8192, 8192})
-	f.onStatus(func(poll int, nodes []*chkvpb.NodeStatus) {
+	f.OnStatus(func(poll int, nodes []*chkvpb.NodeStatus) {
 		if poll == 3 {
 			nodes[1].Node.State, nodes[1].Slots, nodes[1].SlotsOut = chkvpb.NodeState_NODE_STATE_DOWN, 0, 0
 		}
 	})
-	out, _, err := run(context.Background(), "--namenodes", f.addr, "drain", "dn-1")
+	out, _, err := run(context.Background(), "--namenodes", f.Addr(), "drain", "dn-1")
 	if err == nil || err.Error() != "dn-1 went down during the drain, with 7192 of its 8192 slots not moved" {
 		t.Fatalf("drain of a node that went down: %v\n%s", err, out)
 	}
@@ -356,15 +234,15 @@ func TestDrainNodeDown(t *testing.T) {
 func TestDrainNameNodeUnreachable(t *testing.T) {
 	fastDrain(t, 0)
 	f := newFakeNameNode(t, 1, []uint32{8192, 8192})
-	f.onStatus(func(poll int, _ []*chkvpb.NodeStatus) {
+	f.OnStatus(func(poll int, _ []*chkvpb.NodeStatus) {
 		if poll == 3 {
-			go f.srv.Stop()
+			go f.Stop()
 		}
 	})
 	start := time.Now()
-	_, _, err := run(context.Background(), "--namenodes", f.addr, "--timeout", "300ms", "drain", "dn-1")
+	_, _, err := run(context.Background(), "--namenodes", f.Addr(), "--timeout", "300ms", "drain", "dn-1")
 	if err == nil || !strings.HasPrefix(err.Error(), "NameNode unreachable for ") ||
-		!strings.Contains(err.Error(), "longer than --timeout; the drain of dn-1 may go on: NameNode "+f.addr) {
+		!strings.Contains(err.Error(), "longer than --timeout; the drain of dn-1 may go on: NameNode "+f.Addr()) {
 		t.Fatalf("drain with the NameNode gone: %v", err)
 	}
 	if d := time.Since(start); d < 300*time.Millisecond || d > 5*time.Second {
@@ -380,7 +258,7 @@ func TestDrainInterrupted(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- newApp(&out, &out).RunContext(ctx, []string{"chkvctl", "--namenodes", f.addr, "drain", "dn-0"})
+		done <- newApp(&out, &out).RunContext(ctx, []string{"chkvctl", "--namenodes", f.Addr(), "drain", "dn-0"})
 	}()
 	testutil.Eventually(t, 5*time.Second, "progress printed", func() bool { return strings.Contains(out.String(), "draining dn-0") })
 	cancel()
@@ -437,28 +315,18 @@ func TestIsTerminal(t *testing.T) {
 	}
 }
 
-// standbyOf makes f a standby whose peer, the active, is active (nil: no
-// active is known).
-func (f *fakeNameNode) standbyOf(active *fakeNameNode) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.standby, f.activeID, f.peer = true, "", nil
-	if active != nil {
-		f.activeID, f.peer = "nn-active", &chkvpb.PeerStatus{Id: "nn-active", Addr: active.addr}
-	}
-}
-
 // With only the standby in --namenodes, drain follows it to the active.
 func TestDrainFollowsTheActiveTheStandbyNames(t *testing.T) {
 	fastDrain(t, 0)
 	active := newFakeNameNode(t, 20000, []uint32{8192, 8192})
 	standby := newFakeNameNode(t, 20000, []uint32{8192, 8192})
-	standby.standbyOf(active)
-	out, errOut, err := run(context.Background(), "--namenodes", standby.addr, "drain", "dn-1")
+	active.SetID("nn-active")
+	standby.StandbyOf(active)
+	out, errOut, err := run(context.Background(), "--namenodes", standby.Addr(), "drain", "dn-1")
 	if err != nil || !strings.HasSuffix(out, "dn-1 drained: owns no slots and can be stopped\n") {
 		t.Fatalf("drain through the standby: %q, %v", out, err)
 	}
-	if drains, _ := active.calls(); len(drains) != 1 || drains[0].Node != "dn-1" {
+	if drains := active.Drains(); len(drains) != 1 || drains[0].Node != "dn-1" {
 		t.Fatalf("the active got drains %v", drains)
 	}
 	if errOut != "" {
@@ -472,17 +340,15 @@ func TestDrainWaitsForAnActiveNameNode(t *testing.T) {
 	fastDrain(t, 0)
 	fastActiveRetry(t)
 	f := newFakeNameNode(t, 20000, []uint32{8192, 8192})
-	f.mu.Lock()
-	f.refuse = 3
-	f.mu.Unlock()
-	out, errOut, err := run(context.Background(), "--namenodes", f.addr, "drain", "dn-1")
+	f.Refuse(3)
+	out, errOut, err := run(context.Background(), "--namenodes", f.Addr(), "drain", "dn-1")
 	if err != nil || !strings.HasSuffix(out, "dn-1 drained: owns no slots and can be stopped\n") {
 		t.Fatalf("drain during an election: %q, %v", out, err)
 	}
 	if errOut != waitingNote+"\n" {
 		t.Fatalf("stderr %q, want %q once", errOut, waitingNote)
 	}
-	if drains, _ := f.calls(); len(drains) != 4 {
+	if drains := f.Drains(); len(drains) != 4 {
 		t.Fatalf("%d drain calls, want 4", len(drains))
 	}
 }
@@ -490,10 +356,10 @@ func TestDrainWaitsForAnActiveNameNode(t *testing.T) {
 func TestDrainGivesUpWithoutAnActiveNameNode(t *testing.T) {
 	fastActiveRetry(t)
 	f := newFakeNameNode(t, 20000, []uint32{8192, 8192})
-	f.standbyOf(nil)
+	f.StandbyOf(nil)
 	start := time.Now()
-	_, errOut, err := run(context.Background(), "--namenodes", f.addr, "--timeout", "300ms", "drain", "dn-1")
-	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "drain dn-1: no active NameNode within --timeout 300ms: NameNode "+f.addr+": namenode: not the active namenode") {
+	_, errOut, err := run(context.Background(), "--namenodes", f.Addr(), "--timeout", "300ms", "drain", "dn-1")
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "drain dn-1: no active NameNode within --timeout 300ms: NameNode "+f.Addr()+": namenode: not the active namenode") {
 		t.Fatalf("drain with no active: %v", err)
 	}
 	if errOut != waitingNote+"\n" {
