@@ -55,7 +55,7 @@ func startCluster(t testing.TB, opts Options) *Cluster {
 	if opts.HeartbeatInterval == 0 {
 		opts.HeartbeatInterval = testInterval
 	}
-	c, err := Start(ctxFor(t, 60*time.Second), opts)
+	c, err := Start(ctxFor(t, 120*time.Second), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
