@@ -74,8 +74,8 @@ type clusterNode struct {
 func (s *Server) clusterView(local net.Addr) []clusterNode {
 	var nodes []clusterNode
 	if s.member != nil {
-		v := s.member.view.Load()
-		nodes = topologyNodes(v.top, v.self)
+		v := s.member.own.View()
+		nodes = topologyNodes(v.Top, v.Self)
 	} else {
 		nodes = []clusterNode{{id: s.id, myself: true, slots: []slotRange{{0, slot.Count - 1}}}}
 		nodes[0].host, nodes[0].port = splitHostPort(s.advertiseAddr())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode/drainport"
+	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -30,11 +31,11 @@ type drainState struct {
 // of nothing and is no longer a witness, so stopping it never costs the
 // cluster its quorum. A node made joining again (undrain, --rejoin) may
 // drain again. The caller holds applyMu.
-func (d *drainState) observe(m *member, v *view) {
-	if v.self < 0 {
+func (d *drainState) observe(m *member, v *ownership.View) {
+	if v.Self < 0 {
 		return
 	}
-	st := v.top.Nodes[v.self].State
+	st := v.Top.Nodes[v.Self].State
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch st {
@@ -48,7 +49,7 @@ func (d *drainState) observe(m *member, v *view) {
 	default:
 		return
 	}
-	owned := v.top.SlotCount(v.self)
+	owned := v.Top.SlotCount(v.Self)
 	if !d.started {
 		d.started = true
 		d.total = max(d.total, owned)
@@ -110,7 +111,7 @@ func (m *member) StartDrain(ctx context.Context) error {
 
 // Progress describes this node's drain for the drain port.
 func (m *member) Progress() drainport.Progress {
-	v := m.view.Load()
+	v := m.own.View()
 	load := m.migrator.load()
 	p := drainport.Progress{
 		Node:        m.srv.id,
@@ -120,10 +121,10 @@ func (m *member) Progress() drainport.Progress {
 		BytesMoved:  load.BytesMoved,
 		State:       "unregistered",
 	}
-	if v.self >= 0 {
-		p.State = v.top.Nodes[v.self].State.String()
-		p.SlotsLeft = v.top.SlotCount(v.self)
-		p.Done = v.top.Nodes[v.self].State == topology.Drained
+	if v.Self >= 0 {
+		p.State = v.Top.Nodes[v.Self].State.String()
+		p.SlotsLeft = v.Top.SlotCount(v.Self)
+		p.Done = v.Top.Nodes[v.Self].State == topology.Drained
 	}
 	m.drain.mu.Lock()
 	p.Draining, p.SlotsTotal = m.drain.started, max(m.drain.total, p.SlotsLeft)

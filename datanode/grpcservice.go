@@ -33,7 +33,7 @@ func (c *controlService) Elect(_ context.Context, req *chkvpb.ElectRequest) (*ch
 	if m == nil {
 		return nil, status.Error(codes.FailedPrecondition, "datanode: standalone, not a cluster member")
 	}
-	resp := m.wit.vote(req, m.now(), m.voteHold(), m.view.Load().top)
+	resp := m.wit.vote(req, m.now(), m.voteHold(), m.own.View().Top)
 	if resp.GetGranted() {
 		c.srv.log.Info("voted for namenode", "namenode", req.GetCandidateId(), "epoch", req.GetEpoch())
 	} else {
@@ -59,7 +59,7 @@ func (c *controlService) PushTopology(_ context.Context, req *chkvpb.PushTopolog
 	}
 	from := nameNodeRef{req.GetNamenodeId(), req.GetIncarnation()}
 	if req.GetStage() {
-		held, ok := m.wit.stage(t, from, m.view.Load().top)
+		held, ok := m.wit.stage(t, from, m.own.View().Top)
 		if !ok {
 			return &chkvpb.PushTopologyResponse{Stale: true, PromisedEpoch: m.wit.epoch()}, nil
 		}
@@ -71,6 +71,6 @@ func (c *controlService) PushTopology(_ context.Context, req *chkvpb.PushTopolog
 	}
 	m.heardFromEpoch(t.Epoch)
 	m.apply(t)
-	v := m.view.Load()
-	return &chkvpb.PushTopologyResponse{Epoch: v.top.Epoch, Version: v.top.Version, PromisedEpoch: m.wit.epoch()}, nil
+	v := m.own.View()
+	return &chkvpb.PushTopologyResponse{Epoch: v.Top.Epoch, Version: v.Top.Version, PromisedEpoch: m.wit.epoch()}, nil
 }

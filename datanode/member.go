@@ -16,6 +16,7 @@ import (
 	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -28,16 +29,6 @@ const (
 // flowWindow is the fixed gRPC flow-control window of the connections to
 // the NameNodes: room for a large topology in one reply.
 const flowWindow = 1 << 20
-
-// view is the node's current topology and its own index in it (-1 when the
-// topology does not list it). It is replaced whole, never modified.
-type view struct {
-	top  *topology.Topology
-	self int
-}
-
-// owns reports whether the view gives slot s to this node.
-func (v *view) owns(s int) bool { return v.self >= 0 && v.top.Owners[s] == v.self }
 
 // member is a DataNode's side of cluster membership: it registers with the
 // NameNodes, heartbeats them, holds the lease their replies grant, and
@@ -55,7 +46,8 @@ type member struct {
 	// connection to be ready again (watchReconnect).
 	reconnecting []atomic.Bool
 
-	view       atomic.Pointer[view]
+	// own is the slot-ownership table the node routes by.
+	own        *ownership.Table
 	applyMu    sync.Mutex // serialises apply
 	base       time.Time  // origin of the monotonic lease clock
 	leaseUntil atomic.Int64
@@ -75,12 +67,6 @@ type member struct {
 	// not wait for the next tick.
 	kick chan struct{}
 
-	// gates[s] is held shared by every command on slot s and exclusively
-	// while the ownership of s changes, so no write lands in a slot the
-	// node has just given away.
-	gates [slot.Count]sync.RWMutex
-	ovr   overrides
-
 	reporter *reporter
 	migrator *migrator
 	drain    drainState
@@ -95,8 +81,7 @@ func newMember(s *Server) (*member, error) {
 	m.drain.done = make(chan struct{})
 	m.rejoinAsked.Store(s.cfg.Rejoin)
 	m.interval.Store(int64(defaultHeartbeatInterval))
-	empty := topology.Empty(0, 0)
-	m.view.Store(&view{top: empty, self: -1})
+	m.own = ownership.New(ownership.Config{SelfID: s.id, Store: s.store, Log: s.log, LeaseValid: m.leaseValid})
 	// Fixed flow-control windows: with gRPC's dynamic ones each heartbeat
 	// reply on an otherwise idle connection costs both sides a BDP ping
 	// round trip. Reconnect to a restarted NameNode within a quarter
@@ -227,8 +212,8 @@ func (m *member) self() *chkvpb.Node {
 // registerOnce announces the node to the first NameNode that answers.
 func (m *member) registerOnce(ctx context.Context) error {
 	req := &chkvpb.RegisterRequest{Node: m.self(), Rejoin: m.rejoinAsked.Load()}
-	if v := m.view.Load(); v.top.Version > 0 {
-		req.Topology = v.top.Proto()
+	if v := m.own.View(); v.Top.Version > 0 {
+		req.Topology = v.Top.Proto()
 	}
 	var resp *chkvpb.RegisterResponse
 	var sentAt time.Duration
@@ -260,7 +245,7 @@ func (m *member) registerOnce(ctx context.Context) error {
 	if m.rejoinAsked.Swap(false) {
 		m.srv.log.Info("asked to join again after a drain (--rejoin)")
 	}
-	m.srv.log.Info("registered with namenode", "version", m.view.Load().top.Version)
+	m.srv.log.Info("registered with namenode", "version", m.own.View().Top.Version)
 	return nil
 }
 
@@ -268,12 +253,12 @@ func (m *member) registerOnce(ctx context.Context) error {
 // on the NameNode's stream, opening or reopening the stream as needed. It
 // does not wait for the replies: each stream's receiver applies them.
 func (m *member) heartbeatOnce(ctx context.Context) {
-	v := m.view.Load()
+	v := m.own.View()
 	st := m.srv.store
 	req := &chkvpb.HeartbeatRequest{
 		NodeId:        m.srv.id,
-		Epoch:         v.top.Epoch,
-		Version:       v.top.Version,
+		Epoch:         v.Top.Epoch,
+		Version:       v.Top.Version,
 		GrpcAddr:      m.srv.grpcAdvertiseAddr(),
 		PromisedEpoch: m.wit.epoch(),
 		Load: topology.Load{
@@ -489,8 +474,8 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 	m.srv.log.Warn("namenode asked this node to rejoin; dropping its data")
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
-	cur := m.view.Load()
-	top := cur.top
+	cur := m.own.View()
+	top := cur.Top
 	if p != nil {
 		t, err := topology.FromProto(p)
 		switch {
@@ -501,8 +486,8 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 			m.wit.applied(t)
 		}
 	}
-	next := &view{top: top, self: -1}
-	m.setView(cur, next)
+	next := &ownership.View{Top: top, Self: -1}
+	m.own.SetView(cur, next)
 	m.migrator.plan(next)
 	m.srv.store.Flush()
 }
@@ -514,13 +499,13 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 func (m *member) reindex() {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
-	cur := m.view.Load()
-	if cur.self >= 0 {
+	cur := m.own.View()
+	if cur.Self >= 0 {
 		return
 	}
-	if i := cur.top.Index(m.srv.id); i >= 0 {
-		next := &view{top: cur.top, self: i}
-		m.setView(cur, next)
+	if i := cur.Top.Index(m.srv.id); i >= 0 {
+		next := &ownership.View{Top: cur.Top, Self: i}
+		m.own.SetView(cur, next)
 		m.migrator.plan(next)
 		m.drain.observe(m, next)
 	}
@@ -545,63 +530,27 @@ func (m *member) applyProto(p *chkvpb.Topology) error {
 func (m *member) apply(t *topology.Topology) {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
-	cur := m.view.Load()
-	if !t.NewerThan(cur.top) {
+	cur := m.own.View()
+	if !t.NewerThan(cur.Top) {
 		return
 	}
 	if p := m.wit.epoch(); t.Epoch < p {
 		m.srv.log.Debug("ignored topology of a fenced epoch", "epoch", t.Epoch, "version", t.Version, "promised", p)
 		return
 	}
-	next := &view{top: t, self: t.Index(m.srv.id)}
+	next := &ownership.View{Top: t, Self: t.Index(m.srv.id)}
 	m.wit.applied(t)
-	lost := m.setView(cur, next)
+	lost := m.own.SetView(cur, next)
 	m.reporter.prune(t)
 	m.migrator.plan(next)
 	m.drain.observe(m, next)
 	m.srv.log.Debug("topology applied", "epoch", t.Epoch, "version", t.Version, "slots_lost", len(lost))
 }
 
-// setView publishes next while holding the gates of every slot whose
-// ownership or handoff state may change, reconciles the handoffs not yet
-// committed with it, and drops and returns the slots the node stopped
-// serving.
-func (m *member) setView(cur, next *view) (lost []int) {
-	var changed []int
-	for s := range slot.Count {
-		if cur.owns(s) != next.owns(s) || m.hasOverride(s) {
-			changed = append(changed, s)
-		}
-	}
-	for _, s := range changed {
-		m.gates[s].Lock()
-	}
-	for _, s := range changed {
-		before := m.serves(cur, s)
-		drop := m.reconcile(next, s)
-		if drop || (before && !m.serves(next, s)) {
-			lost = append(lost, s)
-			m.srv.store.DropSlot(s)
-		}
-	}
-	m.view.Store(next)
-	for _, s := range changed {
-		m.gates[s].Unlock()
-	}
-	return lost
-}
-
-// Redirection replies, in Redis Cluster's exact form.
-const (
-	errCrossSlot     = "CROSSSLOT Keys in request don't hash to the same slot"
-	errSlotNotServed = "CLUSTERDOWN Hash slot not served"
-	errClusterDown   = "CLUSTERDOWN The cluster is down"
-)
-
 // admit decides whether this node serves the command's keys. On success it
 // returns the slot's gate held shared, which the caller releases after the
 // command ran; otherwise it returns the error reply (CROSSSLOT, MOVED or
-// CLUSTERDOWN).
+// CLUSTERDOWN; see ownership.Table.Admit).
 func (m *member) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
 	s := -1
 	last := cmd.lastKey
@@ -612,35 +561,12 @@ func (m *member) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
 	for i := cmd.firstKey; i <= last; i += max(cmd.keyStep, 1) {
 		ks := slot.Of(args[i])
 		if s >= 0 && ks != s {
-			return nil, errCrossSlot
+			return nil, ownership.ErrCrossSlot
 		}
 		s = ks
 	}
 	if s < 0 {
 		return nil, "" // no key present: served locally
 	}
-	gate := &m.gates[s]
-	gate.RLock()
-	v := m.view.Load()
-	owner := v.top.Owners[s]
-	if m.ovr.in[s].Load() != nil {
-		owner = v.self // received by handoff, not committed yet
-	} else if h := m.ovr.out[s].Load(); h != nil {
-		gate.RUnlock()
-		return nil, h.reply
-	}
-	switch {
-	case owner == topology.Unowned || (v.self < 0 && v.top.Nodes[owner].ID == m.srv.id):
-		// Unowned, or owned by this node in a topology it no longer
-		// serves by (it is rejoining): not served anywhere it knows of.
-		gate.RUnlock()
-		return nil, errSlotNotServed
-	case owner != v.self:
-		gate.RUnlock()
-		return nil, fmt.Sprintf("MOVED %d %s", s, v.top.Nodes[owner].RESPAddr)
-	case !m.leaseValid():
-		gate.RUnlock()
-		return nil, errClusterDown
-	}
-	return gate, ""
+	return m.own.Admit(s)
 }

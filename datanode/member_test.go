@@ -181,7 +181,7 @@ func ownEverySlot(t *testing.T, nn *fakeNameNode, s *Server) *respConn {
 		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
 	})
 	c := s.dial(t)
-	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.member.view.Load().top.Version == 1 })
+	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.member.own.View().Top.Version == 1 })
 	return c
 }
 
@@ -211,7 +211,7 @@ func TestClusterModeRedirects(t *testing.T) {
 
 	self.RESPAddr = s.Addr().String()
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(1, self, other, 8000) })
-	testutil.Eventually(t, 5*time.Second, "topology via heartbeat", func() bool { return s.member.view.Load().top.Version == 1 })
+	testutil.Eventually(t, 5*time.Second, "topology via heartbeat", func() bool { return s.member.own.View().Top.Version == 1 })
 
 	if got := c.do("SET", mine, "v"); got != "OK" {
 		t.Fatalf("SET own key = %s", got)
@@ -232,7 +232,7 @@ func TestClusterModeRedirects(t *testing.T) {
 
 	// The node loses the slot of `mine`: its data is dropped, clients moved.
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(2, self, other, 0) })
-	testutil.Eventually(t, 5*time.Second, "version 2", func() bool { return s.member.view.Load().top.Version == 2 })
+	testutil.Eventually(t, 5*time.Second, "version 2", func() bool { return s.member.own.View().Top.Version == 2 })
 	if got := c.do("GET", mine); !strings.HasPrefix(got, "(error) MOVED ") {
 		t.Fatalf("GET of a lost slot = %s", got)
 	}
@@ -275,7 +275,7 @@ func TestClusterModeRejoinDropsData(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, "rejoin", func() bool { return s.store.Len() == 0 })
 	nn.set(func(f *fakeNameNode) { f.rejoin = false })
 	testutil.Eventually(t, 5*time.Second, "re-registration", func() bool {
-		return s.member.registered.Load() && s.member.view.Load().top.Version == 1
+		return s.member.registered.Load() && s.member.own.View().Top.Version == 1
 	})
 }
 
@@ -386,7 +386,7 @@ func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
 	if r := push(splitTopology(3, a, b, 200)); r.Version != 5 {
 		t.Fatalf("older v3 replaced v5: node holds v%d", r.Version)
 	}
-	if got := s.member.view.Load().top.SlotCount(0); got != 100 {
+	if got := s.member.own.View().Top.SlotCount(0); got != 100 {
 		t.Fatalf("node owns %d slots, want 100 from v5", got)
 	}
 	if _, err := dn.PushTopology(ctx, &chkvpb.PushTopologyRequest{}); err == nil {

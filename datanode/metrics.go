@@ -128,13 +128,13 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descRegistered, boolFloat(m.registered.Load()))
 	gauge(descLeaseValid, boolFloat(m.leaseValid()))
 	gauge(descLeaseRemaining, max(float64(m.leaseUntil.Load()-int64(m.now())), 0)/1e9)
-	v := m.view.Load()
-	gauge(descEpoch, float64(v.top.Epoch))
-	gauge(descVersion, float64(v.top.Version))
+	v := m.own.View()
+	gauge(descEpoch, float64(v.Top.Epoch))
+	gauge(descVersion, float64(v.Top.Version))
 	owned := 0
-	if v.self >= 0 {
-		for _, o := range v.top.Owners {
-			if o == v.self {
+	if v.Self >= 0 {
+		for _, o := range v.Top.Owners {
+			if o == v.Self {
 				owned++
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -35,7 +36,7 @@ func (g *migrator) cutover(mvs []*slotMove) {
 	resume := func(mv *slotMove) {
 		if t, ok := start[mv.j.slot]; ok {
 			delete(start, mv.j.slot)
-			m.gates[mv.j.slot].Unlock()
+			m.own.Unlock(mv.j.slot)
 			g.recordPause(time.Since(t))
 		}
 	}
@@ -44,16 +45,16 @@ func (g *migrator) cutover(mvs []*slotMove) {
 			resume(mv)
 		}
 	}()
-	v := m.view.Load()
+	v := m.own.View()
 	var sent []*slotMove
 	var doubts []doubt
 	for _, mv := range paused {
 		s := mv.j.slot
 		m.srv.hook("cutover", s)
-		m.gates[s].Lock()
+		m.own.Lock(s)
 		start[s] = time.Now()
-		tg := v.top.Target[s]
-		if v2 := m.view.Load(); v2 != v || !v.owns(s) || m.ovr.out[s].Load() != nil || tg < 0 || v.top.Nodes[tg].ID != mv.j.to.ID {
+		tg := v.Top.Target[s]
+		if v2 := m.own.View(); v2 != v || !v.Owns(s) || m.own.Out(s) != nil || tg < 0 || v.Top.Nodes[tg].ID != mv.j.to.ID {
 			// The topology changed since the group began: replan.
 			mv.fail(fmt.Errorf("%w: slot %d was replanned", errRetry, s))
 			resume(mv)
@@ -83,7 +84,7 @@ func (g *migrator) cutover(mvs []*slotMove) {
 	g.awaitHandoffs(sent, func(mv *slotMove, err error) {
 		switch {
 		case err == nil:
-			mv.handedOff(&handedOut{to: mv.j.to, reply: movedReply(mv.j.slot, mv.j.to.RESPAddr), session: mv.session})
+			mv.handedOff(&ownership.HandedOut{To: mv.j.to, Reply: movedReply(mv.j.slot, mv.j.to.RESPAddr), Session: mv.session})
 			mv.over = true
 		case errors.Is(err, errRefused):
 			mv.fail(err)
@@ -100,7 +101,7 @@ func (g *migrator) cutover(mvs []*slotMove) {
 // doubt is a handoff whose acknowledgement was lost.
 type doubt struct {
 	mv *slotMove
-	h  *handedOut
+	h  *ownership.HandedOut
 }
 
 func movedReply(s int, addr string) string { return fmt.Sprintf("MOVED %d %s", s, addr) }
@@ -148,9 +149,9 @@ func (g *migrator) awaitHandoffs(sent []*slotMove, done func(*slotMove, error)) 
 // handedOff records a handoff the target acknowledged: the node redirects
 // the slot from now on, frees its data and reports the handoff. The caller
 // holds the slot's gate exclusively.
-func (mv *slotMove) handedOff(h *handedOut) {
+func (mv *slotMove) handedOff(h *ownership.HandedOut) {
 	m, s := mv.g.m, mv.j.slot
-	m.ovr.out[s].Store(h)
+	m.own.SetOut(s, h)
 	mv.sl.Lock()
 	mv.sl.Track(nil)
 	mv.sl.Clear()
@@ -159,7 +160,7 @@ func (mv *slotMove) handedOff(h *handedOut) {
 	mv.g.slotsMoved.Add(1)
 	mv.g.keysMoved.Add(mv.keys)
 	mv.g.bytesMoved.Add(mv.bytes)
-	m.reporter.add(s, m.srv.id, h.to.ID, 0)
+	m.reporter.add(s, m.srv.id, h.To.ID, 0)
 	m.srv.hook("handoff", s)
 }
 
@@ -169,9 +170,9 @@ func (mv *slotMove) handedOff(h *handedOut) {
 // gate exclusively.
 func (mv *slotMove) inDoubt(cause error) doubt {
 	s := mv.j.slot
-	h := &handedOut{to: mv.j.to, session: mv.session, inDoubt: true,
-		reply: fmt.Sprintf("TRYAGAIN Slot %d is being handed off to %s", s, mv.j.to.RESPAddr)}
-	mv.g.m.ovr.out[s].Store(h)
+	h := &ownership.HandedOut{To: mv.j.to, Session: mv.session, InDoubt: true,
+		Reply: fmt.Sprintf("TRYAGAIN Slot %d is being handed off to %s", s, mv.j.to.RESPAddr)}
+	mv.g.m.own.SetOut(s, h)
 	mv.g.m.srv.log.Warn("handoff in doubt; asking the target", "slot", s, "target", mv.j.to.ID, "err", cause)
 	return doubt{mv: mv, h: h}
 }
@@ -179,19 +180,19 @@ func (mv *slotMove) inDoubt(cause error) doubt {
 // settle asks the target whether it took the handoff h, until it answers
 // or the topology settles it (the target declared down). Its answer is
 // final: a target that did not take the slot never will under h's session.
-func (mv *slotMove) settle(h *handedOut) error {
+func (mv *slotMove) settle(h *ownership.HandedOut) error {
 	m, s := mv.g.m, mv.j.slot
-	conn, err := mv.g.dial(h.to.GRPCAddr)
+	conn, err := mv.g.dial(h.To.GRPCAddr)
 	if err != nil {
 		return err
 	}
 	client := chkvpb.NewDataNodeClient(conn)
 	for {
-		if m.ovr.out[s].Load() != h {
+		if m.own.Out(s) != h {
 			return fmt.Errorf("%w: handoff of slot %d settled by the topology", errRetry, s)
 		}
 		cctx, cancel := context.WithTimeout(mv.j.ctx, handoffTimeout)
-		resp, err := client.HandoffStatus(cctx, &chkvpb.HandoffStatusRequest{Slot: uint32(s), Session: h.session})
+		resp, err := client.HandoffStatus(cctx, &chkvpb.HandoffStatusRequest{Slot: uint32(s), Session: h.Session})
 		cancel()
 		if err == nil {
 			return mv.settled(h, resp.GetHandedOff())
@@ -205,24 +206,23 @@ func (mv *slotMove) settle(h *handedOut) error {
 }
 
 // settled applies the target's answer about the handoff in doubt h.
-func (mv *slotMove) settled(h *handedOut, taken bool) error {
+func (mv *slotMove) settled(h *ownership.HandedOut, taken bool) error {
 	m, s := mv.g.m, mv.j.slot
-	gate := &m.gates[s]
-	gate.Lock()
-	defer gate.Unlock()
-	if m.ovr.out[s].Load() != h {
+	m.own.Lock(s)
+	defer m.own.Unlock(s)
+	if m.own.Out(s) != h {
 		return fmt.Errorf("%w: handoff of slot %d settled by the topology", errRetry, s)
 	}
 	if !taken {
-		m.ovr.out[s].Store(nil)
-		return fmt.Errorf("datanode: target %s did not take slot %d; serving it again", h.to.ID, s)
+		m.own.SetOut(s, nil)
+		return fmt.Errorf("datanode: target %s did not take slot %d; serving it again", h.To.ID, s)
 	}
 	if mv.tr == nil { // a handoff left in doubt by an earlier attempt
 		mv.sl.Lock()
 		mv.sl.Track(nil)
 		mv.sl.Unlock()
 	}
-	mv.handedOff(&handedOut{to: h.to, reply: movedReply(s, h.to.RESPAddr), session: h.session})
-	m.srv.log.Info("handoff in doubt was taken by the target", "slot", s, "target", h.to.ID)
+	mv.handedOff(&ownership.HandedOut{To: h.To, Reply: movedReply(s, h.To.RESPAddr), Session: h.Session})
+	m.srv.log.Info("handoff in doubt was taken by the target", "slot", s, "target", h.To.ID)
 	return nil
 }

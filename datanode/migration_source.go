@@ -53,7 +53,7 @@ func (g *migrator) moveGroup(jobs []*job, st *outStream) []error {
 	for i, j := range jobs {
 		mv := &slotMove{g: g, j: j, st: st, sl: g.m.srv.store.Slot(j.slot), session: rand.Uint64() | 1}
 		mvs[i] = mv
-		if h := g.m.ovr.out[j.slot].Load(); h != nil && h.inDoubt {
+		if h := g.m.own.Out(j.slot); h != nil && h.InDoubt {
 			mv.fail(mv.settle(h))
 			continue
 		}

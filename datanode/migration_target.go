@@ -12,6 +12,7 @@ import (
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/datanode/migrate"
+	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
@@ -109,15 +110,14 @@ func (m *member) beginIncoming(s int, session uint64) error {
 	if session == 0 {
 		return errors.New("session 0")
 	}
-	gate := &m.gates[s]
-	gate.Lock()
-	defer gate.Unlock()
-	if m.serves(m.view.Load(), s) {
+	m.own.Lock(s)
+	defer m.own.Unlock(s)
+	if m.own.Serves(m.own.View(), s) {
 		return fmt.Errorf("slot %d is served by this node", s)
 	}
 	sl := m.srv.store.Slot(s)
 	sl.Lock()
-	m.ovr.incoming[s].Store(session)
+	m.own.SetIncoming(s, session)
 	sl.Clear()
 	sl.Unlock()
 	return nil
@@ -130,7 +130,7 @@ func (m *member) applyRecords(s int, in *incomingSlot, records []byte) error {
 	now := time.Now().UnixMilli()
 	sl.Lock()
 	defer sl.Unlock()
-	if m.ovr.incoming[s].Load() != in.session {
+	if m.own.Incoming(s) != in.session {
 		return nil // cancelled: the slot came by another way
 	}
 	m.bytesIn.Add(int64(len(records)))
@@ -169,20 +169,19 @@ func (m *member) applyRecords(s int, in *incomingSlot, records []byte) error {
 // acceptHandoff makes the node serve slot s, received under session from
 // node from, and queues the handoff's report.
 func (m *member) acceptHandoff(s int, session uint64, from string) error {
-	gate := &m.gates[s]
-	gate.Lock()
-	defer gate.Unlock()
-	if m.ovr.incoming[s].Load() != session {
+	m.own.Lock(s)
+	defer m.own.Unlock(s)
+	if m.own.Incoming(s) != session {
 		return fmt.Errorf("slot %d: session %d was cancelled", s, session)
 	}
 	sl := m.srv.store.Slot(s)
 	sl.Lock()
-	m.ovr.incoming[s].Store(0)
+	m.own.SetIncoming(s, 0)
 	sl.Unlock()
-	m.ovr.accepted[s].Store(session)
+	m.own.SetAccepted(s, session)
 	m.slotsIn.Add(1)
-	if !m.view.Load().owns(s) {
-		m.ovr.in[s].Store(&handedIn{from: from})
+	if !m.own.View().Owns(s) {
+		m.own.SetIn(s, &ownership.HandedIn{From: from})
 		m.reporter.add(s, from, m.srv.id, time.Duration(m.interval.Load()))
 	}
 	return nil
@@ -191,10 +190,9 @@ func (m *member) acceptHandoff(s int, session uint64, from string) error {
 // handoffStatus reports whether the handoff of slot s under session was
 // accepted; if not, it makes sure it never will be.
 func (m *member) handoffStatus(s int, session uint64) bool {
-	gate := &m.gates[s]
-	gate.Lock()
-	defer gate.Unlock()
-	if m.ovr.accepted[s].Load() == session {
+	m.own.Lock(s)
+	defer m.own.Unlock(s)
+	if m.own.Accepted(s) == session {
 		return true
 	}
 	m.abandonLocked(s, session)
@@ -204,9 +202,8 @@ func (m *member) handoffStatus(s int, session uint64) bool {
 // abandonIncoming drops what was received of slot s under session, unless
 // another session has taken the slot over since.
 func (m *member) abandonIncoming(s int, session uint64) {
-	gate := &m.gates[s]
-	gate.Lock()
-	defer gate.Unlock()
+	m.own.Lock(s)
+	defer m.own.Unlock(s)
 	m.abandonLocked(s, session)
 }
 
@@ -214,8 +211,8 @@ func (m *member) abandonLocked(s int, session uint64) {
 	sl := m.srv.store.Slot(s)
 	sl.Lock()
 	defer sl.Unlock()
-	if m.ovr.incoming[s].Load() == session {
-		m.ovr.incoming[s].Store(0)
+	if m.own.Incoming(s) == session {
+		m.own.SetIncoming(s, 0)
 		sl.Clear()
 	}
 }

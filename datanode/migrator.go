@@ -13,6 +13,7 @@ import (
 	"github.com/chkv/chkv/common/group"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/datanode/ownership"
 )
 
 // Migration scheduling.
@@ -94,17 +95,17 @@ func (g *migrator) close() {
 // plan makes the jobs match view v: one per slot the node owns (and has not
 // handed off, or has in doubt) whose target is another node. A job whose
 // slot no longer needs it, or whose target changed, is cancelled.
-func (g *migrator) plan(v *view) {
+func (g *migrator) plan(v *ownership.View) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	added := false
 	for s := range slot.Count {
 		var to *topology.Node
-		if v.self >= 0 && v.top.Owners[s] == v.self {
-			tg := v.top.Target[s]
-			h := g.m.ovr.out[s].Load()
-			if tg != v.self && tg != topology.Unowned && (h == nil || h.inDoubt) {
-				to = &v.top.Nodes[tg]
+		if v.Self >= 0 && v.Top.Owners[s] == v.Self {
+			tg := v.Top.Target[s]
+			h := g.m.own.Out(s)
+			if tg != v.Self && tg != topology.Unowned && (h == nil || h.InDoubt) {
+				to = &v.Top.Nodes[tg]
 			}
 		}
 		j := g.jobs[s]

@@ -288,7 +288,7 @@ func (s *Server) Topology() *topology.Topology {
 	if s.member == nil {
 		return nil
 	}
-	return s.member.view.Load().top
+	return s.member.own.View().Top
 }
 
 // advertiseAddr is the RESP address given to clients and other nodes.
