@@ -112,7 +112,7 @@ func (m *member) StartDrain(ctx context.Context) error {
 // Progress describes this node's drain for the drain port.
 func (m *member) Progress() drainport.Progress {
 	v := m.own.View()
-	load := m.migrator.load()
+	load := m.migrator.Load()
 	p := drainport.Progress{
 		Node:        m.srv.id,
 		SlotsMoving: int(load.MigratingSlots),

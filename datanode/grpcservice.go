@@ -74,3 +74,13 @@ func (c *controlService) PushTopology(_ context.Context, req *chkvpb.PushTopolog
 	v := m.own.View()
 	return &chkvpb.PushTopologyResponse{Epoch: v.Top.Epoch, Version: v.Top.Version, PromisedEpoch: m.wit.epoch()}, nil
 }
+
+// Migrate receives slots from another DataNode; see the proto.
+func (c *controlService) Migrate(stream chkvpb.DataNode_MigrateServer) error {
+	return c.srv.member.target.Migrate(stream)
+}
+
+// HandoffStatus settles a handoff whose acknowledgement was lost.
+func (c *controlService) HandoffStatus(ctx context.Context, req *chkvpb.HandoffStatusRequest) (*chkvpb.HandoffStatusResponse, error) {
+	return c.srv.member.target.HandoffStatus(ctx, req)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/datanode/migration"
 	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -68,12 +69,9 @@ type member struct {
 	kick chan struct{}
 
 	reporter *reporter
-	migrator *migrator
+	migrator *migration.Migrator
+	target   *migration.Target
 	drain    drainState
-
-	// Incoming migration totals since start, for metrics: slots handed
-	// off to this node, and the records and record bytes received.
-	slotsIn, recordsIn, bytesIn atomic.Int64
 }
 
 func newMember(s *Server) (*member, error) {
@@ -105,7 +103,21 @@ func newMember(s *Server) (*member, error) {
 	m.streams = make([]*hbStream, len(m.clients))
 	m.reconnecting = make([]atomic.Bool, len(m.clients))
 	m.reporter = newReporter(m)
-	m.migrator = newMigrator(m)
+	mc := migration.Config{
+		SelfID: s.id, Store: s.store, Own: m.own, Log: s.log, Group: s.group,
+		// Large windows: a migration stream carries bulk data.
+		DialOptions: s.dialOptions(4<<20, 16<<20, grpcdial.Config{}, s.cfg.PeerDialOptions),
+		Rate:        s.cfg.MigrationRate,
+		Workers:     s.cfg.MigrationWorkers,
+		Hook:        s.cfg.Hook,
+		HandedOff:   func(slot int, to string) { m.reporter.add(slot, s.id, to, 0) },
+		Accepted: func(slot int, from string) {
+			m.reporter.add(slot, from, s.id, time.Duration(m.interval.Load()))
+		},
+		MaxValue: func() int { return int(s.settings.Load().ProtoMaxBulkLen) },
+	}
+	m.migrator = migration.NewMigrator(mc)
+	m.target = migration.NewTarget(mc)
 	return m, nil
 }
 
@@ -119,7 +131,7 @@ func (s *Server) dialOptions(window, connWindow int32, c grpcdial.Config, extra 
 }
 
 func (m *member) close() {
-	m.migrator.close()
+	m.migrator.Close()
 	m.nns.Close()
 }
 
@@ -265,7 +277,7 @@ func (m *member) heartbeatOnce(ctx context.Context) {
 			Keys:            int64(st.Len()),
 			UsedMemoryBytes: m.srv.usedMemory(),
 			OpsPerSec:       m.srv.stats.opsPerSec.Load(),
-			Migration:       m.migrator.load(),
+			Migration:       m.migrator.Load(),
 		}.Proto(),
 	}
 	var wg sync.WaitGroup
@@ -488,7 +500,7 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 	}
 	next := &ownership.View{Top: top, Self: -1}
 	m.own.SetView(cur, next)
-	m.migrator.plan(next)
+	m.migrator.Plan(next)
 	m.srv.store.Flush()
 }
 
@@ -506,7 +518,7 @@ func (m *member) reindex() {
 	if i := cur.Top.Index(m.srv.id); i >= 0 {
 		next := &ownership.View{Top: cur.Top, Self: i}
 		m.own.SetView(cur, next)
-		m.migrator.plan(next)
+		m.migrator.Plan(next)
 		m.drain.observe(m, next)
 	}
 }
@@ -542,7 +554,7 @@ func (m *member) apply(t *topology.Topology) {
 	m.wit.applied(t)
 	lost := m.own.SetView(cur, next)
 	m.reporter.prune(t)
-	m.migrator.plan(next)
+	m.migrator.Plan(next)
 	m.drain.observe(m, next)
 	m.srv.log.Debug("topology applied", "epoch", t.Epoch, "version", t.Version, "slots_lost", len(lost))
 }

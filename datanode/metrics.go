@@ -140,15 +140,16 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(descSlots, float64(owned))
-	ml := m.migrator.load()
+	ml := m.migrator.Load()
 	gauge(descMigrating, float64(ml.MigratingSlots))
 	gauge(descStuck, float64(ml.StuckSlots))
 	counter(descMigSlotsOut, float64(ml.SlotsMoved))
 	counter(descMigKeysOut, float64(ml.KeysMoved))
 	counter(descMigBytesOut, float64(ml.BytesMoved))
-	counter(descMigSlotsIn, float64(m.slotsIn.Load()))
-	counter(descMigRecordsIn, float64(m.recordsIn.Load()))
-	counter(descMigBytesIn, float64(m.bytesIn.Load()))
+	slotsIn, recordsIn, bytesIn := m.target.Received()
+	counter(descMigSlotsIn, float64(slotsIn))
+	counter(descMigRecordsIn, float64(recordsIn))
+	counter(descMigBytesIn, float64(bytesIn))
 }
 
 // collectCommands exports the per-command counters and histograms of

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,7 +209,7 @@ func (s *Server) startCluster() error {
 	})
 	s.group.Go(m.run)
 	s.group.Go(m.reporter.run)
-	m.migrator.start(s.group)
+	m.migrator.Start(s.group)
 	return s.startDrainPort()
 }
 
@@ -261,10 +260,7 @@ func (s *Server) CutoverPauses() []time.Duration {
 	if s.member == nil {
 		return nil
 	}
-	g := s.member.migrator
-	g.pauseMu.Lock()
-	defer g.pauseMu.Unlock()
-	return slices.Clone(g.pauses)
+	return s.member.migrator.CutoverPauses()
 }
 
 // MigrationLoad returns this node's outgoing migration figures.
@@ -272,14 +268,7 @@ func (s *Server) MigrationLoad() topology.MigrationLoad {
 	if s.member == nil {
 		return topology.MigrationLoad{}
 	}
-	return s.member.migrator.load()
-}
-
-// hook calls the test hook, if any, at a migration step.
-func (s *Server) hook(step string, slot int) {
-	if s.cfg.Hook != nil {
-		s.cfg.Hook(step, slot)
-	}
+	return s.member.migrator.Load()
 }
 
 // Topology returns the cluster topology the node currently holds, or nil

@@ -1,4 +1,4 @@
-package datanode
+package migration
 
 import (
 	"context"
@@ -23,8 +23,7 @@ var errRefused = errors.New("datanode: target refused the slot")
 // written since the last round and the HANDOFF, and resumes each slot as
 // soon as the target acknowledges it, now redirecting with MOVED. A slot
 // whose acknowledgement does not come is in doubt (see inDoubt).
-func (g *migrator) cutover(mvs []*slotMove) {
-	m := g.m
+func (g *Migrator) cutover(mvs []*slotMove) {
 	var paused []*slotMove
 	for _, mv := range mvs {
 		if !mv.over {
@@ -36,7 +35,7 @@ func (g *migrator) cutover(mvs []*slotMove) {
 	resume := func(mv *slotMove) {
 		if t, ok := start[mv.j.slot]; ok {
 			delete(start, mv.j.slot)
-			m.own.Unlock(mv.j.slot)
+			g.own.Unlock(mv.j.slot)
 			g.recordPause(time.Since(t))
 		}
 	}
@@ -45,16 +44,16 @@ func (g *migrator) cutover(mvs []*slotMove) {
 			resume(mv)
 		}
 	}()
-	v := m.own.View()
+	v := g.own.View()
 	var sent []*slotMove
 	var doubts []doubt
 	for _, mv := range paused {
 		s := mv.j.slot
-		m.srv.hook("cutover", s)
-		m.own.Lock(s)
+		g.hook("cutover", s)
+		g.own.Lock(s)
 		start[s] = time.Now()
 		tg := v.Top.Target[s]
-		if v2 := m.own.View(); v2 != v || !v.Owns(s) || m.own.Out(s) != nil || tg < 0 || v.Top.Nodes[tg].ID != mv.j.to.ID {
+		if v2 := g.own.View(); v2 != v || !v.Owns(s) || g.own.Out(s) != nil || tg < 0 || v.Top.Nodes[tg].ID != mv.j.to.ID {
 			// The topology changed since the group began: replan.
 			mv.fail(fmt.Errorf("%w: slot %d was replanned", errRetry, s))
 			resume(mv)
@@ -109,7 +108,7 @@ func movedReply(s int, addr string) string { return fmt.Sprintf("MOVED %d %s", s
 // awaitHandoffs waits for the target's answers to the HANDOFFs of sent,
 // calling done once for each: nil when acknowledged, errRefused, or the
 // reason the answer did not come.
-func (g *migrator) awaitHandoffs(sent []*slotMove, done func(*slotMove, error)) {
+func (g *Migrator) awaitHandoffs(sent []*slotMove, done func(*slotMove, error)) {
 	if len(sent) == 0 {
 		return
 	}
@@ -150,8 +149,8 @@ func (g *migrator) awaitHandoffs(sent []*slotMove, done func(*slotMove, error)) 
 // the slot from now on, frees its data and reports the handoff. The caller
 // holds the slot's gate exclusively.
 func (mv *slotMove) handedOff(h *ownership.HandedOut) {
-	m, s := mv.g.m, mv.j.slot
-	m.own.SetOut(s, h)
+	g, s := mv.g, mv.j.slot
+	g.own.SetOut(s, h)
 	mv.sl.Lock()
 	mv.sl.Track(nil)
 	mv.sl.Clear()
@@ -160,8 +159,8 @@ func (mv *slotMove) handedOff(h *ownership.HandedOut) {
 	mv.g.slotsMoved.Add(1)
 	mv.g.keysMoved.Add(mv.keys)
 	mv.g.bytesMoved.Add(mv.bytes)
-	m.reporter.add(s, m.srv.id, h.To.ID, 0)
-	m.srv.hook("handoff", s)
+	g.cfg.HandedOff(s, h.To.ID)
+	g.hook("handoff", s)
 }
 
 // inDoubt marks a handoff whose acknowledgement was lost: the target may or
@@ -172,8 +171,8 @@ func (mv *slotMove) inDoubt(cause error) doubt {
 	s := mv.j.slot
 	h := &ownership.HandedOut{To: mv.j.to, Session: mv.session, InDoubt: true,
 		Reply: fmt.Sprintf("TRYAGAIN Slot %d is being handed off to %s", s, mv.j.to.RESPAddr)}
-	mv.g.m.own.SetOut(s, h)
-	mv.g.m.srv.log.Warn("handoff in doubt; asking the target", "slot", s, "target", mv.j.to.ID, "err", cause)
+	mv.g.own.SetOut(s, h)
+	mv.g.cfg.Log.Warn("handoff in doubt; asking the target", "slot", s, "target", mv.j.to.ID, "err", cause)
 	return doubt{mv: mv, h: h}
 }
 
@@ -181,14 +180,14 @@ func (mv *slotMove) inDoubt(cause error) doubt {
 // or the topology settles it (the target declared down). Its answer is
 // final: a target that did not take the slot never will under h's session.
 func (mv *slotMove) settle(h *ownership.HandedOut) error {
-	m, s := mv.g.m, mv.j.slot
+	g, s := mv.g, mv.j.slot
 	conn, err := mv.g.dial(h.To.GRPCAddr)
 	if err != nil {
 		return err
 	}
 	client := chkvpb.NewDataNodeClient(conn)
 	for {
-		if m.own.Out(s) != h {
+		if g.own.Out(s) != h {
 			return fmt.Errorf("%w: handoff of slot %d settled by the topology", errRetry, s)
 		}
 		cctx, cancel := context.WithTimeout(mv.j.ctx, handoffTimeout)
@@ -207,14 +206,14 @@ func (mv *slotMove) settle(h *ownership.HandedOut) error {
 
 // settled applies the target's answer about the handoff in doubt h.
 func (mv *slotMove) settled(h *ownership.HandedOut, taken bool) error {
-	m, s := mv.g.m, mv.j.slot
-	m.own.Lock(s)
-	defer m.own.Unlock(s)
-	if m.own.Out(s) != h {
+	g, s := mv.g, mv.j.slot
+	g.own.Lock(s)
+	defer g.own.Unlock(s)
+	if g.own.Out(s) != h {
 		return fmt.Errorf("%w: handoff of slot %d settled by the topology", errRetry, s)
 	}
 	if !taken {
-		m.own.SetOut(s, nil)
+		g.own.SetOut(s, nil)
 		return fmt.Errorf("datanode: target %s did not take slot %d; serving it again", h.To.ID, s)
 	}
 	if mv.tr == nil { // a handoff left in doubt by an earlier attempt
@@ -223,6 +222,6 @@ func (mv *slotMove) settled(h *ownership.HandedOut, taken bool) error {
 		mv.sl.Unlock()
 	}
 	mv.handedOff(&ownership.HandedOut{To: h.To, Reply: movedReply(s, h.To.RESPAddr), Session: h.Session})
-	m.srv.log.Info("handoff in doubt was taken by the target", "slot", s, "target", h.To.ID)
+	g.cfg.Log.Info("handoff in doubt was taken by the target", "slot", s, "target", h.To.ID)
 	return nil
 }

@@ -1,10 +1,11 @@
-package datanode
+package migration
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -23,9 +24,28 @@ type incomingSlot struct {
 	asm     migrate.Assembler
 }
 
+// Target is the receiving side of migration: it serves the Migrate and
+// HandoffStatus calls of other DataNodes.
+type Target struct {
+	cfg Config
+	own *ownership.Table
+
+	// Incoming migration totals since start, for metrics: slots handed
+	// off to this node, and the records and record bytes received.
+	slotsIn, recordsIn, bytesIn atomic.Int64
+}
+
+// NewTarget returns the receiving side of migration.
+func NewTarget(cfg Config) *Target { return &Target{cfg: cfg, own: cfg.Own} }
+
+// Received returns the incoming migration totals since start: slots handed
+// off to this node, and the records and record bytes received.
+func (m *Target) Received() (slots, records, bytes int64) {
+	return m.slotsIn.Load(), m.recordsIn.Load(), m.bytesIn.Load()
+}
+
 // Migrate receives slots from another DataNode; see the proto.
-func (c *controlService) Migrate(stream chkvpb.DataNode_MigrateServer) error {
-	m := c.srv.member
+func (m *Target) Migrate(stream chkvpb.DataNode_MigrateServer) error {
 	slots := make(map[int]*incomingSlot)
 	defer func() {
 		for s, in := range slots {
@@ -57,7 +77,7 @@ func (c *controlService) Migrate(stream chkvpb.DataNode_MigrateServer) error {
 				break
 			}
 			slots[s] = &incomingSlot{session: req.GetSession(), from: req.GetSourceId(),
-				asm: migrate.Assembler{MaxValue: int(c.srv.settings.Load().ProtoMaxBulkLen)}}
+				asm: migrate.Assembler{MaxValue: m.cfg.MaxValue()}}
 		case chkvpb.MigrateRequest_DATA:
 			if in == nil || in.session != req.GetSession() {
 				continue // an abandoned attempt's tail
@@ -96,17 +116,17 @@ func (c *controlService) Migrate(stream chkvpb.DataNode_MigrateServer) error {
 }
 
 // HandoffStatus settles a handoff whose acknowledgement was lost.
-func (c *controlService) HandoffStatus(_ context.Context, req *chkvpb.HandoffStatusRequest) (*chkvpb.HandoffStatusResponse, error) {
+func (m *Target) HandoffStatus(_ context.Context, req *chkvpb.HandoffStatusRequest) (*chkvpb.HandoffStatusResponse, error) {
 	s := int(req.GetSlot())
 	if s >= slot.Count || req.GetSession() == 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "datanode: slot %d session %d", s, req.GetSession())
 	}
-	return &chkvpb.HandoffStatusResponse{HandedOff: c.srv.member.handoffStatus(s, req.GetSession())}, nil
+	return &chkvpb.HandoffStatusResponse{HandedOff: m.handoffStatus(s, req.GetSession())}, nil
 }
 
 // beginIncoming starts receiving slot s under session, dropping anything
 // the node holds of it. A slot the node serves is refused.
-func (m *member) beginIncoming(s int, session uint64) error {
+func (m *Target) beginIncoming(s int, session uint64) error {
 	if session == 0 {
 		return errors.New("session 0")
 	}
@@ -115,7 +135,7 @@ func (m *member) beginIncoming(s int, session uint64) error {
 	if m.own.Serves(m.own.View(), s) {
 		return fmt.Errorf("slot %d is served by this node", s)
 	}
-	sl := m.srv.store.Slot(s)
+	sl := m.cfg.Store.Slot(s)
 	sl.Lock()
 	m.own.SetIncoming(s, session)
 	sl.Clear()
@@ -125,8 +145,8 @@ func (m *member) beginIncoming(s int, session uint64) error {
 
 // applyRecords writes a DATA message's records to slot s, if the slot is
 // still being received under in's session.
-func (m *member) applyRecords(s int, in *incomingSlot, records []byte) error {
-	sl := m.srv.store.Slot(s)
+func (m *Target) applyRecords(s int, in *incomingSlot, records []byte) error {
+	sl := m.cfg.Store.Slot(s)
 	now := time.Now().UnixMilli()
 	sl.Lock()
 	defer sl.Unlock()
@@ -168,13 +188,13 @@ func (m *member) applyRecords(s int, in *incomingSlot, records []byte) error {
 
 // acceptHandoff makes the node serve slot s, received under session from
 // node from, and queues the handoff's report.
-func (m *member) acceptHandoff(s int, session uint64, from string) error {
+func (m *Target) acceptHandoff(s int, session uint64, from string) error {
 	m.own.Lock(s)
 	defer m.own.Unlock(s)
 	if m.own.Incoming(s) != session {
 		return fmt.Errorf("slot %d: session %d was cancelled", s, session)
 	}
-	sl := m.srv.store.Slot(s)
+	sl := m.cfg.Store.Slot(s)
 	sl.Lock()
 	m.own.SetIncoming(s, 0)
 	sl.Unlock()
@@ -182,14 +202,14 @@ func (m *member) acceptHandoff(s int, session uint64, from string) error {
 	m.slotsIn.Add(1)
 	if !m.own.View().Owns(s) {
 		m.own.SetIn(s, &ownership.HandedIn{From: from})
-		m.reporter.add(s, from, m.srv.id, time.Duration(m.interval.Load()))
+		m.cfg.Accepted(s, from)
 	}
 	return nil
 }
 
 // handoffStatus reports whether the handoff of slot s under session was
 // accepted; if not, it makes sure it never will be.
-func (m *member) handoffStatus(s int, session uint64) bool {
+func (m *Target) handoffStatus(s int, session uint64) bool {
 	m.own.Lock(s)
 	defer m.own.Unlock(s)
 	if m.own.Accepted(s) == session {
@@ -201,14 +221,14 @@ func (m *member) handoffStatus(s int, session uint64) bool {
 
 // abandonIncoming drops what was received of slot s under session, unless
 // another session has taken the slot over since.
-func (m *member) abandonIncoming(s int, session uint64) {
+func (m *Target) abandonIncoming(s int, session uint64) {
 	m.own.Lock(s)
 	defer m.own.Unlock(s)
 	m.abandonLocked(s, session)
 }
 
-func (m *member) abandonLocked(s int, session uint64) {
-	sl := m.srv.store.Slot(s)
+func (m *Target) abandonLocked(s int, session uint64) {
+	sl := m.cfg.Store.Slot(s)
 	sl.Lock()
 	defer sl.Unlock()
 	if m.own.Incoming(s) == session {

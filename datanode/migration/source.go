@@ -1,4 +1,4 @@
-package datanode
+package migration
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ const (
 
 // slotMove is one attempt at moving a slot, as part of a group.
 type slotMove struct {
-	g       *migrator
+	g       *Migrator
 	j       *job
 	st      *outStream
 	sl      *store.Slot
@@ -48,12 +48,12 @@ func (mv *slotMove) fail(err error) {
 
 // moveGroup runs one attempt at each job, all to one target over st, and
 // returns each one's outcome: nil when handed off.
-func (g *migrator) moveGroup(jobs []*job, st *outStream) []error {
+func (g *Migrator) moveGroup(jobs []*job, st *outStream) []error {
 	mvs := make([]*slotMove, len(jobs))
 	for i, j := range jobs {
-		mv := &slotMove{g: g, j: j, st: st, sl: g.m.srv.store.Slot(j.slot), session: rand.Uint64() | 1}
+		mv := &slotMove{g: g, j: j, st: st, sl: g.cfg.Store.Slot(j.slot), session: rand.Uint64() | 1}
 		mvs[i] = mv
-		if h := g.m.own.Out(j.slot); h != nil && h.InDoubt {
+		if h := g.own.Out(j.slot); h != nil && h.InDoubt {
 			mv.fail(mv.settle(h))
 			continue
 		}
@@ -73,11 +73,11 @@ func (g *migrator) moveGroup(jobs []*job, st *outStream) []error {
 	}()
 	for _, mv := range mvs {
 		if !mv.over {
-			g.m.srv.hook("begin", mv.j.slot)
+			g.hook("begin", mv.j.slot)
 			if err := mv.begin(); err != nil {
 				mv.fail(err)
 			}
-			g.m.srv.hook("snapshot", mv.j.slot)
+			g.hook("snapshot", mv.j.slot)
 		}
 	}
 	g.catchUp(mvs)
@@ -97,7 +97,7 @@ func (g *migrator) moveGroup(jobs []*job, st *outStream) []error {
 // begin announces the slot and sends its snapshot.
 func (mv *slotMove) begin() error {
 	if err := mv.send(&chkvpb.MigrateRequest{Kind: chkvpb.MigrateRequest_BEGIN, Slot: uint32(mv.j.slot),
-		Session: mv.session, SourceId: mv.g.m.srv.id}); err != nil {
+		Session: mv.session, SourceId: mv.g.cfg.SelfID}); err != nil {
 		return err
 	}
 	return mv.snapshot()
@@ -105,7 +105,7 @@ func (mv *slotMove) begin() error {
 
 // catchUp sends rounds of the keys written since the snapshot until every
 // slot's backlog is small enough to send under a write pause.
-func (g *migrator) catchUp(mvs []*slotMove) {
+func (g *Migrator) catchUp(mvs []*slotMove) {
 	for round := 0; ; round++ {
 		behind := false
 		for _, mv := range mvs {
@@ -256,7 +256,7 @@ func (mv *slotMove) sendLarge(key []byte) error {
 			mv.keys++
 			return nil
 		}
-		mv.g.m.srv.hook("chunk", mv.j.slot)
+		mv.g.hook("chunk", mv.j.slot)
 		off = end
 	}
 }

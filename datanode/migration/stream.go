@@ -1,4 +1,4 @@
-package datanode
+package migration
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -26,13 +25,11 @@ type outStream struct {
 	stall   *time.Timer   // cancels the stream when no send progresses
 }
 
-func (g *migrator) dial(addr string) (*grpc.ClientConn, error) {
+func (g *Migrator) dial(addr string) (*grpc.ClientConn, error) {
 	if c, ok := g.conns.Load(addr); ok {
 		return c.(*grpc.ClientConn), nil
 	}
-	// Large windows: a migration stream carries bulk data.
-	opts := g.m.srv.dialOptions(4<<20, 16<<20, grpcdial.Config{}, g.m.srv.cfg.PeerDialOptions)
-	conn, err := grpc.NewClient(addr, opts...)
+	conn, err := grpc.NewClient(addr, g.cfg.DialOptions...)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +40,7 @@ func (g *migrator) dial(addr string) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-func (g *migrator) openStream(ctx context.Context, to topology.Node) (*outStream, error) {
+func (g *Migrator) openStream(ctx context.Context, to topology.Node) (*outStream, error) {
 	conn, err := g.dial(to.GRPCAddr)
 	if err != nil {
 		return nil, err
@@ -56,10 +53,10 @@ func (g *migrator) openStream(ctx context.Context, to topology.Node) (*outStream
 		cancel()
 		return nil, err
 	}
-	if !g.m.srv.group.Go(func(context.Context) { st.receive() }) {
+	if !g.cfg.Group.Go(func(context.Context) { st.receive() }) {
 		st.stall.Stop()
 		cancel()
-		return nil, ErrStopped
+		return nil, errStopped
 	}
 	return st, nil
 }

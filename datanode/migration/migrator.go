@@ -1,8 +1,10 @@
-package datanode
+package migration
 
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode/ownership"
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // Migration scheduling.
@@ -35,6 +38,42 @@ const (
 // backlog would not shrink.
 var errRetry = errors.New("datanode: migration restarted")
 
+// Config is what migration needs from its node.
+type Config struct {
+	// SelfID is the node's ID.
+	SelfID string
+	// Store holds the slots' data.
+	Store *store.Store
+	// Own is the node's slot-ownership table: migration pauses a slot by
+	// its gate and records handoffs in its overrides.
+	Own *ownership.Table
+	// Log receives migration's warnings.
+	Log *slog.Logger
+	// Group runs the goroutines of the migration streams; they stop with
+	// it.
+	Group *group.Group
+	// DialOptions are used to dial other DataNodes.
+	DialOptions []grpc.DialOption
+	// Rate bounds the bytes per second sent; 0: unlimited.
+	Rate int64
+	// Workers is how many groups of slots move at once (at least one).
+	Workers int
+	// Hook, when set, is called at each step of a slot's migration (tests).
+	Hook func(step string, slot int)
+	// HandedOff is called when a target acknowledged the handoff of slot
+	// s: the NameNode should be told at once.
+	HandedOff func(s int, to string)
+	// Accepted is called when this node accepted slot s from node from by
+	// handoff and the topology does not show it yet: the NameNode should
+	// be told if the source does not tell it.
+	Accepted func(s int, from string)
+	// MaxValue returns the largest value a received record may hold.
+	MaxValue func() int
+}
+
+// errStopped is returned when the node stops while a stream opens.
+var errStopped = errors.New("datanode: server stopped")
+
 // job is one slot to move to another DataNode.
 type job struct {
 	slot      int
@@ -46,11 +85,12 @@ type job struct {
 	cancel    context.CancelFunc // non-nil while running
 }
 
-// migrator moves the slots this node owns and the topology targets at
+// Migrator is the source side of migration. It moves the slots this node owns and the topology targets at
 // another node: it keeps one job per such slot and runs them on a fixed
 // number of workers, each with its own streams to the targets.
-type migrator struct {
-	m       *member
+type Migrator struct {
+	cfg     Config
+	own     *ownership.Table
 	limiter *rate.Limiter // nil: unlimited
 
 	mu    sync.Mutex
@@ -67,24 +107,25 @@ type migrator struct {
 	pauses  []time.Duration
 }
 
-func newMigrator(m *member) *migrator {
-	g := &migrator{m: m, wake: make(chan struct{}, 1)}
-	if r := m.srv.cfg.MigrationRate; r > 0 {
+// NewMigrator returns a migrator with no jobs; Start starts its workers.
+func NewMigrator(cfg Config) *Migrator {
+	g := &Migrator{cfg: cfg, own: cfg.Own, wake: make(chan struct{}, 1)}
+	if r := cfg.Rate; r > 0 {
 		// A tenth of a second's worth at once keeps the pace smooth.
 		g.limiter = rate.NewLimiter(rate.Limit(r), int(max(r/10, batchBytes)))
 	}
 	return g
 }
 
-// start starts the workers in grp; they stop with it.
-func (g *migrator) start(grp *group.Group) {
-	for range max(g.m.srv.cfg.MigrationWorkers, 1) {
+// Start starts the workers in grp; they stop with it.
+func (g *Migrator) Start(grp *group.Group) {
+	for range max(g.cfg.Workers, 1) {
 		grp.Go(g.work)
 	}
 }
 
-// close closes the connections to other DataNodes.
-func (g *migrator) close() {
+// Close closes the connections to other DataNodes.
+func (g *Migrator) Close() {
 	g.conns.Range(func(k, v any) bool {
 		v.(*grpc.ClientConn).Close()
 		g.conns.Delete(k)
@@ -92,10 +133,10 @@ func (g *migrator) close() {
 	})
 }
 
-// plan makes the jobs match view v: one per slot the node owns (and has not
+// Plan makes the jobs match view v: one per slot the node owns (and has not
 // handed off, or has in doubt) whose target is another node. A job whose
 // slot no longer needs it, or whose target changed, is cancelled.
-func (g *migrator) plan(v *ownership.View) {
+func (g *Migrator) Plan(v *ownership.View) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	added := false
@@ -103,7 +144,7 @@ func (g *migrator) plan(v *ownership.View) {
 		var to *topology.Node
 		if v.Self >= 0 && v.Top.Owners[s] == v.Self {
 			tg := v.Top.Target[s]
-			h := g.m.own.Out(s)
+			h := g.own.Out(s)
 			if tg != v.Self && tg != topology.Unowned && (h == nil || h.InDoubt) {
 				to = &v.Top.Nodes[tg]
 			}
@@ -128,7 +169,7 @@ func (g *migrator) plan(v *ownership.View) {
 	}
 }
 
-func (g *migrator) signal() {
+func (g *Migrator) signal() {
 	select {
 	case g.wake <- struct{}{}:
 	default:
@@ -138,7 +179,7 @@ func (g *migrator) signal() {
 // next takes up to groupSlots due jobs for one target, marking them
 // running; when none is due it returns how long until one is (0: none
 // queued).
-func (g *migrator) next(ctx context.Context, now time.Time) ([]*job, time.Duration) {
+func (g *Migrator) next(ctx context.Context, now time.Time) ([]*job, time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var picked []*job
@@ -167,7 +208,7 @@ func (g *migrator) next(ctx context.Context, now time.Time) ([]*job, time.Durati
 }
 
 // finish records the end of an attempt at j: done, to retry, or gone.
-func (g *migrator) finish(j *job, err error) {
+func (g *Migrator) finish(j *job, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	j.cancel()
@@ -188,8 +229,8 @@ func (g *migrator) finish(j *job, err error) {
 	g.signal()
 }
 
-// load reports the migration figures for heartbeats and status.
-func (g *migrator) load() topology.MigrationLoad {
+// Load reports the migration figures for heartbeats and status.
+func (g *Migrator) Load() topology.MigrationLoad {
 	g.mu.Lock()
 	stuck := 0
 	for _, j := range g.jobs {
@@ -209,7 +250,7 @@ func (g *migrator) load() topology.MigrationLoad {
 }
 
 // work runs groups of jobs until ctx ends, keeping one stream per target.
-func (g *migrator) work(ctx context.Context) {
+func (g *Migrator) work(ctx context.Context) {
 	streams := make(map[string]*outStream)
 	defer func() {
 		for _, st := range streams {
@@ -257,7 +298,7 @@ func (g *migrator) work(ctx context.Context) {
 		}
 		for i, j := range jobs {
 			if err := errs[i]; err != nil && !errors.Is(err, errRetry) && ctx.Err() == nil && j.ctx.Err() == nil {
-				g.m.srv.log.Warn("slot migration failed; retrying", "slot", j.slot, "target", j.to.ID,
+				g.cfg.Log.Warn("slot migration failed; retrying", "slot", j.slot, "target", j.to.ID,
 					"attempt", j.attempts+1, "err", err)
 			}
 			g.finish(j, errs[i])
@@ -265,8 +306,23 @@ func (g *migrator) work(ctx context.Context) {
 	}
 }
 
+// CutoverPauses returns the write pauses of the most recent slot
+// handoffs, oldest first.
+func (g *Migrator) CutoverPauses() []time.Duration {
+	g.pauseMu.Lock()
+	defer g.pauseMu.Unlock()
+	return slices.Clone(g.pauses)
+}
+
+// hook calls the test hook, if any, at a migration step.
+func (g *Migrator) hook(step string, slot int) {
+	if g.cfg.Hook != nil {
+		g.cfg.Hook(step, slot)
+	}
+}
+
 // recordPause keeps a cutover's write pause for CutoverPauses.
-func (g *migrator) recordPause(d time.Duration) {
+func (g *Migrator) recordPause(d time.Duration) {
 	g.pauseMu.Lock()
 	defer g.pauseMu.Unlock()
 	if len(g.pauses) >= maxPauseSamples {
