@@ -74,7 +74,7 @@ type clusterNode struct {
 func (s *Server) clusterView(local net.Addr) []clusterNode {
 	var nodes []clusterNode
 	if s.member != nil {
-		v := s.member.own.View()
+		v := s.own.View()
 		nodes = topologyNodes(v.Top, v.Self)
 	} else {
 		nodes = []clusterNode{{id: s.id, myself: true, slots: []slotRange{{0, slot.Count - 1}}}}
@@ -141,7 +141,7 @@ func cmdClusterInfo(c *client, _ [][]byte) {
 		}
 	}
 	state := "ok"
-	if assigned < slot.Count || (c.srv.member != nil && !c.srv.member.leaseValid()) {
+	if assigned < slot.Count || (c.srv.member != nil && !c.srv.member.LeaseValid()) {
 		state = "fail"
 	}
 	var b infoBuilder

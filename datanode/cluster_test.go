@@ -145,7 +145,7 @@ func TestClusterViewFromTopology(t *testing.T) {
 	nn := startFakeNameNode(t)
 	s := startClusterNode(t, nn, "dn-a")
 	c := s.dial(t)
-	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.Registered() })
 	if got := c.do("CLUSTER", "SLOTS"); got != "[]" {
 		t.Errorf("CLUSTER SLOTS before any topology = %s", got)
 	}
@@ -156,7 +156,7 @@ func TestClusterViewFromTopology(t *testing.T) {
 	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
 	other := topology.Node{ID: "dn-b", RESPAddr: "10.1.2.3:7777", State: topology.Up}
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(3, self, other, 8000) })
-	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.member.own.View().Top.Version == 3 })
+	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.own.View().Top.Version == 3 })
 	port := s.listenPort()
 	if got, want := c.do("CLUSTER", "SLOTS"), fmt.Sprintf(`[[(integer) 0 (integer) 7999 ["127.0.0.1" (integer) %d "dn-a" []]] [(integer) 8000 (integer) 16383 ["10.1.2.3" (integer) 7777 "dn-b" []]]]`, port); got != want {
 		t.Errorf("CLUSTER SLOTS\n got: %s\nwant: %s", got, want)

@@ -152,7 +152,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 	var gate *sync.RWMutex
 	if s.member != nil && cmd.firstKey > 0 {
 		var reject string
-		if gate, reject = s.member.admit(cmd, args); reject != "" {
+		if gate, reject = s.admit(cmd, args); reject != "" {
 			cs.results[classifyError(reject)].Add(1)
 			c.replyError(reject)
 			return

@@ -2,8 +2,6 @@ package datanode
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/chkv/chkv/common/nnset"
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/helper/testutil"
@@ -181,7 +178,7 @@ func ownEverySlot(t *testing.T, nn *fakeNameNode, s *Server) *respConn {
 		f.top = splitTopology(1, self, topology.Node{ID: "dn-b", State: topology.Up}, slot.Count)
 	})
 	c := s.dial(t)
-	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.member.own.View().Top.Version == 1 })
+	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.own.View().Top.Version == 1 })
 	return c
 }
 
@@ -204,14 +201,14 @@ func TestClusterModeRedirects(t *testing.T) {
 	mine, theirs := keyInSlotRange(0, 8000), keyInSlotRange(8000, slot.Count)
 
 	// Before any topology: nothing is served.
-	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.Registered() })
 	if got := c.do("SET", mine, "v"); got != "(error) CLUSTERDOWN Hash slot not served" {
 		t.Fatalf("SET with no topology = %s", got)
 	}
 
 	self.RESPAddr = s.Addr().String()
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(1, self, other, 8000) })
-	testutil.Eventually(t, 5*time.Second, "topology via heartbeat", func() bool { return s.member.own.View().Top.Version == 1 })
+	testutil.Eventually(t, 5*time.Second, "topology via heartbeat", func() bool { return s.own.View().Top.Version == 1 })
 
 	if got := c.do("SET", mine, "v"); got != "OK" {
 		t.Fatalf("SET own key = %s", got)
@@ -232,7 +229,7 @@ func TestClusterModeRedirects(t *testing.T) {
 
 	// The node loses the slot of `mine`: its data is dropped, clients moved.
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(2, self, other, 0) })
-	testutil.Eventually(t, 5*time.Second, "version 2", func() bool { return s.member.own.View().Top.Version == 2 })
+	testutil.Eventually(t, 5*time.Second, "version 2", func() bool { return s.own.View().Top.Version == 2 })
 	if got := c.do("GET", mine); !strings.HasPrefix(got, "(error) MOVED ") {
 		t.Fatalf("GET of a lost slot = %s", got)
 	}
@@ -248,12 +245,12 @@ func TestClusterModeStopsServingWhenLeaseEnds(t *testing.T) {
 		t.Fatalf("SET under lease = %s", got)
 	}
 	nn.set(func(f *fakeNameNode) { f.silent = true }) // the NameNode is cut off
-	testutil.Eventually(t, 5*time.Second, "lease expiry", func() bool { return !s.member.leaseValid() })
+	testutil.Eventually(t, 5*time.Second, "lease expiry", func() bool { return !s.member.LeaseValid() })
 	if got := c.do("GET", "k"); got != "(error) CLUSTERDOWN The cluster is down" {
 		t.Fatalf("GET after lease expiry = %s", got)
 	}
 	nn.set(func(f *fakeNameNode) { f.silent = false })
-	testutil.Eventually(t, 5*time.Second, "lease renewal", func() bool { return s.member.leaseValid() })
+	testutil.Eventually(t, 5*time.Second, "lease renewal", func() bool { return s.member.LeaseValid() })
 	if got := c.do("GET", "k"); got != `"v"` {
 		t.Fatalf("GET after renewal = %s", got)
 	}
@@ -275,7 +272,7 @@ func TestClusterModeRejoinDropsData(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, "rejoin", func() bool { return s.store.Len() == 0 })
 	nn.set(func(f *fakeNameNode) { f.rejoin = false })
 	testutil.Eventually(t, 5*time.Second, "re-registration", func() bool {
-		return s.member.registered.Load() && s.member.own.View().Top.Version == 1
+		return s.member.Registered() && s.own.View().Top.Version == 1
 	})
 }
 
@@ -298,7 +295,7 @@ func TestClusterModeRejoiningNodeRedirects(t *testing.T) {
 		f.top = splitTopology(2, self, other, 1000)
 		f.rejoin, f.refuse = true, true
 	})
-	testutil.Eventually(t, 5*time.Second, "rejoin", func() bool { return !s.member.registered.Load() && s.store.Len() == 0 })
+	testutil.Eventually(t, 5*time.Second, "rejoin", func() bool { return !s.member.Registered() && s.store.Len() == 0 })
 	wantMoved := "(error) MOVED " + strconv.Itoa(slot.OfString(lost)) + " 127.0.0.1:7777"
 	if got := c.do("GET", lost); got != wantMoved {
 		t.Fatalf("GET of a slot dn-b took over, while rejoining = %s, want %s", got, wantMoved)
@@ -309,7 +306,7 @@ func TestClusterModeRejoiningNodeRedirects(t *testing.T) {
 	// Registered again with the same version: a member, serving what it
 	// owns there, and still redirecting the rest.
 	nn.set(func(f *fakeNameNode) { f.rejoin, f.refuse = false, false })
-	testutil.Eventually(t, 5*time.Second, "re-registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "re-registration", func() bool { return s.member.Registered() })
 	if got := c.do("GET", lost); got != wantMoved {
 		t.Fatalf("GET after re-registering = %s, want %s", got, wantMoved)
 	}
@@ -324,7 +321,7 @@ func TestStagingOfANewEpochHeartbeatsAtOnce(t *testing.T) {
 	nn := startFakeNameNode(t)
 	nn.set(func(f *fakeNameNode) { f.intervalMs = 60_000 }) // ticks never come
 	s := startClusterNode(t, nn, "dn-a")
-	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.Registered() })
 	beats := func() int {
 		nn.mu.Lock()
 		defer nn.mu.Unlock()
@@ -386,7 +383,7 @@ func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
 	if r := push(splitTopology(3, a, b, 200)); r.Version != 5 {
 		t.Fatalf("older v3 replaced v5: node holds v%d", r.Version)
 	}
-	if got := s.member.own.View().Top.SlotCount(0); got != 100 {
+	if got := s.own.View().Top.SlotCount(0); got != 100 {
 		t.Fatalf("node owns %d slots, want 100 from v5", got)
 	}
 	if _, err := dn.PushTopology(ctx, &chkvpb.PushTopologyRequest{}); err == nil {
@@ -394,51 +391,6 @@ func TestPushTopologyAppliesOnlyNewer(t *testing.T) {
 	}
 	if resp, err := dn.Probe(ctx, &chkvpb.ProbeRequest{Epoch: 1}); err != nil || resp.NodeId != "dn-a" {
 		t.Fatalf("Probe = %v, %v", resp, err)
-	}
-}
-
-// scriptedStream is a heartbeat stream whose replies are given in advance.
-type scriptedStream struct {
-	chkvpb.NameNode_HeartbeatStreamClient
-	replies []*chkvpb.HeartbeatResponse
-}
-
-func (s *scriptedStream) Recv() (*chkvpb.HeartbeatResponse, error) {
-	if len(s.replies) == 0 {
-		return nil, io.EOF
-	}
-	r := s.replies[0]
-	s.replies = s.replies[1:]
-	return r, nil
-}
-
-// TestHeartbeatRepliesLeaseFromTheirOwnRequests checks that each reply on
-// a stream extends the lease from the send time of its own request, the
-// oldest unanswered one, and that a reply to no request ends the stream.
-func TestHeartbeatRepliesLeaseFromTheirOwnRequests(t *testing.T) {
-	nns, err := nnset.New(nnset.Config{Addrs: []string{"127.0.0.1:1"}}) // never dialled
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nns.Close()
-	m := &member{srv: &Server{log: slog.New(slog.DiscardHandler)}, base: time.Now(), nns: nns}
-	ctx, cancel := context.WithCancel(context.Background())
-	hs := &hbStream{ctx: ctx, cancel: cancel, stream: &scriptedStream{replies: []*chkvpb.HeartbeatResponse{
-		{LeaseMs: 5000, Active: true, Epoch: 1}, // answers the request sent at 100 ms
-		{LeaseMs: 1000, Active: true, Epoch: 1}, // answers the request sent at 200 ms
-		{LeaseMs: 9000, Active: true, Epoch: 1}, // answers nothing
-	}}}
-	hs.push(100 * time.Millisecond)
-	hs.push(200 * time.Millisecond)
-	m.receive(hs)
-	if got, want := time.Duration(m.leaseUntil.Load()), 5100*time.Millisecond; got != want {
-		t.Fatalf("lease until %v, want %v (each reply counted from its own request)", got, want)
-	}
-	if hs.ctx.Err() == nil {
-		t.Fatal("stream not torn down after an unsolicited reply")
-	}
-	if _, ok := hs.pop(); ok {
-		t.Fatal("send times left after every request was answered")
 	}
 }
 
@@ -456,10 +408,10 @@ func TestHeartbeatsShareOneStream(t *testing.T) {
 	if _, streams := count(); streams != 1 {
 		t.Fatalf("%d heartbeat streams opened, want 1", streams)
 	}
-	if !s.member.leaseValid() {
+	if !s.member.LeaseValid() {
 		t.Fatal("no lease after 10 heartbeats")
 	}
-	if rest := time.Duration(s.member.leaseUntil.Load()) - s.member.now(); rest > 3*time.Second {
+	if rest := s.member.LeaseRemaining(); rest > 3*time.Second {
 		t.Fatalf("lease runs %v more, beyond the 3s granted when a request was sent", rest)
 	}
 }
@@ -489,7 +441,7 @@ func TestClusterModeReRegistersKeepingDataWhenNameNodeBehind(t *testing.T) {
 	if last.GetTopology().GetVersion() != 1 {
 		t.Fatalf("re-registration sent topology %v, want version 1", last.GetTopology())
 	}
-	testutil.Eventually(t, 5*time.Second, "registered", func() bool { return s.member.registered.Load() })
+	testutil.Eventually(t, 5*time.Second, "registered", func() bool { return s.member.Registered() })
 	if got := c.do("GET", "k"); got != `"v"` {
 		t.Fatalf("GET after re-registration = %s, want the kept value", got)
 	}

@@ -125,10 +125,10 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 	if m == nil {
 		return
 	}
-	gauge(descRegistered, boolFloat(m.registered.Load()))
-	gauge(descLeaseValid, boolFloat(m.leaseValid()))
-	gauge(descLeaseRemaining, max(float64(m.leaseUntil.Load()-int64(m.now())), 0)/1e9)
-	v := m.own.View()
+	gauge(descRegistered, boolFloat(m.Registered()))
+	gauge(descLeaseValid, boolFloat(m.LeaseValid()))
+	gauge(descLeaseRemaining, max(float64(m.LeaseRemaining()), 0)/1e9)
+	v := s.own.View()
 	gauge(descEpoch, float64(v.Top.Epoch))
 	gauge(descVersion, float64(v.Top.Version))
 	owned := 0
@@ -140,13 +140,13 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(descSlots, float64(owned))
-	ml := m.migrator.Load()
+	ml := s.migrator.Load()
 	gauge(descMigrating, float64(ml.MigratingSlots))
 	gauge(descStuck, float64(ml.StuckSlots))
 	counter(descMigSlotsOut, float64(ml.SlotsMoved))
 	counter(descMigKeysOut, float64(ml.KeysMoved))
 	counter(descMigBytesOut, float64(ml.BytesMoved))
-	slotsIn, recordsIn, bytesIn := m.target.Received()
+	slotsIn, recordsIn, bytesIn := s.target.Received()
 	counter(descMigSlotsIn, float64(slotsIn))
 	counter(descMigRecordsIn, float64(recordsIn))
 	counter(descMigBytesIn, float64(bytesIn))

@@ -158,7 +158,7 @@ func TestMetricsClusterMode(t *testing.T) {
 	// The version can come with the Register reply, just before the node
 	// counts itself registered: wait for both.
 	testutil.Eventually(t, 5*time.Second, "registration and topology", func() bool {
-		return s.member.registered.Load() && s.member.own.View().Top.Version == 3
+		return s.member.Registered() && s.own.View().Top.Version == 3
 	})
 	c := s.dial(t)
 	mine, theirs := keyInSlotRange(0, 8000), keyInSlotRange(8000, slot.Count)

@@ -22,6 +22,9 @@ import (
 	"github.com/chkv/chkv/common/netaddr"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/datanode/drainport"
+	"github.com/chkv/chkv/datanode/membership"
+	"github.com/chkv/chkv/datanode/migration"
+	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/datanode/store"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -43,8 +46,11 @@ type Server struct {
 	log      *slog.Logger
 	started  time.Time
 
-	// member is the cluster-mode membership; nil when standalone.
-	member   *member
+	// The cluster-mode parts (wiring.go); all nil when standalone.
+	member   *membership.Member
+	own      *ownership.Table
+	migrator *migration.Migrator
+	target   *migration.Target
 	grpcSrv  *grpc.Server
 	drainSrv *drainport.Server // the drain port; nil when disabled
 	httpSrv  *http.Server      // /metrics and /healthz; nil when off
@@ -191,12 +197,12 @@ func (s *Server) startCluster() error {
 			return fmt.Errorf("datanode: grpc listen: %w", err)
 		}
 	}
-	m, err := newMember(s)
-	if err != nil {
+	if err := s.newClusterParts(); err != nil {
 		grpcLn.Close()
 		return err
 	}
-	s.grpcLn, s.member = grpcLn, m
+	s.grpcLn = grpcLn
+	m := s.member
 	// WaitForHandlers makes Stop wait for running calls, which touch the
 	// store that Stop frees afterwards.
 	opts := append(clustertoken.ServerOptions(s.cfg.ClusterToken), grpc.WaitForHandlers(true))
@@ -207,9 +213,9 @@ func (s *Server) startCluster() error {
 			s.log.Error("grpc server stopped", "err", err)
 		}
 	})
-	s.group.Go(m.run)
-	s.group.Go(m.reporter.run)
-	m.migrator.Start(s.group)
+	s.group.Go(m.Run)
+	s.group.Go(m.RunReporter)
+	s.migrator.Start(s.group)
 	return s.startDrainPort()
 }
 
@@ -251,7 +257,7 @@ func (s *Server) Drained() <-chan struct{} {
 	if s.member == nil {
 		return nil
 	}
-	return s.member.drain.done
+	return s.member.Drained()
 }
 
 // CutoverPauses returns the write pauses of the most recent slot
@@ -260,7 +266,7 @@ func (s *Server) CutoverPauses() []time.Duration {
 	if s.member == nil {
 		return nil
 	}
-	return s.member.migrator.CutoverPauses()
+	return s.migrator.CutoverPauses()
 }
 
 // MigrationLoad returns this node's outgoing migration figures.
@@ -268,7 +274,7 @@ func (s *Server) MigrationLoad() topology.MigrationLoad {
 	if s.member == nil {
 		return topology.MigrationLoad{}
 	}
-	return s.member.migrator.Load()
+	return s.migrator.Load()
 }
 
 // Topology returns the cluster topology the node currently holds, or nil
@@ -277,7 +283,7 @@ func (s *Server) Topology() *topology.Topology {
 	if s.member == nil {
 		return nil
 	}
-	return s.member.own.View().Top
+	return s.own.View().Top
 }
 
 // advertiseAddr is the RESP address given to clients and other nodes.
@@ -364,7 +370,8 @@ func (s *Server) Stop() {
 		g.Stop()
 	}
 	if s.member != nil {
-		s.member.close()
+		s.migrator.Close()
+		s.member.Close()
 	}
 	s.scrapeMu.Lock()
 	s.storeClosed = true

@@ -1,4 +1,4 @@
-package datanode
+package membership
 
 import (
 	"context"
@@ -31,7 +31,7 @@ type drainState struct {
 // of nothing and is no longer a witness, so stopping it never costs the
 // cluster its quorum. A node made joining again (undrain, --rejoin) may
 // drain again. The caller holds applyMu.
-func (d *drainState) observe(m *member, v *ownership.View) {
+func (d *drainState) observe(m *Member, v *ownership.View) {
 	if v.Self < 0 {
 		return
 	}
@@ -43,7 +43,7 @@ func (d *drainState) observe(m *member, v *ownership.View) {
 	case topology.Joining, topology.Up:
 		if d.started {
 			d.started, d.finished, d.total = false, false, 0
-			m.srv.log.Info("joining again after a drain: receiving slots")
+			m.log.Info("joining again after a drain: receiving slots")
 		}
 		return
 	default:
@@ -54,7 +54,7 @@ func (d *drainState) observe(m *member, v *ownership.View) {
 		d.started = true
 		d.total = max(d.total, owned)
 		if st == topology.Draining {
-			m.srv.log.Info("draining: moving every slot to the other datanodes", "slots", owned)
+			m.log.Info("draining: moving every slot to the other datanodes", "slots", owned)
 		}
 	}
 	if st == topology.Drained && !d.finished {
@@ -64,7 +64,7 @@ func (d *drainState) observe(m *member, v *ownership.View) {
 		default:
 			close(d.done)
 		}
-		m.srv.log.Info("drained: this node owns no slots, is no witness and can be stopped; " +
+		m.log.Info("drained: this node owns no slots, is no witness and can be stopped; " +
 			"chkvctl undrain or --rejoin brings it back, chkvctl remove forgets it")
 	}
 }
@@ -82,11 +82,11 @@ func (d *drainState) isFinished() bool {
 // has been accepted. When every NameNode is unavailable (a standby, one
 // without a majority, or unreachable) the error wraps
 // drainport.ErrNoActiveNameNode, and the drain port retries.
-func (m *member) StartDrain(ctx context.Context) error {
+func (m *Member) StartDrain(ctx context.Context) error {
 	var errs []error
 	transient := true
 	err := m.nns.TryEach(ctx, 5*time.Second, func(ctx context.Context, _ int, nn chkvpb.NameNodeClient) error {
-		resp, err := nn.Drain(ctx, &chkvpb.DrainRequest{Node: m.srv.id})
+		resp, err := nn.Drain(ctx, &chkvpb.DrainRequest{Node: m.cfg.ID})
 		if err != nil {
 			errs = append(errs, err)
 			if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
@@ -97,7 +97,7 @@ func (m *member) StartDrain(ctx context.Context) error {
 		m.drain.mu.Lock()
 		m.drain.total = max(m.drain.total, int(resp.GetSlots()))
 		m.drain.mu.Unlock()
-		m.srv.log.Info("drain accepted by namenode", "slots", resp.GetSlots(), "version", resp.GetVersion())
+		m.log.Info("drain accepted by namenode", "slots", resp.GetSlots(), "version", resp.GetVersion())
 		return nil
 	})
 	if err == nil {
@@ -110,11 +110,11 @@ func (m *member) StartDrain(ctx context.Context) error {
 }
 
 // Progress describes this node's drain for the drain port.
-func (m *member) Progress() drainport.Progress {
+func (m *Member) Progress() drainport.Progress {
 	v := m.own.View()
-	load := m.migrator.Load()
+	load := m.host.MigrationLoad()
 	p := drainport.Progress{
-		Node:        m.srv.id,
+		Node:        m.cfg.ID,
 		SlotsMoving: int(load.MigratingSlots),
 		StuckSlots:  int(load.StuckSlots),
 		KeysMoved:   load.KeysMoved,

@@ -1,4 +1,4 @@
-package datanode
+package membership
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // shows them. The source of a handoff reports at once; the target only if
 // the commit has not come a heartbeat interval later (the source died).
 type reporter struct {
-	m       *member
+	m       *Member
 	wake    chan struct{}
 	mu      sync.Mutex
 	pending map[int]pendingHandoff
@@ -25,7 +25,7 @@ type pendingHandoff struct {
 	notUntil time.Duration // member clock
 }
 
-func newReporter(m *member) *reporter {
+func newReporter(m *Member) *reporter {
 	return &reporter{m: m, wake: make(chan struct{}, 1), pending: make(map[int]pendingHandoff)}
 }
 
@@ -80,16 +80,16 @@ func (r *reporter) run(ctx context.Context) {
 			continue
 		}
 		slices.SortFunc(due, func(a, b *chkvpb.Handoff) int { return int(a.Slot) - int(b.Slot) })
-		req := &chkvpb.ReportHandoffRequest{NodeId: r.m.srv.id, Handoffs: due}
+		req := &chkvpb.ReportHandoffRequest{NodeId: r.m.cfg.ID, Handoffs: due}
 		// Each failure is logged; the handoffs stay pending, reported
 		// again next round, until a topology shows them (prune).
 		_ = r.m.nns.TryEach(ctx, interval, func(ctx context.Context, _ int, nn chkvpb.NameNodeClient) error {
 			resp, err := nn.ReportHandoff(ctx, req)
 			if err != nil {
-				r.m.srv.log.Debug("reporting handoffs failed", "err", err, "slots", len(due))
+				r.m.log.Debug("reporting handoffs failed", "err", err, "slots", len(due))
 				return err
 			}
-			r.m.srv.log.Debug("handoffs reported", "slots", len(due), "version", resp.GetVersion())
+			r.m.log.Debug("handoffs reported", "slots", len(due), "version", resp.GetVersion())
 			return nil
 		})
 	}

@@ -1,4 +1,4 @@
-package datanode
+package membership
 
 import (
 	"fmt"
@@ -159,6 +159,6 @@ func (w *witness) applied(t *topology.Topology) {
 }
 
 // voteHold is how long the node refuses to vote after a lease.
-func (m *member) voteHold() time.Duration {
+func (m *Member) voteHold() time.Duration {
 	return timing.For(time.Duration(m.interval.Load())).VoteHold
 }

@@ -1,8 +1,10 @@
-package datanode
+package membership
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,11 +14,10 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
+	"github.com/chkv/chkv/common/group"
 	"github.com/chkv/chkv/common/grpcdial"
 	"github.com/chkv/chkv/common/nnset"
-	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
-	"github.com/chkv/chkv/datanode/migration"
 	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -31,11 +32,56 @@ const (
 // the NameNodes: room for a large topology in one reply.
 const flowWindow = 1 << 20
 
-// member is a DataNode's side of cluster membership: it registers with the
+// Config is what membership needs to run.
+type Config struct {
+	// ID is the node's ID.
+	ID string
+	// NameNodes are the NameNodes' gRPC addresses (--namenodes).
+	NameNodes []string
+	// ClusterToken authenticates the node to the NameNodes.
+	ClusterToken string
+	// DialOptions are added when dialling the NameNodes (tests).
+	DialOptions []grpc.DialOption
+	// Rejoin makes the first registration ask to join again after a drain.
+	Rejoin bool
+	// Weight is the node's share of the slots relative to the others.
+	Weight uint32
+	// Log receives membership's messages.
+	Log *slog.Logger
+	// Group runs membership's goroutines; they stop with it.
+	Group *group.Group
+	// Own is the slot-ownership table whose views membership publishes.
+	Own *ownership.Table
+	// Host is the rest of the DataNode.
+	Host Host
+}
+
+// Host is what membership needs from the rest of the DataNode.
+type Host interface {
+	// RESPAddr is the address clients reach the node on.
+	RESPAddr() string
+	// GRPCAddr is the address other components reach the node's gRPC
+	// service on.
+	GRPCAddr() string
+	// Load describes the node's load for heartbeats.
+	Load() topology.Load
+	// MigrationLoad describes the node's outgoing migrations.
+	MigrationLoad() topology.MigrationLoad
+	// FlushData drops every key the node holds (a rejoin).
+	FlushData()
+	// ViewChanged is called, serialised, after each new view is published.
+	ViewChanged(v *ownership.View)
+}
+
+// Member is a DataNode's side of cluster membership: it registers with the
 // NameNodes, heartbeats them, holds the lease their replies grant, and
-// applies the topology versions they send.
-type member struct {
-	srv *Server
+// applies the topology versions they send. It also reports handoffs
+// (HandedOff, Accepted), votes as a witness of the NameNode pair, serves
+// the NameNodes' calls (Probe, Elect, PushTopology) and follows the drain.
+type Member struct {
+	cfg  Config
+	log  *slog.Logger
+	host Host
 	// nns are the NameNodes, the one last seen active first: calls only
 	// the active serves (Register, Drain, ReportHandoff) try it first.
 	// clients and conns are its NameNodes in the order of --namenodes.
@@ -69,17 +115,15 @@ type member struct {
 	kick chan struct{}
 
 	reporter *reporter
-	migrator *migration.Migrator
-	target   *migration.Target
 	drain    drainState
 }
 
-func newMember(s *Server) (*member, error) {
-	m := &member{srv: s, base: time.Now(), kick: make(chan struct{}, 1)}
+// New returns a member that has not registered yet; Run runs it.
+func New(cfg Config) (*Member, error) {
+	m := &Member{cfg: cfg, log: cfg.Log, host: cfg.Host, own: cfg.Own, base: time.Now(), kick: make(chan struct{}, 1)}
 	m.drain.done = make(chan struct{})
-	m.rejoinAsked.Store(s.cfg.Rejoin)
+	m.rejoinAsked.Store(cfg.Rejoin)
 	m.interval.Store(int64(defaultHeartbeatInterval))
-	m.own = ownership.New(ownership.Config{SelfID: s.id, Store: s.store, Log: s.log, LeaseValid: m.leaseValid})
 	// Fixed flow-control windows: with gRPC's dynamic ones each heartbeat
 	// reply on an otherwise idle connection costs both sides a BDP ping
 	// round trip. Reconnect to a restarted NameNode within a quarter
@@ -87,11 +131,11 @@ func newMember(s *Server) (*member, error) {
 	// failover, and a restarted pair must hear from the DataNodes at once
 	// to elect before their leases lapse (common/timing).
 	nns, err := nnset.New(nnset.Config{
-		Addrs: s.cfg.NameNodes,
-		Dial: grpcdial.Config{Token: s.cfg.ClusterToken,
+		Addrs: cfg.NameNodes,
+		Dial: grpcdial.Config{Token: cfg.ClusterToken,
 			BackoffBase: 50 * time.Millisecond, BackoffMax: 250 * time.Millisecond, MinConnectTimeout: time.Second},
 		DialOptions: append([]grpc.DialOption{grpc.WithInitialWindowSize(flowWindow), grpc.WithInitialConnWindowSize(flowWindow)},
-			s.cfg.GRPCDialOptions...),
+			cfg.DialOptions...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("datanode: %w", err)
@@ -103,47 +147,23 @@ func newMember(s *Server) (*member, error) {
 	m.streams = make([]*hbStream, len(m.clients))
 	m.reconnecting = make([]atomic.Bool, len(m.clients))
 	m.reporter = newReporter(m)
-	mc := migration.Config{
-		SelfID: s.id, Store: s.store, Own: m.own, Log: s.log, Group: s.group,
-		// Large windows: a migration stream carries bulk data.
-		DialOptions: s.dialOptions(4<<20, 16<<20, grpcdial.Config{}, s.cfg.PeerDialOptions),
-		Rate:        s.cfg.MigrationRate,
-		Workers:     s.cfg.MigrationWorkers,
-		Hook:        s.cfg.Hook,
-		HandedOff:   func(slot int, to string) { m.reporter.add(slot, s.id, to, 0) },
-		Accepted: func(slot int, from string) {
-			m.reporter.add(slot, from, s.id, time.Duration(m.interval.Load()))
-		},
-		MaxValue: func() int { return int(s.settings.Load().ProtoMaxBulkLen) },
-	}
-	m.migrator = migration.NewMigrator(mc)
-	m.target = migration.NewTarget(mc)
 	return m, nil
 }
 
-// dialOptions are the options of a gRPC connection to another CHKV
-// component (grpcdial): the cluster token, the backoff of c, fixed
-// flow-control windows of the given sizes, then extra.
-func (s *Server) dialOptions(window, connWindow int32, c grpcdial.Config, extra []grpc.DialOption) []grpc.DialOption {
-	c.Token = s.cfg.ClusterToken
-	return grpcdial.Options(c, append([]grpc.DialOption{
-		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(connWindow)}, extra...)...)
-}
-
-func (m *member) close() {
-	m.migrator.Close()
+// Close closes the connections to the NameNodes.
+func (m *Member) Close() {
 	m.nns.Close()
 }
 
 // now is the monotonic lease clock.
-func (m *member) now() time.Duration { return time.Since(m.base) }
+func (m *Member) now() time.Duration { return time.Since(m.base) }
 
 // leaseValid reports whether a NameNode's lease currently covers the node.
-func (m *member) leaseValid() bool { return int64(m.now()) < m.leaseUntil.Load() }
+func (m *Member) leaseValid() bool { return int64(m.now()) < m.leaseUntil.Load() }
 
 // kickHeartbeat makes run send the next heartbeat at once. It does not
 // block.
-func (m *member) kickHeartbeat() {
+func (m *Member) kickHeartbeat() {
 	select {
 	case m.kick <- struct{}{}:
 	default:
@@ -154,7 +174,7 @@ func (m *member) kickHeartbeat() {
 // newer than that of the node's lease has staged or pushed a version: it
 // has just taken over, and its reply to the heartbeat renews the lease
 // before the old active's runs out (common/timing).
-func (m *member) heardFromEpoch(epoch uint64) {
+func (m *Member) heardFromEpoch(epoch uint64) {
 	if epoch > m.leaseEpoch.Load() {
 		m.kickHeartbeat()
 	}
@@ -162,7 +182,7 @@ func (m *member) heardFromEpoch(epoch uint64) {
 
 // extendLease moves the lease end to sentAt+lease if that is later, and
 // records the epoch of the NameNode that granted it.
-func (m *member) extendLease(epoch uint64, sentAt time.Duration, leaseMs int64) {
+func (m *Member) extendLease(epoch uint64, sentAt time.Duration, leaseMs int64) {
 	if leaseMs > 0 {
 		for {
 			cur := m.leaseEpoch.Load()
@@ -181,7 +201,7 @@ func (m *member) extendLease(epoch uint64, sentAt time.Duration, leaseMs int64) 
 }
 
 // run registers, then heartbeats every interval until ctx ends.
-func (m *member) run(ctx context.Context) {
+func (m *Member) run(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		var wait time.Duration
@@ -191,7 +211,7 @@ func (m *member) run(ctx context.Context) {
 		}
 		if !m.registered.Load() {
 			if err := m.registerOnce(ctx); err != nil {
-				m.srv.log.Debug("register failed", "err", err)
+				m.log.Debug("register failed", "err", err)
 				wait, backoff = backoff, min(2*backoff, maxRegisterBackoff)
 			} else {
 				backoff = 50 * time.Millisecond
@@ -212,17 +232,17 @@ func (m *member) run(ctx context.Context) {
 }
 
 // self describes this node for registration.
-func (m *member) self() *chkvpb.Node {
+func (m *Member) self() *chkvpb.Node {
 	return &chkvpb.Node{
-		Id:       m.srv.id,
-		RespAddr: m.srv.advertiseAddr(),
-		GrpcAddr: m.srv.grpcAdvertiseAddr(),
-		Weight:   m.srv.cfg.Weight,
+		Id:       m.cfg.ID,
+		RespAddr: m.host.RESPAddr(),
+		GrpcAddr: m.host.GRPCAddr(),
+		Weight:   m.cfg.Weight,
 	}
 }
 
 // registerOnce announces the node to the first NameNode that answers.
-func (m *member) registerOnce(ctx context.Context) error {
+func (m *Member) registerOnce(ctx context.Context) error {
 	req := &chkvpb.RegisterRequest{Node: m.self(), Rejoin: m.rejoinAsked.Load()}
 	if v := m.own.View(); v.Top.Version > 0 {
 		req.Topology = v.Top.Proto()
@@ -255,30 +275,24 @@ func (m *member) registerOnce(ctx context.Context) error {
 	m.reindex()
 	m.registered.Store(true)
 	if m.rejoinAsked.Swap(false) {
-		m.srv.log.Info("asked to join again after a drain (--rejoin)")
+		m.log.Info("asked to join again after a drain (--rejoin)")
 	}
-	m.srv.log.Info("registered with namenode", "version", m.own.View().Top.Version)
+	m.log.Info("registered with namenode", "version", m.own.View().Top.Version)
 	return nil
 }
 
 // heartbeatOnce sends one heartbeat to every NameNode in parallel, each
 // on the NameNode's stream, opening or reopening the stream as needed. It
 // does not wait for the replies: each stream's receiver applies them.
-func (m *member) heartbeatOnce(ctx context.Context) {
+func (m *Member) heartbeatOnce(ctx context.Context) {
 	v := m.own.View()
-	st := m.srv.store
 	req := &chkvpb.HeartbeatRequest{
-		NodeId:        m.srv.id,
+		NodeId:        m.cfg.ID,
 		Epoch:         v.Top.Epoch,
 		Version:       v.Top.Version,
-		GrpcAddr:      m.srv.grpcAdvertiseAddr(),
+		GrpcAddr:      m.host.GRPCAddr(),
 		PromisedEpoch: m.wit.epoch(),
-		Load: topology.Load{
-			Keys:            int64(st.Len()),
-			UsedMemoryBytes: m.srv.usedMemory(),
-			OpsPerSec:       m.srv.stats.opsPerSec.Load(),
-			Migration:       m.migrator.Load(),
-		}.Proto(),
+		Load:          m.host.Load().Proto(),
 	}
 	var wg sync.WaitGroup
 	for i := range m.clients {
@@ -286,7 +300,7 @@ func (m *member) heartbeatOnce(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			if err := m.beat(ctx, i, req); err != nil {
-				m.srv.log.Debug("heartbeat failed", "err", err)
+				m.log.Debug("heartbeat failed", "err", err)
 			}
 		}()
 	}
@@ -297,7 +311,7 @@ func (m *member) heartbeatOnce(ctx context.Context) {
 // left a request unanswered for a heartbeat interval, is torn down and a
 // new one opened. Only heartbeatOnce, one call at a time, uses
 // m.streams[i].
-func (m *member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) error {
+func (m *Member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) error {
 	timeout := time.Duration(m.interval.Load())
 	hs := m.streams[i]
 	if hs != nil && !hs.healthy(m.now(), timeout) {
@@ -327,11 +341,11 @@ func (m *member) beat(ctx context.Context, i int, req *chkvpb.HeartbeatRequest) 
 // NameNode learns of its witnesses, and can elect and renew leases, within
 // a reconnect. One goroutine per NameNode at most; it ends when the
 // connection is ready or the server stops.
-func (m *member) watchReconnect(i int) {
+func (m *Member) watchReconnect(i int) {
 	if !m.reconnecting[i].CompareAndSwap(false, true) {
 		return
 	}
-	if !m.srv.group.Go(func(ctx context.Context) {
+	if !m.cfg.Group.Go(func(ctx context.Context) {
 		defer m.reconnecting[i].Store(false)
 		conn := m.conns[i]
 		for {
@@ -354,7 +368,7 @@ func (m *member) watchReconnect(i int) {
 
 // openStream opens a heartbeat stream to NameNode i, giving up after
 // timeout, and starts its receiver. The stream ends when ctx does.
-func (m *member) openStream(ctx context.Context, i int, timeout time.Duration) (*hbStream, error) {
+func (m *Member) openStream(ctx context.Context, i int, timeout time.Duration) (*hbStream, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer time.AfterFunc(timeout, cancel).Stop()
 	stream, err := m.clients[i].HeartbeatStream(sctx)
@@ -363,16 +377,16 @@ func (m *member) openStream(ctx context.Context, i int, timeout time.Duration) (
 		return nil, err
 	}
 	hs := &hbStream{nn: i, ctx: sctx, cancel: cancel, stream: stream}
-	if !m.srv.group.Go(func(context.Context) { m.receive(hs) }) {
+	if !m.cfg.Group.Go(func(context.Context) { m.receive(hs) }) {
 		cancel()
-		return nil, ErrStopped
+		return nil, errStopped
 	}
 	return hs, nil
 }
 
 // receive applies the replies on hs, each with the send time of its
 // request, until the stream ends.
-func (m *member) receive(hs *hbStream) {
+func (m *Member) receive(hs *hbStream) {
 	defer hs.cancel()
 	for {
 		resp, err := hs.stream.Recv()
@@ -381,16 +395,16 @@ func (m *member) receive(hs *hbStream) {
 			// The NameNode lost its state (a restart) and holds an older
 			// topology than ours: register again, keeping the data, so it
 			// adopts our topology.
-			m.srv.log.Info("namenode is behind this node's topology; registering again")
+			m.log.Info("namenode is behind this node's topology; registering again")
 			m.registered.Store(false)
 			return
 		case err != nil:
-			m.srv.log.Debug("heartbeat stream ended", "err", err)
+			m.log.Debug("heartbeat stream ended", "err", err)
 			return
 		}
 		sentAt, ok := hs.pop()
 		if !ok {
-			m.srv.log.Warn("namenode sent a heartbeat reply nobody asked for")
+			m.log.Warn("namenode sent a heartbeat reply nobody asked for")
 			return
 		}
 		m.onHeartbeat(hs.nn, sentAt, resp)
@@ -401,7 +415,7 @@ func (m *member) receive(hs *hbStream) {
 // topology of any reply is committed and applied if newer; the lease and
 // a rejoin count only from the active NameNode of the epoch the node
 // follows, and the lease only while that NameNode hears from a majority.
-func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
+func (m *Member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
 	from := nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}
 	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), from)
 	if active && resp.GetRejoin() {
@@ -411,7 +425,7 @@ func (m *member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.Heartbea
 	// The topology first: a lease must not renew the serving of a slot
 	// the reply's topology takes away.
 	if err := m.applyProto(resp.GetTopology()); err != nil {
-		m.srv.log.Warn("bad topology in heartbeat reply", "err", err)
+		m.log.Warn("bad topology in heartbeat reply", "err", err)
 	}
 	if active && resp.GetLeaseMs() > 0 && m.wit.fromActive(resp.GetEpoch(), from, sentAt) {
 		m.nns.SetActive(nn)
@@ -471,11 +485,11 @@ func (hs *hbStream) healthy(now, timeout time.Duration) bool {
 // A drained node that was forgotten (chkvctl remove, or stopped and
 // detected down) retires instead: it stops registering and heartbeating,
 // and a restart makes it join as a fresh node.
-func (m *member) rejoin(p *chkvpb.Topology) {
+func (m *Member) rejoin(p *chkvpb.Topology) {
 	if m.drain.isFinished() {
 		if !m.retired.Swap(true) {
 			m.registered.Store(false)
-			m.srv.log.Warn("removed from the cluster after its drain; this node serves nothing and can be stopped; " +
+			m.log.Warn("removed from the cluster after its drain; this node serves nothing and can be stopped; " +
 				"restart it to join again")
 		}
 		return
@@ -483,7 +497,7 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 	if !m.registered.Swap(false) {
 		return
 	}
-	m.srv.log.Warn("namenode asked this node to rejoin; dropping its data")
+	m.log.Warn("namenode asked this node to rejoin; dropping its data")
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
 	cur := m.own.View()
@@ -492,7 +506,7 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 		t, err := topology.FromProto(p)
 		switch {
 		case err != nil:
-			m.srv.log.Warn("bad topology in a rejoin reply", "err", err)
+			m.log.Warn("bad topology in a rejoin reply", "err", err)
 		case t.NewerThan(top) && t.Epoch >= m.wit.epoch():
 			top = t
 			m.wit.applied(t)
@@ -500,31 +514,31 @@ func (m *member) rejoin(p *chkvpb.Topology) {
 	}
 	next := &ownership.View{Top: top, Self: -1}
 	m.own.SetView(cur, next)
-	m.migrator.Plan(next)
-	m.srv.store.Flush()
+	m.host.ViewChanged(next)
+	m.host.FlushData()
 }
 
 // reindex, once the node has registered again after a rejoin, serves by
 // the held topology as a member: when the registration reply was no newer
 // than the topology the node kept routing by, that topology still lists it
 // with no index.
-func (m *member) reindex() {
+func (m *Member) reindex() {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
 	cur := m.own.View()
 	if cur.Self >= 0 {
 		return
 	}
-	if i := cur.Top.Index(m.srv.id); i >= 0 {
+	if i := cur.Top.Index(m.cfg.ID); i >= 0 {
 		next := &ownership.View{Top: cur.Top, Self: i}
 		m.own.SetView(cur, next)
-		m.migrator.Plan(next)
+		m.host.ViewChanged(next)
 		m.drain.observe(m, next)
 	}
 }
 
 // applyProto applies a wire topology; nil is ignored.
-func (m *member) applyProto(p *chkvpb.Topology) error {
+func (m *Member) applyProto(p *chkvpb.Topology) error {
 	if p == nil {
 		return nil
 	}
@@ -539,7 +553,7 @@ func (m *member) applyProto(p *chkvpb.Topology) error {
 // apply installs t if it is newer than the current topology and not of an
 // epoch lower than the promised one, frees the
 // slots the node no longer serves, and plans the migrations it shows.
-func (m *member) apply(t *topology.Topology) {
+func (m *Member) apply(t *topology.Topology) {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
 	cur := m.own.View()
@@ -547,38 +561,49 @@ func (m *member) apply(t *topology.Topology) {
 		return
 	}
 	if p := m.wit.epoch(); t.Epoch < p {
-		m.srv.log.Debug("ignored topology of a fenced epoch", "epoch", t.Epoch, "version", t.Version, "promised", p)
+		m.log.Debug("ignored topology of a fenced epoch", "epoch", t.Epoch, "version", t.Version, "promised", p)
 		return
 	}
-	next := &ownership.View{Top: t, Self: t.Index(m.srv.id)}
+	next := &ownership.View{Top: t, Self: t.Index(m.cfg.ID)}
 	m.wit.applied(t)
 	lost := m.own.SetView(cur, next)
 	m.reporter.prune(t)
-	m.migrator.Plan(next)
+	m.host.ViewChanged(next)
 	m.drain.observe(m, next)
-	m.srv.log.Debug("topology applied", "epoch", t.Epoch, "version", t.Version, "slots_lost", len(lost))
+	m.log.Debug("topology applied", "epoch", t.Epoch, "version", t.Version, "slots_lost", len(lost))
 }
 
-// admit decides whether this node serves the command's keys. On success it
-// returns the slot's gate held shared, which the caller releases after the
-// command ran; otherwise it returns the error reply (CROSSSLOT, MOVED or
-// CLUSTERDOWN; see ownership.Table.Admit).
-func (m *member) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
-	s := -1
-	last := cmd.lastKey
-	if last < 0 {
-		last += len(args)
-	}
-	last = min(last, len(args)-1)
-	for i := cmd.firstKey; i <= last; i += max(cmd.keyStep, 1) {
-		ks := slot.Of(args[i])
-		if s >= 0 && ks != s {
-			return nil, ownership.ErrCrossSlot
-		}
-		s = ks
-	}
-	if s < 0 {
-		return nil, "" // no key present: served locally
-	}
-	return m.own.Admit(s)
+// errStopped is returned when the node stops while a stream opens.
+var errStopped = errors.New("datanode: server stopped")
+
+// HandedOff queues the report of slot s handed off by this node to node
+// to, acknowledged by the target: the NameNodes are told at once.
+func (m *Member) HandedOff(s int, to string) { m.reporter.add(s, m.cfg.ID, to, 0) }
+
+// Accepted queues the report of slot s accepted by this node from node
+// from: the NameNodes are told if the commit has not come a heartbeat
+// interval later (the source died).
+func (m *Member) Accepted(s int, from string) {
+	m.reporter.add(s, from, m.cfg.ID, time.Duration(m.interval.Load()))
 }
+
+// Registered reports whether the node is registered with the NameNodes.
+func (m *Member) Registered() bool { return m.registered.Load() }
+
+// LeaseValid reports whether a NameNode's lease currently covers the node.
+func (m *Member) LeaseValid() bool { return m.leaseValid() }
+
+// LeaseRemaining is how long the current lease still runs; negative when
+// it has run out.
+func (m *Member) LeaseRemaining() time.Duration {
+	return time.Duration(m.leaseUntil.Load() - int64(m.now()))
+}
+
+// Run registers, then heartbeats every interval until ctx ends.
+func (m *Member) Run(ctx context.Context) { m.run(ctx) }
+
+// RunReporter reports handoffs to the NameNodes until ctx ends.
+func (m *Member) RunReporter(ctx context.Context) { m.reporter.run(ctx) }
+
+// Drained is closed once the topology shows the node drained.
+func (m *Member) Drained() <-chan struct{} { return m.drain.done }
