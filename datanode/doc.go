@@ -18,8 +18,10 @@
 // cluster.go.
 //
 // Standalone (no NameNodes configured) the node serves all 16384 slots. In
-// cluster mode member.go registers with the NameNodes, heartbeats them,
-// serves slots only under the lease their replies grant, and applies the
-// topology versions they push (grpcservice.go); keys of other slots are
-// answered with MOVED, as Redis Cluster does.
+// cluster mode wiring.go builds and connects three packages: membership
+// registers with the NameNodes, heartbeats them, holds the lease their
+// replies grant and applies the topology versions they push; ownership is
+// the slot-ownership table the command path asks (keys of other slots are
+// answered with MOVED, as Redis Cluster does); migration moves slots to
+// and from other DataNodes.
 package datanode
