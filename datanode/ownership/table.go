@@ -216,8 +216,9 @@ const (
 
 // Admit decides whether this node serves slot s. On success it returns the
 // slot's gate held shared, which the caller releases (RUnlock) after the
-// command ran; otherwise it returns the error reply (MOVED, ASK-style
-// TRYAGAIN of a handoff in doubt, or CLUSTERDOWN).
+// command ran; otherwise it returns the error reply: MOVED, the reply of
+// an uncommitted handoff (MOVED, or TRYAGAIN while it is in doubt), or
+// CLUSTERDOWN.
 func (t *Table) Admit(s int) (*sync.RWMutex, string) {
 	gate := &t.gates[s]
 	gate.RLock()
