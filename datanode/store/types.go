@@ -1,0 +1,45 @@
+package store
+
+// Type is the kind of value a key holds, as Redis's TYPE names it. The
+// store keeps each value as bytes; what the bytes of a non-string value
+// mean is up to the commands of its type (for hashes, see package
+// datanode's hash encoding).
+type Type uint8
+
+// The types a value may have. String is 0: entries written before types
+// existed are strings.
+const (
+	TypeString Type = iota
+	TypeHash
+	TypeList
+	TypeSet
+	TypeZSet
+)
+
+// String returns the type's name as TYPE replies it.
+func (t Type) String() string {
+	switch t {
+	case TypeString:
+		return "string"
+	case TypeHash:
+		return "hash"
+	case TypeList:
+		return "list"
+	case TypeSet:
+		return "set"
+	case TypeZSet:
+		return "zset"
+	}
+	return "unknown"
+}
+
+// ParseType returns the Type named name (as TYPE replies it), and false
+// for an unknown name.
+func ParseType(name string) (Type, bool) {
+	for t := TypeString; t <= TypeZSet; t++ {
+		if t.String() == name {
+			return t, true
+		}
+	}
+	return 0, false
+}
