@@ -199,7 +199,7 @@ func (c *client) replyCommandInfo(cmd *command) {
 	}
 	c.replyArray(len(tips))
 	for _, tip := range tips {
-		c.replyStatus(tip)
+		c.replyBulkString(tip)
 	}
 	if cmd.firstKey > 0 {
 		c.replyArray(1)

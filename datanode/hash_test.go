@@ -163,3 +163,20 @@ func diffAgainstRedis(t *testing.T, cmds []string, mutate func(*Config), redisAr
 func TestHashAgainstRedis(t *testing.T) {
 	diffAgainstRedis(t, hashDiffScript, nil)
 }
+
+// hashCommandNames are the hash commands CHKV serves.
+var hashCommandNames = []string{
+	"hset", "hsetnx", "hget", "hmget", "hmset", "hgetall", "hdel", "hexists",
+	"hlen", "hstrlen", "hkeys", "hvals", "hincrby", "hincrbyfloat", "hrandfield", "hscan",
+}
+
+// TestHashCommandInfoAgainstRedis checks that COMMAND INFO and COMMAND
+// DOCS describe every hash command exactly as redis-server does, key specs,
+// tips, history and deprecation included.
+func TestHashCommandInfoAgainstRedis(t *testing.T) {
+	var cmds []string
+	for _, name := range hashCommandNames {
+		cmds = append(cmds, "COMMAND INFO "+name, "COMMAND DOCS "+name, "COMMAND GETKEYSANDFLAGS "+name+" k f v")
+	}
+	diffAgainstRedis(t, cmds, nil)
+}
