@@ -128,6 +128,11 @@ func (hb hashBuf) put() {
 // setFields sets the field/value pairs of pairs in h and returns the new
 // value, in one of hb's buffers, and how many fields are new.
 func (hb hashBuf) setFields(h hashValue, pairs [][]byte, lim hashLimits) (hashValue, int) {
+	if len(pairs) > 2*manyFields {
+		nh, added := h.setMany(*hb.a, pairs, lim)
+		*hb.a = nh[:0]
+		return nh, added
+	}
 	added := 0
 	dst := hb.a
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -286,6 +291,13 @@ func cmdHdel(c *client, args [][]byte) {
 	defer hb.put()
 	deleted := 0
 	dst := hb.a
+	if len(args)-2 > manyFields {
+		h, deleted = h.delMany(*dst, args[2:])
+		if deleted > 0 {
+			*dst = h[:0]
+		}
+		args = args[:2] // done
+	}
 	for _, f := range args[2:] {
 		nh, ok := h.del(*dst, f)
 		if !ok {

@@ -240,3 +240,79 @@ func (h hashValue) scanFields(cursor uint64, count int) ([]hashField, uint64) {
 	}
 	return out, uint64(all[n].h)
 }
+
+// manyFields is how many fields one command sets or deletes before it
+// rebuilds the hash in one pass instead of one field at a time.
+const manyFields = 8
+
+// setMany is set for the field/value pairs of pairs (a later value of a
+// repeated field wins), in one pass over h whatever their number. It
+// returns the new hash, appended to dst (which must not overlap h), and
+// how many fields are new.
+func (h hashValue) setMany(dst []byte, pairs [][]byte, lim hashLimits) (hashValue, int) {
+	last := make(map[string]int, len(pairs)/2) // field -> index of its last pair
+	enc := h.encoding()
+	for i := 0; i+1 < len(pairs); i += 2 {
+		last[string(pairs[i])] = i
+		if int64(len(pairs[i])) > lim.value || int64(len(pairs[i+1])) > lim.value {
+			enc = hashTable
+		}
+	}
+	existing := 0
+	h.each(func(f hashField) bool {
+		if _, ok := last[string(f.field)]; ok {
+			existing++
+		}
+		return true
+	})
+	added := len(last) - existing
+	n := h.len() + added
+	if enc == hashListpack && int64(n) > lim.entries {
+		enc = hashTable
+	}
+	dst = appendHashHeader(dst[:0], enc, n)
+	h.each(func(f hashField) bool {
+		if i, ok := last[string(f.field)]; ok {
+			dst = appendHashField(dst, f.field, pairs[i+1])
+			delete(last, string(f.field))
+		} else {
+			dst = append(dst, h[f.start:f.end]...)
+		}
+		return true
+	})
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if j, ok := last[string(pairs[i])]; ok {
+			dst = appendHashField(dst, pairs[i], pairs[j+1])
+			delete(last, string(pairs[i]))
+		}
+	}
+	return dst, added
+}
+
+// delMany is del for several fields in one pass over h. It returns the new
+// hash, appended to dst (which must not overlap h), and how many fields
+// were removed.
+func (h hashValue) delMany(dst []byte, fields [][]byte) (hashValue, int) {
+	gone := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		gone[string(f)] = true
+	}
+	removed := 0
+	h.each(func(f hashField) bool {
+		if gone[string(f.field)] {
+			removed++
+		}
+		return true
+	})
+	if removed == 0 {
+		return h, 0
+	}
+	dst = appendHashHeader(dst[:0], h.encoding(), h.len()-removed)
+	h.each(func(f hashField) bool {
+		if !gone[string(f.field)] {
+			dst = append(dst, h[f.start:f.end]...)
+		}
+		return true
+	})
+	return dst, removed
+}
