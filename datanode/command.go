@@ -114,6 +114,7 @@ func buildCommandTable() map[string]*command {
 		connectionCommands(),
 		stringCommands(),
 		hashCommands(),
+		{objectCommand()},
 		keyCommands(),
 		serverCommands(),
 		clusterCommands(),

@@ -19,8 +19,8 @@ const (
 	DefaultProtoMaxBulkLen        = 512 << 20
 	DefaultClientQueryBufferLimit = 1 << 30
 	DefaultMaxMemorySamples       = store.DefaultEvictionSamples
-	// DefaultHashMaxListpackEntries is Redis's hash-max-listpack-entries.
-	DefaultHashMaxListpackEntries = 128
+	// DefaultHashMaxListpackEntries is Redis 7.0's hash-max-listpack-entries.
+	DefaultHashMaxListpackEntries = 512
 	// DefaultHashMaxListpackValue is Redis's hash-max-listpack-value.
 	DefaultHashMaxListpackValue = 64
 )

@@ -232,3 +232,37 @@ func TestHashRandomAgainstRedis(t *testing.T) {
 	}
 	diffAgainstRedis(t, cmds, nil)
 }
+
+// TestObjectAgainstRedis checks OBJECT's replies, COMMAND INFO and DOCS,
+// and the hash encodings by hash-max-listpack-entries and -value.
+func TestObjectAgainstRedis(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	diffAgainstRedis(t, []string{
+		// Redis lists subcommands in its command table's hash order, which
+		// changes from one process to the next: compare them one by one.
+		"COMMAND INFO object|encoding", "COMMAND INFO object|idletime", "COMMAND INFO object|freq",
+		"COMMAND INFO object|refcount", "COMMAND INFO object|help",
+		"COMMAND DOCS object|encoding", "COMMAND DOCS object|idletime", "COMMAND DOCS object|freq",
+		"COMMAND DOCS object|refcount", "COMMAND DOCS object|help", "OBJECT HELP", "OBJECT", "OBJECT foo k",
+		"OBJECT ENCODING", "OBJECT ENCODING a b", "OBJECT ENCODING nokey", "OBJECT REFCOUNT nokey",
+		"OBJECT FREQ nokey", "OBJECT IDLETIME nokey",
+		"SET s 100", "OBJECT ENCODING s", "OBJECT REFCOUNT s", "OBJECT FREQ s", "OBJECT IDLETIME s",
+		"SET s 123456", "OBJECT ENCODING s", "OBJECT REFCOUNT s",
+		"SET s abc", "OBJECT ENCODING s", "SET s " + long, "OBJECT ENCODING s", "OBJECT REFCOUNT s",
+		"HSET h a 1", "OBJECT ENCODING h", "OBJECT REFCOUNT h",
+		"HSET h b " + long, "OBJECT ENCODING h", "HDEL h b", "OBJECT ENCODING h",
+		"HSET h2 " + long + " 1", "OBJECT ENCODING h2",
+		"HINCRBYFLOAT h3 f 1e70", "OBJECT ENCODING h3",
+		"CONFIG GET hash-max-listpack-entries", "CONFIG GET hash-max-listpack-value",
+		"CONFIG GET hash-max-ziplist-entries", "CONFIG GET hash-max-ziplist-value",
+		"CONFIG SET hash-max-listpack-entries 2", "CONFIG SET hash-max-listpack-value 1kb",
+		"CONFIG SET hash-max-listpack-entries x", "CONFIG SET hash-max-listpack-entries -1",
+		"CONFIG GET hash-max-listpack-entries", "CONFIG GET hash-max-listpack-value",
+		"HSET h4 a 1 b 2", "OBJECT ENCODING h4", "HSET h4 c 3", "OBJECT ENCODING h4",
+		"HSETNX h5 a 1", "HSETNX h5 b 1", "HSETNX h5 c 1", "OBJECT ENCODING h5",
+		"CONFIG SET hash-max-listpack-entries 0", "HSET h6 a 1", "OBJECT ENCODING h6",
+		"CONFIG SET maxmemory-policy allkeys-lfu", "OBJECT IDLETIME s",
+		"CONFIG SET maxmemory-policy noeviction", "OBJECT FREQ h",
+		"CONFIG SET hash-max-ziplist-entries 3", "CONFIG GET hash-max-listpack-entries",
+	}, nil)
+}

@@ -1,5 +1,7 @@
 package store
 
+import "encoding/binary"
+
 // Type is the kind of value a key holds, as Redis's TYPE names it. The
 // store keeps each value as bytes; what the bytes of a non-string value
 // mean is up to the commands of its type (for hashes, see package
@@ -42,4 +44,17 @@ func ParseType(name string) (Type, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Access returns how long ago, in seconds, the live key was last accessed
+// and its LFU counter decayed to now (OBJECT IDLETIME and FREQ), without
+// recording an access.
+func (sl *Slot) Access(key []byte, now int64) (idle uint32, freq uint8, ok bool) {
+	q := sl.lookup(key, now)
+	if q < 0 {
+		return 0, 0, false
+	}
+	e := parseEntry(sl.slab, entOff(sl.idx[q]))
+	acc := binary.LittleEndian.Uint32(sl.slab[e.acc:])
+	return idleSeconds(acc&lruMask, lruClock(now)), lfuOf(acc, now), true
 }
