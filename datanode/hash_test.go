@@ -3,6 +3,7 @@ package datanode
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -265,4 +266,186 @@ func TestObjectAgainstRedis(t *testing.T) {
 		"CONFIG SET maxmemory-policy noeviction", "OBJECT FREQ h",
 		"CONFIG SET hash-max-ziplist-entries 3", "CONFIG GET hash-max-listpack-entries",
 	}, nil)
+}
+
+// sortedReply is the formatted reply of args with its array elements
+// (pairs, with pairs) sorted, for replies whose order Redis leaves open.
+func sortedReply(t *testing.T, c *respConn, pairs bool, args ...string) string {
+	t.Helper()
+	arr, ok := c.doAny(args...).([]any)
+	if !ok {
+		t.Fatalf("%v: not an array", args)
+	}
+	var items []string
+	step := 1
+	if pairs {
+		step = 2
+	}
+	for i := 0; i+step <= len(arr); i += step {
+		items = append(items, formatReply(arr[i:i+step]))
+	}
+	slices.Sort(items)
+	return strings.Join(items, " ")
+}
+
+// scanHash runs a whole HSCAN of key and returns how often each field
+// was returned, with its last value; between is called after each call.
+func scanHash(t *testing.T, c *respConn, key string, count int, between func()) map[string][]string {
+	t.Helper()
+	seen := map[string][]string{}
+	cursor := "0"
+	for calls := 0; ; calls++ {
+		if calls > 100000 {
+			t.Fatal("HSCAN does not end")
+		}
+		reply, ok := c.doAny("HSCAN", key, cursor, "COUNT", fmt.Sprint(count)).([]any)
+		if !ok || len(reply) != 2 {
+			t.Fatalf("HSCAN reply %s", formatReply(reply))
+		}
+		cursor = string(reply[0].([]byte))
+		kv := reply[1].([]any)
+		for i := 0; i+1 < len(kv); i += 2 {
+			f := string(kv[i].([]byte))
+			seen[f] = append(seen[f], string(kv[i+1].([]byte)))
+		}
+		if between != nil {
+			between()
+		}
+		if cursor == "0" {
+			return seen
+		}
+	}
+}
+
+// TestHashTableAgainstRedis compares a hash past hash-max-listpack-entries
+// with Redis's: the same fields and values, in an order Redis leaves open.
+func TestHashTableAgainstRedis(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.dial(t)
+	r := startRedis(t)
+	const n = 2000
+	for _, conn := range []*respConn{c, r} {
+		args := []string{"HSET", "big"}
+		for i := range n {
+			args = append(args, fmt.Sprintf("f%d", i), fmt.Sprintf("v%d", i*i))
+		}
+		conn.do(args...)
+		conn.do("HDEL", "big", "f7", "f8", "f1999")
+		conn.do("HINCRBY", "big", "f10", "5")
+	}
+	for _, cmd := range [][]string{{"HLEN", "big"}, {"HGET", "big", "f10"}, {"HMGET", "big", "f1", "f7", "f1998"},
+		{"OBJECT", "ENCODING", "big"}, {"HSTRLEN", "big", "f1500"}, {"HEXISTS", "big", "f8"}, {"TYPE", "big"}} {
+		if got, want := c.do(cmd...), r.do(cmd...); got != want {
+			t.Errorf("%v: got %s, want %s", cmd, got, want)
+		}
+	}
+	for _, cmd := range []struct {
+		pairs bool
+		args  []string
+	}{
+		{true, []string{"HGETALL", "big"}}, {false, []string{"HKEYS", "big"}}, {false, []string{"HVALS", "big"}},
+		{true, []string{"HRANDFIELD", "big", "5000", "WITHVALUES"}},
+	} {
+		if got, want := sortedReply(t, c, cmd.pairs, cmd.args...), sortedReply(t, r, cmd.pairs, cmd.args...); got != want {
+			t.Errorf("%v differs from Redis's (sorted)", cmd.args)
+		}
+	}
+	// A whole HSCAN returns every field once, with its value.
+	seen := scanHash(t, c, "big", 10, nil)
+	if len(seen) != n-3 {
+		t.Fatalf("HSCAN returned %d fields, want %d", len(seen), n-3)
+	}
+	for f, vs := range seen {
+		if want := c.do("HGET", "big", f); len(vs) != 1 || formatReply([]byte(vs[0])) != want {
+			t.Fatalf("HSCAN returned %s as %q, HGET says %s", f, vs, want)
+		}
+	}
+	// MATCH filters fields: f10 to f19.
+	matched := 0
+	cursor := "0"
+	for {
+		r := c.doAny("HSCAN", "big", cursor, "MATCH", "f1?", "COUNT", "100").([]any)
+		cursor = string(r[0].([]byte))
+		matched += len(r[1].([]any)) / 2
+		if cursor == "0" {
+			break
+		}
+	}
+	if matched != 10 {
+		t.Fatalf("HSCAN MATCH f1? returned %d fields", matched)
+	}
+}
+
+// TestHscanGuarantee checks SCAN's guarantee on a hash-table-encoded hash
+// changing during the scan: a field present throughout is returned.
+func TestHscanGuarantee(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.dial(t)
+	args := []string{"HSET", "h"}
+	for i := range 3000 {
+		args = append(args, fmt.Sprintf("stay%d", i), "v")
+	}
+	c.do(args...)
+	i := 0
+	seen := scanHash(t, c, "h", 20, func() {
+		// Add and remove other fields, which grows and shrinks the hash.
+		c.do("HSET", "h", fmt.Sprintf("new%d", i), "v", fmt.Sprintf("new%d", i+1), "v")
+		c.do("HDEL", "h", fmt.Sprintf("new%d", i-10))
+		i += 2
+	})
+	for j := range 3000 {
+		if _, ok := seen[fmt.Sprintf("stay%d", j)]; !ok {
+			t.Fatalf("HSCAN missed stay%d", j)
+		}
+	}
+}
+
+// TestHrandfieldCounts checks HRANDFIELD's counts on a hash of every
+// encoding: distinct fields for a positive count, repeats allowed for a
+// negative one, values matching fields.
+func TestHrandfieldCounts(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.dial(t)
+	for _, n := range []int{5, 1000} {
+		key := fmt.Sprintf("h%d", n)
+		args := []string{"HSET", key}
+		for i := range n {
+			args = append(args, fmt.Sprintf("f%d", i), fmt.Sprintf("v%d", i))
+		}
+		c.do(args...)
+		for _, count := range []int{1, 3, n - 1, n, n + 5, -1, -3, -2 * n} {
+			for _, wv := range []bool{false, true} {
+				cmd := []string{"HRANDFIELD", key, fmt.Sprint(count)}
+				if wv {
+					cmd = append(cmd, "WITHVALUES")
+				}
+				arr := c.doAny(cmd...).([]any)
+				per := 1
+				if wv {
+					per = 2
+				}
+				want := min(count, n)
+				if count < 0 {
+					want = -count
+				}
+				if len(arr) != want*per {
+					t.Fatalf("%v: %d elements, want %d", cmd, len(arr), want*per)
+				}
+				distinct := map[string]bool{}
+				for i := 0; i < len(arr); i += per {
+					f := string(arr[i].([]byte))
+					distinct[f] = true
+					if wv && "v"+f[1:] != string(arr[i+1].([]byte)) {
+						t.Fatalf("%v: field %s with value %s", cmd, f, arr[i+1])
+					}
+				}
+				if count > 0 && len(distinct) != want {
+					t.Fatalf("%v: %d distinct fields of %d", cmd, len(distinct), want)
+				}
+			}
+		}
+		if f := c.do("HRANDFIELD", key); !strings.HasPrefix(f, `"f`) {
+			t.Fatalf("HRANDFIELD %s = %s", key, f)
+		}
+	}
 }
