@@ -117,9 +117,13 @@ func getHashBuf() hashBuf {
 	return hashBuf{get(), get()}
 }
 
+// hashBufMax is the largest hash buffer kept for reuse: building a large
+// hash in a fresh buffer costs more than the copy itself.
+const hashBufMax = 8 << 20
+
 func (hb hashBuf) put() {
 	for _, p := range []*[]byte{hb.a, hb.b} {
-		if cap(*p) <= scratchMax {
+		if cap(*p) <= hashBufMax {
 			scratchPool.Put(p)
 		}
 	}

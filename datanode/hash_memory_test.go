@@ -123,3 +123,31 @@ func TestGoRedisHashes(t *testing.T) {
 		t.Fatalf("Exists after emptying = %d, %v", n, err)
 	}
 }
+
+// BenchmarkHashHandlers measures HSET and HGET of the middle field of hashes of 10, 1,000 and
+// 100,000 fields without the network: a write costs time linear in the
+// hash's size (see hashenc.go).
+func BenchmarkHashHandlers(b *testing.B) {
+	for _, n := range []int{10, 1000, 100000} {
+		s := newIdleServer(b)
+		c := &client{srv: s, out: make([]byte, 0, 1<<16)}
+		key := fmt.Sprintf("h%d", n)
+		for i := 0; i < n; i += 1000 {
+			args := []string{"HSET", key}
+			for j := i; j < min(i+1000, n); j++ {
+				args = append(args, fmt.Sprintf("element:%012d", j), "xxx")
+			}
+			s.execute(c, toArgs(args...))
+		}
+		for _, cmd := range [][]string{{"HSET", key, fmt.Sprintf("element:%012d", n/2), "yyy"}, {"HGET", key, fmt.Sprintf("element:%012d", n/2)}} {
+			argv := toArgs(cmd...)
+			b.Run(fmt.Sprintf("%s/fields=%d", cmd[0], n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					c.out = c.out[:0]
+					s.execute(c, argv)
+				}
+			})
+		}
+	}
+}

@@ -105,16 +105,31 @@ func (h hashValue) each(fn func(f hashField) bool) {
 	}
 }
 
-// find returns the field named name.
+// find returns the field named name. It is the hot loop of every hash
+// command: it decodes only lengths until a field's length and bytes match.
 func (h hashValue) find(name []byte) (hashField, bool) {
 	for p := h.body(); p < len(h); {
-		f := h.next(p)
-		if string(f.field) == string(name) {
-			return f, true
+		start := p
+		fl, k := fastUvarint(h, p)
+		p += k
+		if fl == len(name) && string(h[p:p+fl]) == string(name) {
+			return h.next(start), true
 		}
-		p = f.end
+		p += fl
+		vl, k := fastUvarint(h, p)
+		p += k + vl
 	}
 	return hashField{}, false
+}
+
+// fastUvarint decodes the uvarint at h[p:], with a fast path for the
+// one-byte lengths of small fields and values.
+func fastUvarint(h []byte, p int) (int, int) {
+	if x := h[p]; x < 0x80 {
+		return int(x), 1
+	}
+	v, k := binary.Uvarint(h[p:])
+	return int(v), k
 }
 
 // get returns the value of field name.
