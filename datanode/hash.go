@@ -155,6 +155,18 @@ func (hb hashBuf) setFields(h hashValue, pairs [][]byte, lim hashLimits) (hashVa
 	return h, added
 }
 
+// setInPlace overwrites the value of field f, found in hash key, with one
+// of the same length, in place: a write that leaves
+// the hash's size and encoding alone costs no rebuild. It reports whether
+// it could.
+func (c *client) setInPlace(sl *store.Slot, key []byte, f hashField, value []byte, now int64) bool {
+	if len(f.value) != len(value) {
+		return false
+	}
+	off := f.end - len(f.value)
+	return sl.Modify(key, now, func(v []byte) { copy(v[off:], value) })
+}
+
 // storeHash writes h as key's value, or deletes key when h has no fields.
 func (c *client) storeHash(sl *store.Slot, key []byte, h hashValue, expireAt, now int64) bool {
 	if h.len() == 0 {
@@ -202,6 +214,21 @@ func (c *client) hsetGeneric(args [][]byte) (int, bool) {
 	}
 	if !found {
 		h = emptyHash()
+	}
+	if len(args) == 4 {
+		// One field, the common case: look it up once.
+		f, exists := h.find(args[2])
+		if exists && c.setInPlace(sl, key, f, args[3], now) {
+			return 0, true
+		}
+		hb := getHashBuf()
+		defer hb.put()
+		nh := h.setAt(*hb.a, f, exists, args[2], args[3], s.hashLimits())
+		*hb.a = nh[:0] // keep a grown buffer for reuse
+		if !c.storeHash(sl, key, nh, expireAt, now) {
+			return 0, false
+		}
+		return int(boolInt(!exists)), true
 	}
 	hb := getHashBuf()
 	defer hb.put()
@@ -417,9 +444,14 @@ func cmdHincrby(c *client, args [][]byte) {
 	}
 	value += incr
 	var digits [20]byte
+	out := strconv.AppendInt(digits[:0], value, 10)
+	if f, ok := h.find(field); ok && c.setInPlace(sl, key, f, out, now) {
+		c.replyInt(value)
+		return
+	}
 	hb := getHashBuf()
 	defer hb.put()
-	nh, _ := hb.setFields(h, [][]byte{field, strconv.AppendInt(digits[:0], value, 10)}, s.hashLimits())
+	nh, _ := hb.setFields(h, [][]byte{field, out}, s.hashLimits())
 	if c.storeHash(sl, key, nh, expireAt, now) {
 		c.replyInt(value)
 	}

@@ -163,12 +163,17 @@ type hashLimits struct {
 // overlap h), and whether the field is new. The encoding turns to
 // hashTable when the hash passes the limits, as Redis converts it.
 func (h hashValue) set(dst []byte, field, value []byte, lim hashLimits) (hashValue, bool) {
+	f, found := h.find(field)
+	return h.setAt(dst, f, found, field, value, lim), !found
+}
+
+// setAt is set for a field already looked up: f, found are h.find(field).
+func (h hashValue) setAt(dst []byte, f hashField, found bool, field, value []byte, lim hashLimits) hashValue {
 	enc := h.encoding()
 	if enc == hashListpack && (int64(len(field)) > lim.value || int64(len(value)) > lim.value) {
 		enc = hashTable
 	}
 	n := h.len()
-	f, found := h.find(field)
 	if !found {
 		n++
 		if enc == hashListpack && int64(n) > lim.entries {
@@ -184,7 +189,7 @@ func (h hashValue) set(dst []byte, field, value []byte, lim hashLimits) (hashVal
 		dst = append(dst, h[h.body():]...)
 		dst = appendHashField(dst, field, value)
 	}
-	return dst, !found
+	return dst
 }
 
 // del returns h without field, appended to dst (which must not overlap

@@ -58,3 +58,20 @@ func (sl *Slot) Access(key []byte, now int64) (idle uint32, freq uint8, ok bool)
 	acc := binary.LittleEndian.Uint32(sl.slab[e.acc:])
 	return idleSeconds(acc&lruMask, lruClock(now)), lfuOf(acc, now), true
 }
+
+// Modify lets fn change the bytes of the live key's value in place, its
+// length and type unchanged, and records the write as Set does (for
+// migration's tracking and the LRU clock). fn must not keep value. It
+// reports whether the key exists.
+func (sl *Slot) Modify(key []byte, now int64, fn func(value []byte)) bool {
+	q := sl.lookup(key, now)
+	if q < 0 {
+		return false
+	}
+	sl.touched(key)
+	e := parseEntry(sl.slab, entOff(sl.idx[q]))
+	acc := sl.slab[e.acc : e.acc+accessSize]
+	binary.LittleEndian.PutUint32(acc, touchLRU(binary.LittleEndian.Uint32(acc), now))
+	fn(sl.value(&e))
+	return true
+}

@@ -84,3 +84,34 @@ func TestTypeNames(t *testing.T) {
 		t.Fatal("ParseType accepted stream")
 	}
 }
+
+func TestModify(t *testing.T) {
+	s := newTestStore(Config{})
+	defer s.Close()
+	for _, v := range []string{"small", strings.Repeat("b", inlineMax+10)} {
+		k := []byte("{m}" + v[:1])
+		sl := s.Slot(slot.Of(k))
+		sl.Lock()
+		if err := sl.SetTyped(k, []byte(v), TypeHash, 0, t0); err != nil {
+			t.Fatal(err)
+		}
+		tr := NewTracker()
+		sl.Track(tr)
+		if !sl.Modify(k, t0, func(value []byte) { value[0] = 'X' }) {
+			t.Fatal("Modify missed an existing key")
+		}
+		if _, dirty := tr.Dirty[string(k)]; !dirty {
+			t.Fatal("Modify did not record the write")
+		}
+		sl.Track(nil)
+		got, _, typ, _ := sl.PeekTyped(k, t0)
+		if string(got) != "X"+v[1:] || typ != TypeHash {
+			t.Fatalf("after Modify: %.10q %v", got, typ)
+		}
+		if sl.Modify([]byte("{m}missing"), t0, func([]byte) { t.Fatal("fn called for a missing key") }) {
+			t.Fatal("Modify found a missing key")
+		}
+		sl.Unlock()
+	}
+	mustCheck(t, s)
+}
