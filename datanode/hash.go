@@ -156,9 +156,8 @@ func (hb hashBuf) setFields(h hashValue, pairs [][]byte, lim hashLimits) (hashVa
 }
 
 // setInPlace overwrites the value of field f, found in hash key, with one
-// of the same length, in place: a write that leaves
-// the hash's size and encoding alone costs no rebuild. It reports whether
-// it could.
+// of the same length, in place: a write that leaves the hash's size and
+// encoding alone costs no rebuild. It reports whether it could.
 func (c *client) setInPlace(sl *store.Slot, key []byte, f hashField, value []byte, now int64) bool {
 	if len(f.value) != len(value) {
 		return false
@@ -431,8 +430,9 @@ func cmdHincrby(c *client, args [][]byte) {
 		h = emptyHash()
 	}
 	var value int64
-	if v, ok := h.get(field); ok {
-		if value, ok = parseInt(v); !ok {
+	f, exists := h.find(field)
+	if exists {
+		if value, ok = parseInt(f.value); !ok {
 			c.replyError(errHashNotInteger)
 			return
 		}
@@ -445,13 +445,14 @@ func cmdHincrby(c *client, args [][]byte) {
 	value += incr
 	var digits [20]byte
 	out := strconv.AppendInt(digits[:0], value, 10)
-	if f, ok := h.find(field); ok && c.setInPlace(sl, key, f, out, now) {
+	if exists && c.setInPlace(sl, key, f, out, now) {
 		c.replyInt(value)
 		return
 	}
 	hb := getHashBuf()
 	defer hb.put()
-	nh, _ := hb.setFields(h, [][]byte{field, out}, s.hashLimits())
+	nh := h.setAt(*hb.a, f, exists, field, out, s.hashLimits())
+	*hb.a = nh[:0]
 	if c.storeHash(sl, key, nh, expireAt, now) {
 		c.replyInt(value)
 	}
