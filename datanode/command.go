@@ -54,6 +54,11 @@ type command struct {
 	keyStep  int // distance between keys
 	run      func(c *client, args [][]byte)
 	doc      commandDoc
+	// keyFlags are the key spec's flags where Redis's differ from the
+	// ones derived from the command's flags (see keySpecFlags).
+	keyFlags []string
+	// extra holds the COMMAND INFO and DOCS details some commands have.
+	extra *docExtra
 	// subcommands are reported by COMMAND; the container's run dispatches.
 	subcommands []*command
 }
@@ -65,6 +70,16 @@ type commandDoc struct {
 	since      string
 	complexity string
 	syntax     string // argument syntax as in Redis's docs, e.g. "key [NX | XX]"
+}
+
+// docExtra is what COMMAND DOCS and COMMAND INFO report of a command
+// beyond commandDoc, given where Redis's reply has it.
+type docExtra struct {
+	args            []docArg    // the argument tree, instead of parsing doc.syntax
+	history         [][2]string // version, change
+	deprecatedSince string      // with replacedBy, marks the command deprecated
+	replacedBy      string
+	tips            []string // COMMAND INFO's tips
 }
 
 // arityOK reports whether argc arguments (the name included) fit the arity.
@@ -98,6 +113,8 @@ func buildCommandTable() map[string]*command {
 	for _, family := range [][]*command{
 		connectionCommands(),
 		stringCommands(),
+		hashCommands(),
+		{objectCommand()},
 		keyCommands(),
 		serverCommands(),
 		clusterCommands(),

@@ -146,6 +146,8 @@ func aclCategories(cmd *command) []string {
 			has["keyspace"] = true
 		case "string":
 			has["string"] = true
+		case "hash":
+			has["hash"] = true
 		case "connection":
 			has["connection"] = true
 		}
@@ -162,6 +164,9 @@ func aclCategories(cmd *command) []string {
 // keySpecFlags are the key-spec flags of a command's keys, derived from
 // whether it reads or writes.
 func keySpecFlags(cmd *command) []string {
+	if cmd.keyFlags != nil {
+		return cmd.keyFlags
+	}
 	if cmd.flags&flagWrite != 0 {
 		return []string{"RW", "update"}
 	}
@@ -188,7 +193,14 @@ func (c *client) replyCommandInfo(cmd *command) {
 	for _, cat := range cats {
 		c.replyStatus("@" + cat)
 	}
-	c.replyArray(0) // tips
+	var tips []string
+	if cmd.extra != nil {
+		tips = cmd.extra.tips
+	}
+	c.replyArray(len(tips))
+	for _, tip := range tips {
+		c.replyBulkString(tip)
+	}
 	if cmd.firstKey > 0 {
 		c.replyArray(1)
 		c.replyKeySpec(cmd)
@@ -239,13 +251,27 @@ func (c *client) replyKeySpec(cmd *command) {
 // replyCommandDocs writes cmd's COMMAND DOCS map (a flat array in RESP2):
 // summary, since, group, complexity, arguments and subcommands.
 func (c *client) replyCommandDocs(cmd *command) {
-	args, err := parseDocSyntax(cmd.doc.syntax)
-	if err != nil {
-		c.srv.log.Error("bad command syntax", "command", cmd.name, "err", err)
-		args = nil
+	var args []docArg
+	var extra docExtra
+	if cmd.extra != nil {
+		extra = *cmd.extra
+		args = extra.args
+	}
+	if args == nil {
+		var err error
+		if args, err = parseDocSyntax(cmd.doc.syntax); err != nil {
+			c.srv.log.Error("bad command syntax", "command", cmd.name, "err", err)
+			args = nil
+		}
 	}
 	n := 4
 	if len(args) > 0 {
+		n++
+	}
+	if extra.deprecatedSince != "" {
+		n += 3
+	}
+	if len(extra.history) > 0 {
 		n++
 	}
 	if len(cmd.subcommands) > 0 {
@@ -260,6 +286,24 @@ func (c *client) replyCommandDocs(cmd *command) {
 	c.replyBulkString(cmd.doc.group)
 	c.replyBulkString("complexity")
 	c.replyBulkString(cmd.doc.complexity)
+	if extra.deprecatedSince != "" {
+		c.replyBulkString("doc_flags")
+		c.replyArray(1)
+		c.replyStatus("deprecated")
+		c.replyBulkString("deprecated_since")
+		c.replyBulkString(extra.deprecatedSince)
+		c.replyBulkString("replaced_by")
+		c.replyBulkString(extra.replacedBy)
+	}
+	if len(extra.history) > 0 {
+		c.replyBulkString("history")
+		c.replyArray(len(extra.history))
+		for _, h := range extra.history {
+			c.replyArray(2)
+			c.replyBulkString(h[0])
+			c.replyBulkString(h[1])
+		}
+	}
 	if len(args) > 0 {
 		c.replyBulkString("arguments")
 		c.replyDocArgs(args, cmd.firstKey > 0)

@@ -19,6 +19,10 @@ const (
 	DefaultProtoMaxBulkLen        = 512 << 20
 	DefaultClientQueryBufferLimit = 1 << 30
 	DefaultMaxMemorySamples       = store.DefaultEvictionSamples
+	// DefaultHashMaxListpackEntries is Redis 7.0's hash-max-listpack-entries.
+	DefaultHashMaxListpackEntries = 512
+	// DefaultHashMaxListpackValue is Redis's hash-max-listpack-value.
+	DefaultHashMaxListpackValue = 64
 )
 
 // IO models, the values of Config.IOModel.
@@ -126,6 +130,8 @@ type Settings struct {
 	MaxMemorySamples       int          // maxmemory-samples
 	ProtoMaxBulkLen        int64        // proto-max-bulk-len
 	ClientQueryBufferLimit int64        // client-query-buffer-limit
+	HashMaxListpackEntries int64        // hash-max-listpack-entries
+	HashMaxListpackValue   int64        // hash-max-listpack-value
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
 }
@@ -144,6 +150,8 @@ func DefaultConfig() Config {
 			MaxMemorySamples:       DefaultMaxMemorySamples,
 			ProtoMaxBulkLen:        DefaultProtoMaxBulkLen,
 			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
+			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
+			HashMaxListpackValue:   DefaultHashMaxListpackValue,
 			ProtectedMode:          true,
 		},
 	}
@@ -215,6 +223,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: client-query-buffer-limit must be at least 1mb")
 	case s.ClientQueryBufferLimit < s.ProtoMaxBulkLen:
 		return fmt.Errorf("datanode: client-query-buffer-limit must not be below proto-max-bulk-len")
+	case s.HashMaxListpackEntries < 0 || s.HashMaxListpackValue < 0:
+		return fmt.Errorf("datanode: hash-max-listpack-entries and hash-max-listpack-value must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
 	}

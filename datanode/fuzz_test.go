@@ -26,15 +26,23 @@ var fuzzServer = sync.OnceValue(func() *Server {
 	return s
 })
 
-// fuzzCommandNames are the commands FuzzCommands runs: the string and key
-// families. Other known commands are skipped; unknown ones run (and fail).
+// fuzzCommandNames are the commands FuzzCommands runs: the string, key
+// and hash families and OBJECT. Other known commands are skipped; unknown
+// ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
-	names := make(map[string]bool)
-	for _, cmd := range append(stringCommands(), keyCommands()...) {
-		names[cmd.name] = true
+	names := map[string]bool{"object": true}
+	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands()} {
+		for _, cmd := range family {
+			names[cmd.name] = true
+		}
 	}
 	return names
 })
+
+// fuzzMaxRandomFields bounds HRANDFIELD's count in FuzzCommands: as in
+// Redis, a count of -2^63+1 would have the server build a reply of that
+// many fields.
+const fuzzMaxRandomFields = 1 << 16
 
 // decodeFuzzScript splits a fuzz input into commands: one per line,
 // arguments separated by spaces, an argument starting with '"' being
@@ -89,6 +97,14 @@ var fuzzSeeds = []string{
 	"MSET a 1 b 2 c 3\nSCAN 0\nSCAN 0 MATCH a* COUNT 1\nSCAN 0 TYPE string\nSCAN 0 COUNT 0\nSCAN abc\nSCAN 18446744073709551615\nSCAN -1 COUNT 9223372036854775807",
 	"RANDOMKEY\nSET k v\nRANDOMKEY\nRANDOMKEY x",
 	"NOSUCHCOMMAND a b\nget\nSET\nsEt k v ex 1",
+	"HSET h a 1 b 2\nHGET h a\nHMGET h a b c\nHGETALL h\nHKEYS h\nHVALS h\nHLEN h\nHSTRLEN h a\nHEXISTS h b\nHDEL h a b c\nEXISTS h",
+	"HSET h a 1 a 2 b 3 c 4 d 5 e 6 f 7 g 8 h 9 i 10\nHDEL h a b c d e f g h i j k\nHSET h\nHSET h a\nHMSET h a 1 b\nHSETNX h a 1\nHSETNX h z 1",
+	"HINCRBY h n 9223372036854775807\nHINCRBY h n 1\nHINCRBY h n x\nHINCRBYFLOAT h f 1.5\nHINCRBYFLOAT h f inf\nHINCRBYFLOAT h f 1e4932\nHINCRBYFLOAT h f 1e4932\nHSET h s abc\nHINCRBY h s 1\nHINCRBYFLOAT h s 1",
+	"HSET h a 1 b 2 c 3\nHRANDFIELD h\nHRANDFIELD h 2\nHRANDFIELD h -5 WITHVALUES\nHRANDFIELD h 0\nHRANDFIELD h 10 withvalues\nHRANDFIELD h 1 x\nHRANDFIELD h -9223372036854775808\nHRANDFIELD missing 3",
+	"HSET h a 1 b 2\nHSCAN h 0\nHSCAN h 0 MATCH a* COUNT 1\nHSCAN h 0 COUNT 0\nHSCAN h abc\nHSCAN h 4294967296\nHSCAN h 0 NOVALUES\nHSCAN missing 0",
+	"SET s v\nHSET s a b\nHGET s a\nHSET h a b\nGET h\nAPPEND h x\nINCR h\nSETRANGE h 0 x\nGETRANGE h 0 1\nSTRLEN h\nMGET h s\nSET h v\nTYPE h",
+	"HSET h a 1\nEXPIRE h 100\nTTL h\nRENAME h g\nTYPE g\nHGETALL g\nSCAN 0 TYPE hash\nSCAN 0 TYPE string\nOBJECT ENCODING g\nOBJECT REFCOUNT g\nOBJECT FREQ g\nOBJECT IDLETIME g\nOBJECT HELP\nOBJECT foo",
+	"HSET h \"\\x00\" \"\\xff\" \"\" \"\"\nHGETALL h\nHGET h \"\"\nHDEL h \"\" \"\\x00\"\nEXISTS h",
 }
 
 // FuzzCommands runs scripts of string and key commands and requires that
@@ -112,6 +128,11 @@ func FuzzCommands(f *testing.F) {
 			name := strings.ToLower(string(args[0]))
 			if s.lookup(args[0]) != nil && !fuzzCommandNames()[name] {
 				continue
+			}
+			if name == "hrandfield" && len(args) > 2 {
+				if n, ok := parseInt(args[2]); ok && (n > fuzzMaxRandomFields || n < -fuzzMaxRandomFields) {
+					continue
+				}
 			}
 			c.out = c.out[:0]
 			s.execute(c, args)

@@ -69,6 +69,34 @@ func (s *Server) lookupRead(sl *store.Slot, key []byte, now int64) ([]byte, int6
 	return v, expireAt, ok
 }
 
+// lookupReadTyped is lookupRead that also returns the value's type.
+func (s *Server) lookupReadTyped(sl *store.Slot, key []byte, now int64) ([]byte, int64, store.Type, bool) {
+	v, expireAt, typ, ok := sl.GetTyped(key, now)
+	s.countLookup(ok)
+	return v, expireAt, typ, ok
+}
+
+// lookupString is lookupRead for a command on strings: a key holding
+// another type gets a WRONGTYPE reply, and wrong reports it.
+func (c *client) lookupString(sl *store.Slot, key []byte, now int64) (v []byte, expireAt int64, found, wrong bool) {
+	v, expireAt, typ, found := c.srv.lookupReadTyped(sl, key, now)
+	if found && typ != store.TypeString {
+		c.replyError(errWrongType)
+		return nil, 0, true, true
+	}
+	return v, expireAt, found, false
+}
+
+// peekString is lookupString for a write: no access recorded, no stats.
+func (c *client) peekString(sl *store.Slot, key []byte, now int64) (v []byte, expireAt int64, found, wrong bool) {
+	v, expireAt, typ, found := sl.PeekTyped(key, now)
+	if found && typ != store.TypeString {
+		c.replyError(errWrongType)
+		return nil, 0, true, true
+	}
+	return v, expireAt, found, false
+}
+
 // peekRead is Redis's lookupKeyRead with LOOKUP_NOTOUCH: it counts a
 // keyspace hit or miss but leaves the key's access time alone.
 func (s *Server) peekRead(sl *store.Slot, key []byte, now int64) ([]byte, int64, bool) {
@@ -327,10 +355,11 @@ func cmdType(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
-	_, _, found := s.peekRead(sl, key, now)
+	_, _, typ, found := sl.PeekTyped(key, now)
+	s.countLookup(found)
 	sl.Unlock()
 	if found {
-		c.replyStatus("string")
+		c.replyStatus(typ.String())
 	} else {
 		c.replyStatus("none")
 	}
@@ -347,7 +376,7 @@ func (c *client) renameGeneric(args [][]byte, nx bool) {
 	locks := s.lockKeys(args, 1, 1)
 	defer locks.release()
 	srcSlot, dstSlot := s.keySlot(src), s.keySlot(dst)
-	v, expireAt, found := srcSlot.Peek(src, now)
+	v, expireAt, typ, found := srcSlot.PeekTyped(src, now)
 	if !found {
 		c.replyError(errNoSuchKey)
 		return
@@ -369,7 +398,7 @@ func (c *client) renameGeneric(args [][]byte, nx bool) {
 	if srcSlot == dstSlot {
 		v = bytes.Clone(v) // Set on the same slot may invalidate v
 	}
-	if err := dstSlot.Set(dst, v, expireAt, now); err != nil {
+	if err := dstSlot.SetTyped(dst, v, typ, expireAt, now); err != nil {
 		c.replyStoreError(err)
 		return
 	}

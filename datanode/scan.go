@@ -3,11 +3,13 @@ package datanode
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidwall/redcon"
 
 	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // A SCAN cursor is slot<<32 | hash: the scan continues in that slot with
@@ -54,14 +56,14 @@ func cmdScan(c *client, args [][]byte) {
 			return
 		}
 	}
-	// Every value is a string: a TYPE filter keeps all keys or none.
-	typeOK := typeName == nil || equalFold(typeName, "string")
+	// An unknown type name matches no key, as in Redis 7.0.
+	wantType, typeKnown := store.ParseType(strings.ToLower(string(typeName)))
 
 	s := c.srv
 	now := time.Now().UnixMilli()
 	start, n := len(c.out), 0
 	var scanned int64
-	emit := func(key []byte, _ int64) {
+	emit := func(key, _ []byte, typ store.Type, _ int64) {
 		scanned++
 		if usePattern && !stringMatch(pattern, key) {
 			return
@@ -69,7 +71,7 @@ func cmdScan(c *client, args [][]byte) {
 		if typeName != nil {
 			s.countLookup(true) // Redis looks the key up to learn its type
 		}
-		if typeOK {
+		if typeName == nil || (typeKnown && typ == wantType) {
 			c.replyBulk(key)
 			n++
 		}
@@ -82,7 +84,7 @@ func cmdScan(c *client, args [][]byte) {
 			continue
 		}
 		sl.Lock()
-		h, done := sl.Scan(hash, int(min(count-scanned, 1<<31)), now, emit)
+		h, done := sl.ScanTyped(hash, int(min(count-scanned, 1<<31)), now, emit)
 		sl.Unlock()
 		if !done {
 			next = id<<scanHashBits | uint64(h)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // stringCommands are the commands of Redis's "string" group.
@@ -148,7 +150,8 @@ func cmdGet(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
-	if v, _, ok := s.lookupRead(sl, key, now); ok {
+	if v, _, ok, wrong := c.lookupString(sl, key, now); wrong {
+	} else if ok {
 		c.replyBulk(v)
 	} else {
 		c.replyNull()
@@ -196,7 +199,11 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 	mark := len(c.out) // where this command's reply starts
 	if flags&optGet != 0 {
 		var v []byte
-		if v, oldExpire, found = s.lookupRead(sl, key, now); found {
+		var wrong bool
+		if v, oldExpire, found, wrong = c.lookupString(sl, key, now); wrong {
+			sl.Unlock()
+			return
+		} else if found {
 			c.replyBulk(v)
 		} else {
 			c.replyNull()
@@ -249,7 +256,9 @@ func cmdGetset(c *client, args [][]byte) {
 	sl.Lock()
 	defer sl.Unlock()
 	mark := len(c.out)
-	if v, _, ok := s.lookupRead(sl, key, now); ok {
+	if v, _, ok, wrong := c.lookupString(sl, key, now); wrong {
+		return
+	} else if ok {
 		c.replyBulk(v)
 	} else {
 		c.replyNull()
@@ -265,7 +274,8 @@ func cmdGetdel(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
-	if v, _, ok := s.lookupRead(sl, key, now); ok {
+	if v, _, ok, wrong := c.lookupString(sl, key, now); wrong {
+	} else if ok {
 		c.replyBulk(v)
 		sl.Delete(key)
 	} else {
@@ -285,7 +295,10 @@ func cmdGetex(c *client, args [][]byte) {
 	sl := s.keySlot(key)
 	sl.Lock()
 	defer sl.Unlock()
-	v, _, found := s.lookupRead(sl, key, now)
+	v, _, found, wrong := c.lookupString(sl, key, now)
+	if wrong {
+		return
+	}
 	if !found {
 		c.replyNull()
 		return
@@ -319,7 +332,7 @@ func cmdMget(c *client, args [][]byte) {
 	locks := s.lockKeys(args, 1, 1)
 	c.replyArray(len(args) - 1)
 	for _, key := range args[1:] {
-		if v, _, ok := s.lookupRead(s.keySlot(key), key, now); ok {
+		if v, _, typ, ok := s.lookupReadTyped(s.keySlot(key), key, now); ok && typ == store.TypeString {
 			c.replyBulk(v)
 		} else {
 			c.replyNull()
@@ -401,7 +414,11 @@ func (c *client) incrDecr(key []byte, incr int64) {
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
-	v, expireAt, found := sl.Peek(key, now)
+	v, expireAt, found, wrong := c.peekString(sl, key, now)
+	if wrong {
+		sl.Unlock()
+		return
+	}
 	var value int64
 	if found {
 		var ok bool
@@ -430,22 +447,24 @@ func (c *client) incrDecr(key []byte, incr int64) {
 
 func cmdIncrbyfloat(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
-	incr, ok := parseLongDouble(args[2])
-	if !ok {
-		c.replyError(errNotFloat)
-		return
-	}
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
 	defer sl.Unlock()
-	v, expireAt, found := sl.Peek(key, now)
+	// As Redis: the key's type first, then its value, then the increment.
+	v, expireAt, found, wrong := c.peekString(sl, key, now)
+	if wrong {
+		return
+	}
 	value := newLongDouble()
+	ok := true
 	if found {
-		if value, ok = parseLongDouble(v); !ok {
-			c.replyError(errNotFloat)
-			return
-		}
+		value, ok = parseLongDouble(v)
+	}
+	incr, incrOK := parseLongDouble(args[2])
+	if !ok || !incrOK {
+		c.replyError(errNotFloat)
+		return
 	}
 	sum, ok := addLongDouble(value, incr)
 	if !ok {
@@ -501,7 +520,11 @@ func cmdAppend(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
-	v, expireAt, found := sl.Peek(key, now)
+	v, expireAt, found, wrong := c.peekString(sl, key, now)
+	if wrong {
+		sl.Unlock()
+		return
+	}
 	if !found {
 		err := sl.Set(key, tail, 0, now)
 		sl.Unlock()
@@ -535,9 +558,11 @@ func cmdStrlen(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
 	sl.Lock()
-	v, _, _ := s.lookupRead(sl, key, now)
+	v, _, _, wrong := c.lookupString(sl, key, now)
 	sl.Unlock()
-	c.replyInt(int64(len(v)))
+	if !wrong {
+		c.replyInt(int64(len(v)))
+	}
 }
 
 func cmdGetrange(c *client, args [][]byte) {
@@ -552,7 +577,10 @@ func cmdGetrange(c *client, args [][]byte) {
 	sl := s.keySlot(key)
 	sl.Lock()
 	defer sl.Unlock()
-	v, _, found := s.lookupRead(sl, key, now)
+	v, _, found, wrong := c.lookupString(sl, key, now)
+	if wrong {
+		return
+	}
 	if !found || (start < 0 && end < 0 && start > end) {
 		c.replyBulk(nil)
 		return
@@ -590,7 +618,10 @@ func cmdSetrange(c *client, args [][]byte) {
 	sl := s.keySlot(key)
 	sl.Lock()
 	defer sl.Unlock()
-	old, expireAt, found := sl.Peek(key, now)
+	old, expireAt, found, wrong := c.peekString(sl, key, now)
+	if wrong {
+		return
+	}
 	if len(value) == 0 {
 		c.replyInt(int64(len(old)))
 		return

@@ -10,6 +10,7 @@ type Assembler struct {
 	// MaxValue bounds the values accepted.
 	MaxValue int
 	key      []byte
+	typ      byte
 	buf      []byte
 }
 
@@ -20,7 +21,7 @@ func (a *Assembler) Add(r Record) (whole Record, ok bool, err error) {
 	if r.Total > a.MaxValue && !r.Deleted {
 		return Record{}, false, fmt.Errorf("migrate: value of %d bytes for key %q is above the %d-byte limit", r.Total, r.Key, a.MaxValue)
 	}
-	continues := a.buf != nil && string(r.Key) == string(a.key) && !r.Deleted && r.Offset == len(a.buf) && r.Total == cap(a.buf)
+	continues := a.buf != nil && string(r.Key) == string(a.key) && !r.Deleted && r.Offset == len(a.buf) && r.Total == cap(a.buf) && r.Type == a.typ
 	if !continues {
 		a.key, a.buf = nil, nil
 		if r.Deleted || (r.Offset == 0 && r.Last()) {
@@ -29,13 +30,13 @@ func (a *Assembler) Add(r Record) (whole Record, ok bool, err error) {
 		if r.Offset != 0 {
 			return Record{}, false, nil // the tail of an abandoned value
 		}
-		a.key, a.buf = append([]byte(nil), r.Key...), make([]byte, 0, r.Total)
+		a.key, a.typ, a.buf = append([]byte(nil), r.Key...), r.Type, make([]byte, 0, r.Total)
 	}
 	a.buf = append(a.buf, r.Chunk...)
 	if len(a.buf) < cap(a.buf) {
 		return Record{}, false, nil
 	}
-	whole = Record{Key: a.key, TTL: r.TTL, Total: len(a.buf), Chunk: a.buf}
+	whole = Record{Key: a.key, TTL: r.TTL, Type: a.typ, Total: len(a.buf), Chunk: a.buf}
 	a.key, a.buf = nil, nil
 	return whole, true, nil
 }

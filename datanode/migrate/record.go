@@ -3,9 +3,15 @@
 // deletions, and values too large for one message split into chunks.
 //
 // A record is, in order: a flags byte, the key length and key, the TTL in
-// milliseconds (when FlagTTL is set), and unless FlagDeleted is set the
-// value's total length, the chunk's offset in the value, the chunk length
-// and the chunk. Integers are unsigned varints. Records are concatenated.
+// milliseconds (when FlagTTL is set), the value's type byte (when FlagType
+// is set), and unless FlagDeleted is set the value's total length, the
+// chunk's offset in the value, the chunk length and the chunk. Integers are
+// unsigned varints. Records are concatenated.
+//
+// A string value (type 0) is sent without FlagType, so its records are
+// those of DataNodes that predate types. A value of another type is sent
+// as the bytes the store holds for it (for a hash, its packed fields),
+// chunked as a large string is.
 package migrate
 
 import (
@@ -21,12 +27,15 @@ var ErrCorrupt = errors.New("migrate: corrupt record")
 const (
 	FlagDeleted = 1 << iota // the key does not exist (any more)
 	FlagTTL                 // the key expires after TTL milliseconds
+	FlagType                // a type byte follows: the value is not a string
 )
 
 // Record is one key's state, or one chunk of its value.
 type Record struct {
 	Key     []byte
 	Deleted bool
+	// Type is the value's type, as store.Type numbers them; 0 is a string.
+	Type byte
 	// TTL is the remaining time to live in milliseconds; 0 means none.
 	TTL int64
 	// Total is the length of the whole value; Chunk holds its bytes from
@@ -48,11 +57,18 @@ func Append(b []byte, r *Record) []byte {
 	if r.TTL > 0 {
 		flags |= FlagTTL
 	}
+	typed := r.Type != 0 && !r.Deleted
+	if typed {
+		flags |= FlagType
+	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(r.Key)))
 	b = append(b, r.Key...)
 	if r.TTL > 0 {
 		b = binary.AppendUvarint(b, uint64(r.TTL))
+	}
+	if typed {
+		b = append(b, r.Type)
 	}
 	if r.Deleted {
 		return b
@@ -64,7 +80,7 @@ func Append(b []byte, r *Record) []byte {
 }
 
 // Size returns the length of r's encoding, at most.
-func Size(r *Record) int { return 1 + 4*binary.MaxVarintLen64 + len(r.Key) + len(r.Chunk) }
+func Size(r *Record) int { return 2 + 4*binary.MaxVarintLen64 + len(r.Key) + len(r.Chunk) }
 
 // Next decodes the first record of b and returns the rest of b. The
 // record's slices point into b.
@@ -73,7 +89,7 @@ func Next(b []byte) (r Record, rest []byte, err error) {
 		return r, nil, fmt.Errorf("%w: empty", ErrCorrupt)
 	}
 	flags := b[0]
-	if flags&^(FlagDeleted|FlagTTL) != 0 {
+	if flags&^(FlagDeleted|FlagTTL|FlagType) != 0 || flags&(FlagDeleted|FlagType) == FlagDeleted|FlagType {
 		return r, nil, fmt.Errorf("%w: flags %#x", ErrCorrupt, flags)
 	}
 	b = b[1:]
@@ -89,6 +105,12 @@ func Next(b []byte) (r Record, rest []byte, err error) {
 			return r, nil, fmt.Errorf("%w: TTL %d", ErrCorrupt, ttl)
 		}
 		r.TTL = int64(ttl)
+	}
+	if flags&FlagType != 0 {
+		if len(b) == 0 || b[0] == 0 {
+			return r, nil, fmt.Errorf("%w: bad type", ErrCorrupt)
+		}
+		r.Type, b = b[0], b[1:]
 	}
 	if flags&FlagDeleted != 0 {
 		r.Deleted = true

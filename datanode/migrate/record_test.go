@@ -13,6 +13,8 @@ func TestRoundTrip(t *testing.T) {
 		{Key: []byte("b"), TTL: 1500, Total: 0, Chunk: []byte{}},
 		{Key: []byte("c"), Deleted: true},
 		{Key: []byte(""), TTL: 1, Total: 10, Offset: 4, Chunk: []byte("xyz")},
+		{Key: []byte("h"), Type: 1, Total: 4, Chunk: []byte("hash")},
+		{Key: []byte("h2"), Type: 1, TTL: 7, Total: 9, Offset: 5, Chunk: []byte("tail")},
 	}
 	var b []byte
 	for i := range in {
@@ -25,7 +27,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
-		if !bytes.Equal(got.Key, want.Key) || got.Deleted != want.Deleted || got.TTL != want.TTL ||
+		if !bytes.Equal(got.Key, want.Key) || got.Deleted != want.Deleted || got.TTL != want.TTL || got.Type != want.Type ||
 			got.Total != want.Total || got.Offset != want.Offset || !bytes.Equal(got.Chunk, want.Chunk) {
 			t.Fatalf("record %d = %+v, want %+v", i, got, want)
 		}
@@ -42,10 +44,42 @@ func TestNextRefusesCorruptInput(t *testing.T) {
 			t.Errorf("truncated to %d bytes: err = %v", n, err)
 		}
 	}
-	for _, bad := range [][]byte{{0x80}, {0, 1}, {FlagTTL, 0, 0}, {0, 0, 2, 3, 0}} {
+	for _, bad := range [][]byte{{0x80}, {0, 1}, {FlagTTL, 0, 0}, {0, 0, 2, 3, 0},
+		{FlagType, 1, 'k', 0, 1, 0, 1, 'v'}, {FlagType | FlagDeleted, 1, 'k', 1}, {FlagType, 1, 'k'}} {
 		if _, _, err := Next(bad); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("Next(%x): err = %v", bad, err)
 		}
+	}
+}
+
+// TestStringRecordsUnchanged pins the encoding of string records, which
+// must stay readable by DataNodes that predate types.
+func TestStringRecordsUnchanged(t *testing.T) {
+	got := Append(nil, &Record{Key: []byte("k"), TTL: 5, Total: 2, Chunk: []byte("vv")})
+	want := []byte{FlagTTL, 1, 'k', 5, 2, 0, 2, 'v', 'v'}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("string record = %x, want %x", got, want)
+	}
+	got = Append(nil, &Record{Key: []byte("k"), Type: 1, Total: 1, Chunk: []byte("h")})
+	want = []byte{FlagType, 1, 'k', 1, 1, 0, 1, 'h'}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("hash record = %x, want %x", got, want)
+	}
+}
+
+func TestAssemblerKeepsType(t *testing.T) {
+	a := Assembler{MaxValue: 100}
+	if _, ok, _ := a.Add(Record{Key: []byte("h"), Type: 1, Total: 4, Chunk: []byte("ab")}); ok {
+		t.Fatal("half a value completed")
+	}
+	// A chunk of another type does not continue the value.
+	if _, ok, _ := a.Add(Record{Key: []byte("h"), Type: 0, Total: 4, Offset: 2, Chunk: []byte("cd")}); ok {
+		t.Fatal("chunk of a string completed a hash")
+	}
+	a.Add(Record{Key: []byte("h"), Type: 1, Total: 4, Chunk: []byte("ab")}) //nolint:errcheck
+	r, ok, err := a.Add(Record{Key: []byte("h"), Type: 1, Total: 4, Offset: 2, Chunk: []byte("cd")})
+	if err != nil || !ok || r.Type != 1 || string(r.Chunk) != "abcd" {
+		t.Fatalf("Add = %+v %v %v", r, ok, err)
 	}
 }
 
@@ -92,6 +126,7 @@ func TestAssemblerDropsAbandonedValue(t *testing.T) {
 func FuzzNext(f *testing.F) {
 	f.Add(Append(nil, &Record{Key: []byte("k"), TTL: 3, Total: 2, Chunk: []byte("vv")}))
 	f.Add(Append(nil, &Record{Key: []byte("k"), Deleted: true}))
+	f.Add(Append(nil, &Record{Key: []byte("k"), Type: 1, Total: 2, Chunk: []byte("hh")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a := Assembler{MaxValue: 1 << 20}
 		for len(b) > 0 {
@@ -103,7 +138,7 @@ func FuzzNext(f *testing.F) {
 				t.Fatal("Next made no progress")
 			}
 			again, _, err := Next(Append(nil, &r))
-			if err != nil || !bytes.Equal(again.Key, r.Key) || !bytes.Equal(again.Chunk, r.Chunk) {
+			if err != nil || !bytes.Equal(again.Key, r.Key) || !bytes.Equal(again.Chunk, r.Chunk) || again.Type != r.Type {
 				t.Fatalf("re-encoding %+v gave %+v, %v", r, again, err)
 			}
 			a.Add(r) //nolint:errcheck // only that it does not panic

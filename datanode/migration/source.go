@@ -144,12 +144,12 @@ func (mv *slotMove) snapshot() error {
 		}
 		now := time.Now().UnixMilli()
 		mv.sl.Lock()
-		next, done := mv.sl.ScanValues(cursor, scanKeys, now, func(key, value []byte, expireAt int64) {
+		next, done := mv.sl.ScanTyped(cursor, scanKeys, now, func(key, value []byte, typ store.Type, expireAt int64) {
 			if len(value) > chunkBytes {
 				large = append(large, append([]byte(nil), key...))
 				return
 			}
-			mv.add(key, value, expireAt, now)
+			mv.add(key, value, typ, expireAt, now)
 		})
 		mv.sl.Unlock()
 		for _, k := range large {
@@ -172,11 +172,8 @@ func (mv *slotMove) snapshot() error {
 
 // add appends the record of a key's state to the batch. The caller holds
 // the slot's lock.
-func (mv *slotMove) add(key, value []byte, expireAt, now int64) {
-	r := migrate.Record{Key: key, Total: len(value), Chunk: value}
-	if expireAt != 0 {
-		r.TTL = max(expireAt-now, 1)
-	}
+func (mv *slotMove) add(key, value []byte, typ store.Type, expireAt, now int64) {
+	r := typedRecord(key, value, typ, expireAt, now)
 	mv.batch = migrate.Append(mv.batch, &r)
 	mv.keys++
 }
@@ -184,14 +181,14 @@ func (mv *slotMove) add(key, value []byte, expireAt, now int64) {
 // addState appends the current state of key, present or not. The caller
 // holds the slot's lock. It returns false for a value to send in chunks.
 func (mv *slotMove) addState(key []byte, now int64) bool {
-	value, expireAt, ok := mv.sl.Peek(key, now)
+	value, expireAt, typ, ok := mv.sl.PeekTyped(key, now)
 	switch {
 	case !ok:
 		mv.batch = migrate.Append(mv.batch, &migrate.Record{Key: key, Deleted: true})
 	case len(value) > chunkBytes:
 		return false
 	default:
-		mv.add(key, value, expireAt, now)
+		mv.add(key, value, typ, expireAt, now)
 	}
 	return true
 }
@@ -236,16 +233,14 @@ func (mv *slotMove) sendLarge(key []byte) error {
 	for off := 0; ; {
 		now := time.Now().UnixMilli()
 		mv.sl.Lock()
-		value, expireAt, ok := mv.sl.Peek(key, now)
+		value, expireAt, typ, ok := mv.sl.PeekTyped(key, now)
 		if !ok || off > len(value) || (off > 0 && len(value) != mv.sentTotal) {
 			mv.sl.Unlock()
 			return nil // deleted or rewritten: it is dirty
 		}
 		end := min(off+chunkBytes, len(value))
-		r := migrate.Record{Key: key, Total: len(value), Offset: off, Chunk: value[off:end]}
-		if expireAt != 0 {
-			r.TTL = max(expireAt-now, 1)
-		}
+		r := typedRecord(key, value[off:end], typ, expireAt, now)
+		r.Total, r.Offset = len(value), off
 		mv.sentTotal = len(value)
 		mv.batch = migrate.Append(mv.batch, &r)
 		mv.sl.Unlock()

@@ -7,7 +7,7 @@ import (
 
 // A slot's entries are packed back to back in its slab:
 //
-//	flags     1 byte   hdrExpire, hdrOut
+//	flags     1 byte   hdrExpire, hdrOut, the value's Type in bits 2..4
 //	klen      uvarint
 //	vlen      uvarint  value length, also when the value is out of line
 //	expireAt  8 bytes  Unix ms, only with hdrExpire
@@ -22,6 +22,11 @@ import (
 const (
 	hdrExpire = 1 << 0
 	hdrOut    = 1 << 1
+
+	// The value's Type sits in bits 2..4 of the flags byte; strings are
+	// 0, so string entries are laid out as before types existed.
+	hdrTypeShift = 2
+	hdrTypeMask  = 7 << hdrTypeShift
 
 	// inlineMax is the largest value stored in the slab; longer values get
 	// a block of their own, so slabs stay small and cheap to copy.
@@ -73,6 +78,9 @@ func (e *entry) expireAt(b []byte) int64 {
 	return int64(binary.LittleEndian.Uint64(b[e.exp:]))
 }
 
+// typ is the Type of the entry's value.
+func (e *entry) typ() Type { return Type(e.flags&hdrTypeMask) >> hdrTypeShift }
+
 func (e *entry) ref(b []byte) uint64 { return binary.LittleEndian.Uint64(b[e.val:]) }
 
 func (e *entry) keyBytes(b []byte) []byte { return b[e.key : e.key+e.klen : e.key+e.klen] }
@@ -110,9 +118,9 @@ func entrySize(klen, vlen int, exp, out bool) int {
 
 // putEntry encodes an entry at b[off:] and returns its size. With out, the
 // value is the block ref and value is ignored; vlen is the value's length.
-func putEntry(b []byte, off int, key []byte, vlen int, value []byte, ref uint64, out bool, expireAt int64, acc uint32) int {
+func putEntry(b []byte, off int, key []byte, vlen int, value []byte, ref uint64, out bool, expireAt int64, acc uint32, typ Type) int {
 	p := off + 1
-	var flags byte
+	flags := byte(typ) << hdrTypeShift
 	p += binary.PutUvarint(b[p:], uint64(len(key)))
 	p += binary.PutUvarint(b[p:], uint64(vlen))
 	if expireAt != 0 {

@@ -46,36 +46,54 @@ func (sl *Slot) Unlock() { sl.mu.Unlock() }
 func (sl *Slot) Len() int { return int(sl.count.Load()) }
 
 // Get returns the value and expiry of key and records the access for
-// eviction. An expired key is removed and reported absent.
+// eviction. An expired key is removed and reported absent. The value may be
+// of any Type; see GetTyped.
 func (sl *Slot) Get(key []byte, now int64) (value []byte, expireAt int64, ok bool) {
+	value, expireAt, _, ok = sl.GetTyped(key, now)
+	return value, expireAt, ok
+}
+
+// GetTyped is Get that also returns the value's Type.
+func (sl *Slot) GetTyped(key []byte, now int64) (value []byte, expireAt int64, typ Type, ok bool) {
 	q := sl.lookup(key, now)
 	if q < 0 {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	e := parseEntry(sl.slab, entOff(sl.idx[q]))
 	acc := sl.slab[e.acc : e.acc+accessSize]
 	binary.LittleEndian.PutUint32(acc, touch(binary.LittleEndian.Uint32(acc), now))
-	return sl.value(&e), e.expireAt(sl.slab), true
+	return sl.value(&e), e.expireAt(sl.slab), e.typ(), true
 }
 
 // Peek is Get without recording an access.
 func (sl *Slot) Peek(key []byte, now int64) (value []byte, expireAt int64, ok bool) {
-	q := sl.lookup(key, now)
-	if q < 0 {
-		return nil, 0, false
-	}
-	e := parseEntry(sl.slab, entOff(sl.idx[q]))
-	return sl.value(&e), e.expireAt(sl.slab), true
+	value, expireAt, _, ok = sl.PeekTyped(key, now)
+	return value, expireAt, ok
 }
 
-// Set stores a copy of key and value with the given expiry (0: none),
-// replacing any previous value and expiry. key and value may point into the
-// store, into this slot included.
+// PeekTyped is GetTyped without recording an access.
+func (sl *Slot) PeekTyped(key []byte, now int64) (value []byte, expireAt int64, typ Type, ok bool) {
+	q := sl.lookup(key, now)
+	if q < 0 {
+		return nil, 0, 0, false
+	}
+	e := parseEntry(sl.slab, entOff(sl.idx[q]))
+	return sl.value(&e), e.expireAt(sl.slab), e.typ(), true
+}
+
+// Set stores a copy of key and the string value with the given expiry (0:
+// none), replacing any previous value, of whatever type, and expiry. key
+// and value may point into the store, into this slot included.
 func (sl *Slot) Set(key, value []byte, expireAt int64, now int64) error {
+	return sl.SetTyped(key, value, TypeString, expireAt, now)
+}
+
+// SetTyped is Set for a value of type typ.
+func (sl *Slot) SetTyped(key, value []byte, typ Type, expireAt int64, now int64) error {
 	sl.touched(key)
 	h := hashKey(key)
 	if q := sl.find(h, key); q >= 0 {
-		return sl.overwrite(q, h, key, value, expireAt, now)
+		return sl.overwrite(q, h, key, value, typ, expireAt, now)
 	}
 	out := len(value) > inlineMax
 	size := entrySize(len(key), len(value), expireAt != 0, out)
@@ -95,7 +113,7 @@ func (sl *Slot) Set(key, value []byte, expireAt int64, now int64) error {
 	}
 	oldSlab := sl.reserve(size)
 	off := sl.used
-	sl.used += putEntry(sl.slab, off, key, len(value), value, ref, out, expireAt, newAccess(now))
+	sl.used += putEntry(sl.slab, off, key, len(value), value, ref, out, expireAt, newAccess(now), typ)
 	sl.insertIndex(makeEnt(h, off, expireAt != 0))
 	if sl.count.Add(1) == 1 {
 		sl.store.nonEmpty.set(int(sl.id))
@@ -111,7 +129,7 @@ func (sl *Slot) Set(key, value []byte, expireAt int64, now int64) error {
 }
 
 // overwrite replaces the value and expiry of the entry at index position q.
-func (sl *Slot) overwrite(q int, h uint32, key, value []byte, expireAt, now int64) error {
+func (sl *Slot) overwrite(q int, h uint32, key, value []byte, typ Type, expireAt, now int64) error {
 	a := &sl.store.arena
 	off := entOff(sl.idx[q])
 	e := parseEntry(sl.slab, off)
@@ -124,6 +142,7 @@ func (sl *Slot) overwrite(q int, h uint32, key, value []byte, expireAt, now int6
 		if exp {
 			binary.LittleEndian.PutUint64(sl.slab[e.exp:], uint64(expireAt))
 		}
+		sl.slab[off] = sl.slab[off]&^hdrTypeMask | byte(typ)<<hdrTypeShift
 		binary.LittleEndian.PutUint32(sl.slab[e.acc:], acc)
 		if out {
 			copy(a.bytes(e.ref(sl.slab), e.vlen), value)
@@ -149,7 +168,7 @@ func (sl *Slot) overwrite(q int, h uint32, key, value []byte, expireAt, now int6
 	// The old slab, which key and value may point into, is freed last.
 	oldSlab := sl.reserve(size)
 	newOff := sl.used
-	sl.used += putEntry(sl.slab, newOff, key, len(value), value, ref, out, expireAt, acc)
+	sl.used += putEntry(sl.slab, newOff, key, len(value), value, ref, out, expireAt, acc, typ)
 	sl.idx[q] = makeEnt(h, newOff, exp)
 	sl.addGarbage(oldSize)
 	if exp != oldExp {
@@ -208,7 +227,7 @@ func (sl *Slot) SetExpire(key []byte, expireAt int64, now int64) (bool, error) {
 	}
 	acc := binary.LittleEndian.Uint32(sl.slab[e.acc:])
 	newOff := sl.used
-	sl.used += putEntry(sl.slab, newOff, e.keyBytes(sl.slab), e.vlen, value, ref, out, expireAt, acc)
+	sl.used += putEntry(sl.slab, newOff, e.keyBytes(sl.slab), e.vlen, value, ref, out, expireAt, acc, e.typ())
 	sl.idx[q] = makeEnt(entHash(sl.idx[q]), newOff, exp)
 	sl.addGarbage(oldSize)
 	if exp {
@@ -246,6 +265,11 @@ func (sl *Slot) Scan(cursor uint32, count int, now int64, fn func(key []byte, ex
 
 // ScanValues is Scan that also passes each key's value.
 func (sl *Slot) ScanValues(cursor uint32, count int, now int64, fn func(key, value []byte, expireAt int64)) (next uint32, done bool) {
+	return sl.ScanTyped(cursor, count, now, func(key, value []byte, _ Type, expireAt int64) { fn(key, value, expireAt) })
+}
+
+// ScanTyped is Scan that also passes each key's value and its Type.
+func (sl *Slot) ScanTyped(cursor uint32, count int, now int64, fn func(key, value []byte, typ Type, expireAt int64)) (next uint32, done bool) {
 	if sl.idx == nil {
 		return 0, true
 	}
@@ -267,7 +291,7 @@ func (sl *Slot) ScanValues(cursor uint32, count int, now int64, fn func(key, val
 		if expired(exp, now) {
 			continue
 		}
-		fn(e.keyBytes(sl.slab), sl.value(&e), exp)
+		fn(e.keyBytes(sl.slab), sl.value(&e), e.typ(), exp)
 		n++
 		last = h
 	}
