@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // A hash is stored as one store value of type store.TypeHash, packed as
@@ -34,6 +36,12 @@ type hashValue []byte
 
 // emptyHash returns a packed hash without fields.
 func emptyHash() hashValue { return hashValue{hashListpack, 0} }
+
+// validValue reports whether value is a well-formed value of type typ
+// other than string, as migration receives them.
+func validValue(typ store.Type, value []byte) bool {
+	return typ == store.TypeHash && validHash(value)
+}
 
 // validHash reports whether b is a well-formed packed hash.
 func validHash(b []byte) bool {

@@ -36,6 +36,7 @@ func (s *Server) newClusterParts() error {
 		HandedOff:   func(slot int, to string) { m.HandedOff(slot, to) },
 		Accepted:    func(slot int, from string) { m.Accepted(slot, from) },
 		MaxValue:    func() int { return int(s.settings.Load().ProtoMaxBulkLen) },
+		ValidValue:  validValue,
 	}
 	migrator := migration.NewMigrator(mc)
 	m, err := membership.New(membership.Config{

@@ -69,6 +69,9 @@ type Config struct {
 	Accepted func(s int, from string)
 	// MaxValue returns the largest value a received record may hold.
 	MaxValue func() int
+	// ValidValue reports whether a received value of a type other than
+	// string is well formed; nil refuses every such value.
+	ValidValue func(typ store.Type, value []byte) bool
 }
 
 // errStopped is returned when the node stops while a stream opens.

@@ -179,7 +179,7 @@ func (m *Target) applyRecords(s int, in *incomingSlot, records []byte) error {
 		if whole.TTL > 0 {
 			expireAt = now + whole.TTL
 		}
-		if err := restoreRecord(sl, whole, expireAt, now); err != nil {
+		if err := restoreRecord(sl, whole, expireAt, now, m.cfg.ValidValue); err != nil {
 			return err
 		}
 	}

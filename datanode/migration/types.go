@@ -1,4 +1,4 @@
-package datanode
+package migration
 
 import (
 	"fmt"
@@ -11,7 +11,8 @@ import (
 // value's store.Type in its records, the target checks the bytes of a
 // non-string value before storing them with their type. Values travel as
 // the bytes the store holds (a hash as its packed fields, see hashenc.go),
-// large ones in chunks like large strings.
+// large ones in chunks like large strings. Config.ValidValue checks a
+// received non-string value.
 
 // typedRecord is the record of key's whole value of type typ, expiring at
 // expireAt (0: never).
@@ -24,17 +25,11 @@ func typedRecord(key, value []byte, typ store.Type, expireAt, now int64) migrate
 }
 
 // restoreRecord stores a whole received value in sl, which holds its key's
-// lock.
-func restoreRecord(sl *store.Slot, r migrate.Record, expireAt, now int64) error {
+// lock; valid checks a value that is not a string.
+func restoreRecord(sl *store.Slot, r migrate.Record, expireAt, now int64, valid func(store.Type, []byte) bool) error {
 	typ := store.Type(r.Type)
-	switch typ {
-	case store.TypeString:
-	case store.TypeHash:
-		if !validHash(r.Chunk) {
-			return fmt.Errorf("%w: key %q: malformed hash", migrate.ErrCorrupt, r.Key)
-		}
-	default:
-		return fmt.Errorf("%w: key %q: unknown type %d", migrate.ErrCorrupt, r.Key, r.Type)
+	if typ != store.TypeString && (valid == nil || !valid(typ, r.Chunk)) {
+		return fmt.Errorf("%w: key %q: malformed value of type %d", migrate.ErrCorrupt, r.Key, r.Type)
 	}
 	return sl.SetTyped(r.Key, r.Chunk, typ, expireAt, now)
 }
