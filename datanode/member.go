@@ -220,6 +220,7 @@ func (m *member) self() *chkvpb.Node {
 		Id:       m.srv.id,
 		RespAddr: m.srv.advertiseAddr(),
 		GrpcAddr: m.srv.grpcAdvertiseAddr(),
+		HttpAddr: m.srv.httpAdvertiseAddr(),
 		Weight:   m.srv.cfg.Weight,
 	}
 }
