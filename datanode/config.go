@@ -103,6 +103,14 @@ type Config struct {
 	HTTP string
 	// HTTPListener, when set, is used instead of listening on HTTP.
 	HTTPListener net.Listener
+	// HTTPAPI adds the key-value HTTP API (package httpkv, under /v1) to
+	// the HTTP listener.
+	HTTPAPI bool
+	// HTTPAdvertise is the HTTP API's address given to other nodes, which
+	// redirect requests for this node's keys there; empty means the HTTP
+	// listener's address, with the host of the RESP advertise address
+	// when the listener's host is unspecified (0.0.0.0).
+	HTTPAdvertise string
 	// ExitAfterDrain makes Run return once a drain has finished.
 	ExitAfterDrain bool
 	// Rejoin makes the node's first registration ask to join again: a node
@@ -191,6 +199,14 @@ func (c *Config) Validate() error {
 	if c.HTTPListener == nil && c.HTTP != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 			return fmt.Errorf("datanode: http address %q: %w", c.HTTP, err)
+		}
+	}
+	if c.HTTPAPI && c.HTTPListener == nil && c.HTTP == "" {
+		return fmt.Errorf("datanode: the HTTP API needs an HTTP address")
+	}
+	if c.HTTPAdvertise != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPAdvertise); err != nil {
+			return fmt.Errorf("datanode: http advertise address %q: %w", c.HTTPAdvertise, err)
 		}
 	}
 	if c.EventLoops < 0 {

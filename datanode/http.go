@@ -9,12 +9,17 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/common/opshttp"
+	"github.com/chkv/chkv/datanode/httpkv"
 )
 
-// httpHandler serves /metrics (Prometheus) and /healthz.
+// httpHandler serves /metrics (Prometheus) and /healthz, and with
+// HTTPAPI the key-value API.
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	opshttp.Mount(mux, s.newRegistry(), s.log)
+	if s.cfg.HTTPAPI {
+		httpkv.Mount(mux, kvBackend{s})
+	}
 	return mux
 }
 

@@ -67,6 +67,8 @@ type memberHost struct {
 func (h memberHost) RESPAddr() string { return h.s.advertiseAddr() }
 func (h memberHost) GRPCAddr() string { return h.s.grpcAdvertiseAddr() }
 
+func (h memberHost) HTTPAddr() string { return h.s.httpAdvertiseAddr() }
+
 func (h memberHost) Load() topology.Load {
 	return topology.Load{
 		Keys:            int64(h.s.store.Len()),

@@ -37,15 +37,12 @@ func (m *member) renew(now time.Time) {
 // register handles a DataNode's announcement and returns the version to
 // reply with, which includes the node.
 func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
-	pn := req.GetNode()
-	node := topology.Node{
-		ID: pn.GetId(), RESPAddr: pn.GetRespAddr(), GRPCAddr: pn.GetGrpcAddr(),
-		State: topology.Joining, Weight: pn.GetWeight(),
-	}
+	node := topology.NodeFromProto(req.GetNode())
+	node.State, node.Load = topology.Joining, topology.Load{}
 	if node.ID == "" || node.RESPAddr == "" || node.GRPCAddr == "" {
 		return nil, fmt.Errorf("%w: id, resp_addr and grpc_addr are required", ErrInvalidNode)
 	}
-	if !utf8.ValidString(node.ID + node.RESPAddr + node.GRPCAddr) {
+	if !utf8.ValidString(node.ID + node.RESPAddr + node.GRPCAddr + node.HTTPAddr) {
 		return nil, fmt.Errorf("%w: not UTF-8", ErrInvalidNode)
 	}
 	if node.Weight > MaxWeight {
@@ -355,10 +352,8 @@ func (s *Server) status() *chkvpb.StatusResponse {
 			load = m.load
 			ns.HeartbeatAgeMs = now.Sub(m.lastHeartbeat).Milliseconds()
 		}
-		ns.Node = &chkvpb.Node{
-			Id: n.ID, RespAddr: n.RESPAddr, GrpcAddr: n.GRPCAddr, State: chkvpb.NodeState(n.State), Weight: n.Weight,
-			Load: load.Proto(),
-		}
+		n.Load = load
+		ns.Node = n.Proto()
 		resp.Nodes = append(resp.Nodes, ns)
 	}
 	return resp

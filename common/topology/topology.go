@@ -94,6 +94,7 @@ type Node struct {
 	ID       string
 	RESPAddr string // given to clients
 	GRPCAddr string // control and migration
+	HTTPAddr string // the HTTP key-value API; empty when the node does not serve it
 	State    State
 	Load     Load
 	Weight   uint32
@@ -364,16 +365,30 @@ func (t *Topology) sameRing(next *Topology) bool {
 // Migrating reports whether any slot's owner differs from its target.
 func (t *Topology) Migrating() bool { return !slices.Equal(t.Owners, t.Target) }
 
+// Proto converts n to its wire form.
+func (n Node) Proto() *chkvpb.Node {
+	return &chkvpb.Node{
+		Id: n.ID, RespAddr: n.RESPAddr, GrpcAddr: n.GRPCAddr, HttpAddr: n.HTTPAddr,
+		State:  chkvpb.NodeState(n.State),
+		Load:   n.Load.Proto(),
+		Weight: n.Weight,
+	}
+}
+
+// NodeFromProto converts a wire node; it does not validate it.
+func NodeFromProto(p *chkvpb.Node) Node {
+	return Node{
+		ID: p.GetId(), RESPAddr: p.GetRespAddr(), GRPCAddr: p.GetGrpcAddr(), HTTPAddr: p.GetHttpAddr(),
+		State: State(p.GetState()), Weight: p.GetWeight(),
+		Load: LoadFromProto(p.GetLoad()),
+	}
+}
+
 // Proto converts t to its wire form.
 func (t *Topology) Proto() *chkvpb.Topology {
 	p := &chkvpb.Topology{Epoch: t.Epoch, Version: t.Version, Vnodes: uint32(t.VNodes)}
 	for _, n := range t.Nodes {
-		p.Nodes = append(p.Nodes, &chkvpb.Node{
-			Id: n.ID, RespAddr: n.RESPAddr, GrpcAddr: n.GRPCAddr,
-			State:  chkvpb.NodeState(n.State),
-			Load:   n.Load.Proto(),
-			Weight: n.Weight,
-		})
+		p.Nodes = append(p.Nodes, n.Proto())
 	}
 	p.Owners = encodeRuns(t.Owners)
 	if !slices.Equal(t.Owners, t.Target) {
@@ -409,11 +424,7 @@ func FromProto(p *chkvpb.Topology) (*Topology, error) {
 			return nil, fmt.Errorf("%w: empty or duplicate node ID %q", ErrInvalid, n.GetId())
 		}
 		seen[n.GetId()] = true
-		t.Nodes = append(t.Nodes, Node{
-			ID: n.GetId(), RESPAddr: n.GetRespAddr(), GRPCAddr: n.GetGrpcAddr(),
-			State: State(n.GetState()), Weight: n.GetWeight(),
-			Load: LoadFromProto(n.GetLoad()),
-		})
+		t.Nodes = append(t.Nodes, NodeFromProto(n))
 	}
 	if len(p.Owners) > 0 {
 		if err := decodeRuns(t.Owners, p.Owners, len(t.Nodes)); err != nil {

@@ -63,6 +63,9 @@ type Host interface {
 	// GRPCAddr is the address other components reach the node's gRPC
 	// service on.
 	GRPCAddr() string
+	// HTTPAddr is the address of the node's HTTP key-value API, "" when
+	// it serves none.
+	HTTPAddr() string
 	// Load describes the node's load for heartbeats.
 	Load() topology.Load
 	// MigrationLoad describes the node's outgoing migrations.
@@ -237,6 +240,7 @@ func (m *Member) self() *chkvpb.Node {
 		Id:       m.cfg.ID,
 		RespAddr: m.host.RESPAddr(),
 		GrpcAddr: m.host.GRPCAddr(),
+		HttpAddr: m.host.HTTPAddr(),
 		Weight:   m.cfg.Weight,
 	}
 }

@@ -323,7 +323,11 @@ type Node struct {
 	Load     *Load     `protobuf:"bytes,5,opt,name=load,proto3" json:"load,omitempty"`
 	// Relative capacity; the ring gives the node weight*vnodes virtual nodes.
 	// Zero means 1.
-	Weight        uint32 `protobuf:"varint,6,opt,name=weight,proto3" json:"weight,omitempty"`
+	Weight uint32 `protobuf:"varint,6,opt,name=weight,proto3" json:"weight,omitempty"`
+	// Address of the node's HTTP key-value API (host:port), empty when the
+	// node does not serve it; a node redirects HTTP requests for keys it
+	// does not own there.
+	HttpAddr      string `protobuf:"bytes,7,opt,name=http_addr,json=httpAddr,proto3" json:"http_addr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -398,6 +402,13 @@ func (x *Node) GetWeight() uint32 {
 		return x.Weight
 	}
 	return 0
+}
+
+func (x *Node) GetHttpAddr() string {
+	if x != nil {
+		return x.HttpAddr
+	}
+	return ""
 }
 
 // Topology is one committed version of the cluster's layout. Receivers
@@ -2671,14 +2682,15 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\n" +
 	"keys_moved\x18\a \x01(\x03R\tkeysMoved\x12\x1f\n" +
 	"\vbytes_moved\x18\b \x01(\x03R\n" +
-	"bytesMoved\"\xb5\x01\n" +
+	"bytesMoved\"\xd2\x01\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tresp_addr\x18\x02 \x01(\tR\brespAddr\x12\x1b\n" +
 	"\tgrpc_addr\x18\x03 \x01(\tR\bgrpcAddr\x12(\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x12.chkv.v1.NodeStateR\x05state\x12!\n" +
 	"\x04load\x18\x05 \x01(\v2\r.chkv.v1.LoadR\x04load\x12\x16\n" +
-	"\x06weight\x18\x06 \x01(\rR\x06weight\"\xb3\x01\n" +
+	"\x06weight\x18\x06 \x01(\rR\x06weight\x12\x1b\n" +
+	"\thttp_addr\x18\a \x01(\tR\bhttpAddr\"\xb3\x01\n" +
 	"\bTopology\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12#\n" +

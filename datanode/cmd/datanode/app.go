@@ -40,6 +40,8 @@ const (
 	flagExitAfter     = "exit-after-drain"
 	flagRejoin        = "rejoin"
 	flagHTTP          = "http"
+	flagHTTPAPI       = "http-api"
+	flagHTTPAdvertise = "http-advertise"
 	flagLogLevel      = "log-level"
 	flagLogFormat     = "log-format"
 )
@@ -72,6 +74,8 @@ func flags() []cli.Flag {
 		cliconf.Bool(flagExitAfter, false, "exit once a drain has finished"),
 		cliconf.Bool(flagRejoin, false, "join again as a drained or draining node: take slots again (like chkvctl undrain)"),
 		cliconf.String(flagHTTP, "", "HTTP address of /metrics (Prometheus) and /healthz, host:port; empty disables it"),
+		cliconf.Bool(flagHTTPAPI, false, "also serve the key-value HTTP API (/v1/kv/{key}, /v1/keys) on --http"),
+		cliconf.String(flagHTTPAdvertise, "", "HTTP API address given to other nodes, which redirect to it (default: the --http address)"),
 		cliconf.String(flagLogLevel, "info", "log level: debug, info, warn, error"),
 		cliconf.String(flagLogFormat, "text", "log format: text or json"),
 	}
@@ -114,6 +118,8 @@ func configFromCLI(cc *cli.Context) (datanode.Config, error) {
 	cfg.ExitAfterDrain = cc.Bool(flagExitAfter)
 	cfg.Rejoin = cc.Bool(flagRejoin)
 	cfg.HTTP = cc.String(flagHTTP)
+	cfg.HTTPAPI = cc.Bool(flagHTTPAPI)
+	cfg.HTTPAdvertise = cc.String(flagHTTPAdvertise)
 	if cfg.MigrationWorkers < 1 {
 		return cfg, fmt.Errorf("--%s must be at least 1", flagMigrationWork)
 	}
