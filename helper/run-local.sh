@@ -25,7 +25,7 @@ pids+=($!)
 pids+=($!)
 for i in 1 2 3; do
 	./bin/datanode --id "datanode-$i" --listen "127.0.0.1:10${i}00" --grpc "127.0.0.1:10${i}10" \
-		--drain-listen "127.0.0.1:10${i}66" --http "127.0.0.1:10${i}90" --namenodes 127.0.0.1:10101,127.0.0.1:10102 \
+		--drain-listen "127.0.0.1:10${i}66" --http "127.0.0.1:10${i}90" --http-api --namenodes 127.0.0.1:10101,127.0.0.1:10102 \
 		>"$LOG_DIR/datanode-$i.log" 2>&1 &
 	pids+=($!)
 done
@@ -44,6 +44,7 @@ CHKV is running (Ctrl-C stops it). Logs: $LOG_DIR
              http://127.0.0.1:10180/status, http://127.0.0.1:10182/status
   DataNodes  127.0.0.1:10100, 127.0.0.1:10200, 127.0.0.1:10300 (RESP)
   Drain      127.0.0.1:10166, 127.0.0.1:10266, 127.0.0.1:10366 (telnet, then k)
+  HTTP API   http://127.0.0.1:10190, :10290, :10390 (/v1/kv/{key}; /metrics, /healthz)
 
 Try:
   redis-cli -c -p 10100 set greeting hello     # -c follows MOVED across nodes
@@ -52,6 +53,8 @@ Try:
   bin/chkvctl status
   bin/chkvctl ring
   bin/chkvctl set answer 42 && bin/chkvctl get answer
+  curl -L -X PUT --data-binary hi 'http://127.0.0.1:10190/v1/kv/note?ttl=1h'   # -L follows 307 to the owner
+  curl -L http://127.0.0.1:10190/v1/kv/note
   bin/chkvctl watch                            # prints each topology version
   telnet 127.0.0.1 10366                       # then k: drains datanode-3
   bin/chkvctl drain datanode-2                 # the same, with a progress bar
