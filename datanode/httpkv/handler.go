@@ -1,6 +1,7 @@
 package httpkv
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -321,10 +323,24 @@ func (a *api) del(w http.ResponseWriter, r *http.Request) *apiError {
 	return nil
 }
 
+// ForwardedHeader marks a bulk write one DataNode forwarded to another:
+// the receiver writes only keys it owns and never forwards again.
+const ForwardedHeader = "X-Chkv-Forwarded"
+
+// forwardTimeout bounds one forwarded bulk write.
+const forwardTimeout = 10 * time.Second
+
+// bulkResult is the body of a successful bulk write.
+type bulkResult struct {
+	Written    int `json:"written"`
+	NotWritten int `json:"not_written"`
+}
+
 // bulk answers POST /v1/kv: a JSON object of string values, written key by
-// key (not atomically) with the query's ttl, nx or xx. Every key must
-// belong to this node (200) or all to one other node (307 there);
-// otherwise nothing is written and 421 lists each key's owner.
+// key (not atomically) with the query's ttl, nx or xx. Keys this node owns
+// are written here; the others are forwarded, one request per owner, to
+// their owners' HTTP APIs. A key whose owner serves no HTTP API refuses
+// the whole request (421) before anything is written.
 func (a *api) bulk(w http.ResponseWriter, r *http.Request) *apiError {
 	opts, e := parseWriteOptions(r.URL.Query())
 	if e != nil {
@@ -350,65 +366,131 @@ func (a *api) bulk(w http.ResponseWriter, r *http.Request) *apiError {
 		}
 	}
 	// Find each key's owner first, with a read that changes nothing.
-	elsewhere := make(map[string]string) // key -> owner's redirect location
-	for k := range kv {
+	local := make(map[string]string)
+	remote := make(map[string]map[string]string) // owner's HTTP address -> its keys
+	unreachable := make(map[string]string)       // key -> why it cannot be written
+	for k, v := range kv {
 		_, e := a.do(r, []byte("PTTL"), []byte(k))
 		switch {
 		case e == nil:
-		case e.status == http.StatusTemporaryRedirect || e.status == http.StatusMisdirectedRequest:
-			elsewhere[k] = e.msg
-			if loc := e.headers["Location"]; loc != "" {
-				elsewhere[k] = loc
+			local[k] = v
+		case e.status == http.StatusTemporaryRedirect:
+			u, err := url.Parse(e.headers["Location"])
+			if err != nil {
+				return fail(http.StatusInternalServerError, "redirect %q: %v", e.headers["Location"], err)
 			}
+			if remote[u.Host] == nil {
+				remote[u.Host] = make(map[string]string)
+			}
+			remote[u.Host][k] = v
+		case e.status == http.StatusMisdirectedRequest:
+			unreachable[k] = e.msg
 		default:
 			return e
 		}
 	}
-	if len(elsewhere) > 0 {
-		if owner := single(elsewhere); owner != "" && len(elsewhere) == len(kv) && strings.HasPrefix(owner, "http://") {
-			u, err := url.Parse(owner)
-			if err == nil {
-				loc := url.URL{Scheme: "http", Host: u.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
-				e := fail(http.StatusTemporaryRedirect, "every key belongs to %s", u.Host)
-				e.headers = map[string]string{"Location": loc.String()}
-				return e
-			}
-		}
-		e := fail(http.StatusMisdirectedRequest, "the keys belong to several nodes: nothing was written; send each node its own keys")
-		e.extra = map[string]any{"elsewhere": elsewhere}
+	if len(unreachable) > 0 {
+		e := fail(http.StatusMisdirectedRequest, "some keys belong to nodes without the HTTP API: nothing was written")
+		e.extra = map[string]any{"elsewhere": unreachable}
 		return e
 	}
-	written, refused := 0, 0
-	for k, v := range kv {
+	if len(remote) > 0 && r.Header.Get(ForwardedHeader) != "" {
+		// Forwarded here, yet not ours: the slots are moving.
+		e := fail(http.StatusServiceUnavailable, "forwarded keys belong to another node: their slots are moving")
+		e.headers = map[string]string{"Retry-After": RetryAfterSeconds}
+		return e
+	}
+	var total bulkResult
+	var failed []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for owner, part := range remote {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := a.forward(r, owner, part)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, err.Error())
+				return
+			}
+			total.Written += res.Written
+			total.NotWritten += res.NotWritten
+		}()
+	}
+	for k, v := range local {
 		rep, e := a.do(r, append([][]byte{[]byte("SET"), []byte(k), []byte(v)}, opts.args...)...)
 		if e != nil {
-			// The slot moved away meanwhile: say how far it got.
-			e.extra = map[string]any{"written": written}
-			if e.status == http.StatusTemporaryRedirect || e.status == http.StatusMisdirectedRequest {
-				e.status, e.headers = http.StatusServiceUnavailable, map[string]string{"Retry-After": RetryAfterSeconds}
-			}
-			return e
+			// The slot moved away meanwhile.
+			mu.Lock()
+			failed = append(failed, fmt.Sprintf("%s: %s", k, e.msg))
+			mu.Unlock()
+			break
 		}
+		mu.Lock()
 		if rep.null {
-			refused++
+			total.NotWritten++
 		} else {
-			written++
+			total.Written++
 		}
+		mu.Unlock()
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"written": written, "not_written": refused})
+	wg.Wait()
+	if len(failed) > 0 {
+		e := fail(http.StatusServiceUnavailable, "only part of the bulk write was done: %s", strings.Join(failed, "; "))
+		e.headers = map[string]string{"Retry-After": RetryAfterSeconds}
+		e.extra = map[string]any{"written": total.Written, "not_written": total.NotWritten}
+		return e
+	}
+	writeJSON(w, http.StatusOK, total)
 	return nil
 }
 
-// single returns the one value every entry of m has, or "".
-func single(m map[string]string) string {
-	var one string
-	for _, v := range m {
-		if one != "" && v != one {
-			return ""
-		}
-		one = v
+// forwarder sends forwarded bulk writes. It keeps no idle connections, so
+// nothing outlives a request.
+var forwarder = &http.Client{
+	Timeout:   forwardTimeout,
+	Transport: &http.Transport{DisableKeepAlives: true, ResponseHeaderTimeout: forwardTimeout},
+	CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	},
+}
+
+// forward sends the keys of one other owner to its HTTP API as a bulk
+// write with r's query and credentials.
+func (a *api) forward(r *http.Request, owner string, part map[string]string) (bulkResult, error) {
+	var res bulkResult
+	body, err := json.Marshal(part)
+	if err != nil {
+		return res, err
 	}
-	return one
+	u := url.URL{Scheme: "http", Host: owner, Path: "/v1/kv", RawQuery: r.URL.RawQuery}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return res, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(ForwardedHeader, "1")
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := forwarder.Do(req)
+	if err != nil {
+		return res, fmt.Errorf("%d keys for %s: %w", len(part), owner, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return res, fmt.Errorf("%d keys for %s: %w", len(part), owner, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("%d keys for %s: %s %s", len(part), owner, resp.Status, bytes.TrimSpace(b))
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return res, fmt.Errorf("%d keys for %s: %w", len(part), owner, err)
+	}
+	return res, nil
 }
 
 // keys answers GET /v1/keys?cursor=&match=&count=: one SCAN step over this

@@ -174,21 +174,54 @@ func TestBulkLimits(t *testing.T) {
 	}
 }
 
-// A bulk write whose keys belong to several nodes writes nothing; one
-// whose keys all belong to one other node is redirected there whole.
-func TestBulkOwnership(t *testing.T) {
+// A bulk write is split by owner: this node writes its keys and forwards
+// each other owner's keys, with the credentials, in one request; a
+// forwarded request is never forwarded again; an owner without the HTTP
+// API refuses the whole request before anything is written.
+func TestBulkForwardsToOwners(t *testing.T) {
+	owner := newScripted()
+	owner.password = "pw"
+	owner.replies["PTTL"] = ":-2\r\n"
+	owner.replies["SET"] = "+OK\r\n"
+	ownerSrv := serve(t, owner)
+
 	b := newScripted()
-	b.owners["10.0.0.2:10100"] = "10.0.0.2:8080"
+	b.password = "pw"
+	b.owners["10.0.0.2:10100"] = strings.TrimPrefix(ownerSrv.URL, "http://")
 	b.replies["PTTL"] = "-MOVED 1 10.0.0.2:10100\r\n"
 	srv := serve(t, b)
-	resp, body := do(t, "POST", srv.URL+"/v1/kv?ttl=5s", strings.NewReader(`{"a":"1","b":"2"}`))
-	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "http://10.0.0.2:8080/v1/kv?ttl=5s" {
-		t.Fatalf("all keys elsewhere: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	resp, body := do(t, "POST", srv.URL+"/v1/kv?ttl=5s", strings.NewReader(`{"a":"1","b":"2"}`), "Authorization", "Bearer pw")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"written":2`) {
+		t.Fatalf("all keys elsewhere: %d %s", resp.StatusCode, body)
 	}
+	sets := 0
+	for _, c := range owner.calls {
+		if c[0] == "SET" {
+			sets++
+			if len(c) != 5 || c[3] != "PX" || c[4] != "5000" {
+				t.Fatalf("forwarded SET lost the query's ttl: %v", c)
+			}
+		}
+	}
+	if sets != 2 {
+		t.Fatalf("the owner ran %d SETs, want 2: %v", sets, owner.calls)
+	}
+
+	// Forwarded to a node that does not own the keys either: no second hop.
+	resp, body = do(t, "POST", srv.URL+"/v1/kv", strings.NewReader(`{"a":"1"}`), "Authorization", "Bearer pw", ForwardedHeader, "1")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("forwarded and not owned: %d %s", resp.StatusCode, body)
+	}
+
 	b.replies["PTTL"] = "-MOVED 1 10.0.0.9:10100\r\n" // a node without the HTTP API
-	resp, body = do(t, "POST", srv.URL+"/v1/kv", strings.NewReader(`{"a":"1"}`))
+	resp, body = do(t, "POST", srv.URL+"/v1/kv", strings.NewReader(`{"a":"1"}`), "Authorization", "Bearer pw")
 	if resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Fatalf("owner without HTTP API: %d %s", resp.StatusCode, body)
+	}
+	for _, c := range b.calls {
+		if c[0] == "SET" {
+			t.Fatalf("a refused bulk wrote: %v", c)
+		}
 	}
 }
 

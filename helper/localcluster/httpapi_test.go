@@ -3,6 +3,7 @@ package localcluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -74,6 +75,23 @@ func TestHTTPAPIRedirectsAndDrain(t *testing.T) {
 		status, body, _, err = httpCall(ctx, follow, "GET", base(dns[(i+2)%len(dns)])+"/v1/kv/"+key, nil)
 		if err != nil || status != http.StatusOK || string(body) != "value-"+key {
 			t.Fatalf("GET %s following redirects: %d %q %v", key, status, body, err)
+		}
+	}
+
+	// A bulk write to one node reaches the keys' owners.
+	bulk := make(map[string]string)
+	for i := range 60 {
+		bulk[fmt.Sprint("bulk-", i)] = fmt.Sprint("b", i)
+	}
+	bulkJSON, _ := json.Marshal(bulk)
+	status, body, _, err := httpCall(ctx, follow, "POST", base(dns[0])+"/v1/kv?ttl=1h", bulkJSON)
+	if err != nil || status != http.StatusOK || !strings.Contains(string(body), `"written":60`) {
+		t.Fatalf("bulk write of keys of every node: %d %s %v", status, body, err)
+	}
+	for k, v := range bulk {
+		status, body, _, err := httpCall(ctx, follow, "GET", base(dns[1])+"/v1/kv/"+k, nil)
+		if err != nil || status != http.StatusOK || string(body) != v {
+			t.Fatalf("GET %s after the bulk write: %d %q %v", k, status, body, err)
 		}
 	}
 
