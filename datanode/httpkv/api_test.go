@@ -33,7 +33,7 @@ type node struct {
 	rec  *recorder
 }
 
-func startNode(t *testing.T, mutate func(*datanode.Config)) *node {
+func startNode(t testing.TB, mutate func(*datanode.Config)) *node {
 	t.Helper()
 	resp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -312,7 +312,7 @@ type recorder struct {
 	seen   map[string][]int // "METHOD /path/template" -> statuses
 }
 
-func newRecorder(t *testing.T) *recorder {
+func newRecorder(t testing.TB) *recorder {
 	r := &recorder{seen: make(map[string][]int)}
 	r.client = &http.Client{
 		Transport:     r,
@@ -350,7 +350,7 @@ type openAPI struct {
 	Paths map[string]map[string]json.RawMessage
 }
 
-func loadOpenAPI(t *testing.T) map[string]map[string]bool {
+func loadOpenAPI(t testing.TB) map[string]map[string]bool {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "docs", "openapi.json"))
@@ -381,7 +381,7 @@ func loadOpenAPI(t *testing.T) map[string]map[string]bool {
 	return ops
 }
 
-func checkDocumented(t *testing.T, seen map[string][]int) {
+func checkDocumented(t testing.TB, seen map[string][]int) {
 	ops := loadOpenAPI(t)
 	for op, statuses := range seen {
 		codes, ok := ops[op]
