@@ -58,7 +58,7 @@ func startDrainPortNode(t *testing.T, nn *fakeNameNode) string {
 	}
 	startServer(t, func(c *Config) {
 		c.ID = "dn-a"
-		c.NameNodes = []string{nn.addr}
+		c.NameNodes = []string{nn.Addr()}
 		c.GRPCListener = grpcLn
 		c.DrainListener = drainLn
 		c.ClusterToken = "tok"
@@ -75,9 +75,7 @@ func TestDrainPortChecksTheClusterToken(t *testing.T) {
 	if l := c.line(); l != "ERR wrong token" {
 		t.Fatalf("k with a wrong token: %q", l)
 	}
-	nn.mu.Lock()
-	drains := nn.drains
-	nn.mu.Unlock()
+	drains := len(nn.Drains())
 	if drains != 0 {
 		t.Fatalf("k with a wrong token asked the NameNode to drain %d times", drains)
 	}
@@ -90,7 +88,7 @@ func TestDrainPortChecksTheClusterToken(t *testing.T) {
 // k sent while the NameNodes are between actives waits for one.
 func TestDrainPortWaitsForAnActiveNameNode(t *testing.T) {
 	nn := startFakeNameNode(t)
-	nn.set(func(f *fakeNameNode) { f.standby = 2 })
+	nn.Refuse(2)
 	c := dialDrainPort(t, startDrainPortNode(t, nn))
 	c.send("k") // alone: from loopback
 	if l := c.line(); l != "waiting for an active NameNode" {
@@ -99,9 +97,7 @@ func TestDrainPortWaitsForAnActiveNameNode(t *testing.T) {
 	if l := c.line(); !strings.HasPrefix(l, "draining: ") {
 		t.Fatalf("k once a NameNode is active: %q", l)
 	}
-	nn.mu.Lock()
-	defer nn.mu.Unlock()
-	if nn.drains != 3 {
-		t.Fatalf("the NameNode got %d drain calls, want 3", nn.drains)
+	if drains := len(nn.Drains()); drains != 3 {
+		t.Fatalf("the NameNode got %d drain calls, want 3", drains)
 	}
 }

@@ -16,15 +16,17 @@ import (
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/fakenamenode"
 	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
 
-// fakeNameNode is a scripted NameNode: it registers DataNodes, grants
-// leases, and hands out whatever topology the test sets.
+// fakeNameNode is a scripted NameNode: the shared fake NameNode with
+// Register, Heartbeat, HeartbeatStream and Drain handlers that register
+// DataNodes, grant leases, hand out whatever topology the test sets, and
+// accept drains (the shared fake refuses them while Refuse's count lasts).
 type fakeNameNode struct {
-	chkvpb.UnimplementedNameNodeServer
-	addr string
+	*fakenamenode.NameNode
 
 	mu         sync.Mutex
 	top        *topology.Topology
@@ -38,37 +40,27 @@ type fakeNameNode struct {
 	registers  []*chkvpb.RegisterRequest
 	heartbeats int // answered
 	streams    int // heartbeat streams opened
-	standby    int // Drain calls still to refuse as a standby would
-	drains     int // Drain calls received
-}
-
-// Drain refuses as a standby NameNode does while standby > 0, then accepts.
-func (f *fakeNameNode) Drain(ctx context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.drains++
-	if f.standby > 0 {
-		f.standby--
-		return nil, status.Error(codes.Unavailable, "namenode: not the active namenode: fake-nn is standby")
-	}
-	return &chkvpb.DrainResponse{NodeId: req.GetNode(), Slots: 7, Epoch: 1, Version: 2}, nil
 }
 
 func startFakeNameNode(t *testing.T) *fakeNameNode {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeNameNode{addr: ln.Addr().String(), leaseMs: 3000, intervalMs: 50, registered: map[string]*chkvpb.Node{}}
-	srv := grpc.NewServer()
-	chkvpb.RegisterNameNodeServer(srv, f)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
+	f := &fakeNameNode{NameNode: fakenamenode.New(t), leaseMs: 3000, intervalMs: 50, registered: map[string]*chkvpb.Node{}}
+	f.SetID("fake-nn")
+	f.SetHandlers(fakenamenode.Handlers{
+		Register:        f.register,
+		Heartbeat:       f.heartbeat,
+		HeartbeatStream: f.heartbeatStream,
+		Drain:           f.drain,
+	})
 	return f
 }
 
-func (f *fakeNameNode) Register(ctx context.Context, req *chkvpb.RegisterRequest) (*chkvpb.RegisterResponse, error) {
+// drain accepts every drain that the shared fake lets through.
+func (f *fakeNameNode) drain(_ context.Context, req *chkvpb.DrainRequest) (*chkvpb.DrainResponse, error) {
+	return &chkvpb.DrainResponse{NodeId: req.GetNode(), Slots: 7, Epoch: 1, Version: 2}, nil
+}
+
+func (f *fakeNameNode) register(_ context.Context, req *chkvpb.RegisterRequest) (*chkvpb.RegisterResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.refuse {
@@ -83,7 +75,7 @@ func (f *fakeNameNode) Register(ctx context.Context, req *chkvpb.RegisterRequest
 	return resp, nil
 }
 
-func (f *fakeNameNode) Heartbeat(ctx context.Context, req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
+func (f *fakeNameNode) heartbeat(ctx context.Context, req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
 	resp, err := f.reply(req)
 	if resp == nil && err == nil { // silent
 		<-ctx.Done()
@@ -92,9 +84,9 @@ func (f *fakeNameNode) Heartbeat(ctx context.Context, req *chkvpb.HeartbeatReque
 	return resp, err
 }
 
-// HeartbeatStream answers each request as Heartbeat does; silent, it
+// heartbeatStream answers each request as heartbeat does; silent, it
 // reads requests and answers none.
-func (f *fakeNameNode) HeartbeatStream(stream chkvpb.NameNode_HeartbeatStreamServer) error {
+func (f *fakeNameNode) heartbeatStream(stream chkvpb.NameNode_HeartbeatStreamServer) error {
 	f.mu.Lock()
 	f.streams++
 	f.mu.Unlock()
@@ -164,7 +156,7 @@ func startClusterNode(t *testing.T, nn *fakeNameNode, id string) *Server {
 	}
 	return startServer(t, func(c *Config) {
 		c.ID = id
-		c.NameNodes = []string{nn.addr}
+		c.NameNodes = []string{nn.Addr()}
 		c.GRPCListener = grpcLn
 	})
 }

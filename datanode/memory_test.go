@@ -167,7 +167,7 @@ func TestConnectionBurstEvictsNothing(t *testing.T) {
 		}
 		s := startServer(t, func(c *Config) {
 			c.ID = "dn-a"
-			c.NameNodes = []string{nn.addr}
+			c.NameNodes = []string{nn.Addr()}
 			c.GRPCListener = grpcLn
 			limits(c)
 		})

@@ -148,7 +148,7 @@ func TestMetricsClusterMode(t *testing.T) {
 	}
 	s := startServer(t, func(c *Config) {
 		c.ID = "dn-a"
-		c.NameNodes = []string{nn.addr}
+		c.NameNodes = []string{nn.Addr()}
 		c.GRPCListener = grpcLn
 		withHTTP(t)(c)
 	})
