@@ -584,7 +584,7 @@ func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
 	}
 }
 
-// hscanListpackCount is how many fields an HSCAN call returns at least,
+// hscanMinShare sets how many fields an HSCAN call returns at least,
 // as a share of a hash-table-encoded hash: a fraction of the hash, so a
 // whole scan takes a bounded number of calls although each is linear in
 // the hash's size.
@@ -601,31 +601,11 @@ func cmdHscan(c *client, args [][]byte) {
 		c.replyBulkString("0")
 		c.replyArray(0)
 	}, func(h hashValue) {
-		count := int64(defaultScanCount)
-		var pattern []byte
-		usePattern := false
-		for i := 3; i < len(args); i += 2 {
-			more := len(args) - i
-			switch {
-			case equalFold(args[i], "count") && more >= 2:
-				n, ok := parseInt(args[i+1])
-				if !ok {
-					c.replyError(errNotInteger)
-					return
-				}
-				if n < 1 {
-					c.replyError(errSyntax)
-					return
-				}
-				count = n
-			case equalFold(args[i], "match") && more >= 2:
-				pattern = args[i+1]
-				usePattern = !(len(pattern) == 1 && pattern[0] == '*')
-			default:
-				c.replyError(errSyntax)
-				return
-			}
+		opts, ok := c.parseScanOptions(args[3:], false)
+		if !ok {
+			return
 		}
+		count, pattern, usePattern := opts.count, opts.pattern, opts.usePattern
 		var fs []hashField
 		var next uint64
 		if h.encoding() == hashListpack {

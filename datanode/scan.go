@@ -29,33 +29,11 @@ func cmdScan(c *client, args [][]byte) {
 		c.replyError(errInvalidCursor)
 		return
 	}
-	count := int64(defaultScanCount)
-	var pattern, typeName []byte
-	usePattern := false
-	for i := 2; i < len(args); i += 2 {
-		more := len(args) - i
-		switch {
-		case equalFold(args[i], "count") && more >= 2:
-			n, ok := parseInt(args[i+1])
-			if !ok {
-				c.replyError(errNotInteger)
-				return
-			}
-			if n < 1 {
-				c.replyError(errSyntax)
-				return
-			}
-			count = n
-		case equalFold(args[i], "match") && more >= 2:
-			pattern = args[i+1]
-			usePattern = !(len(pattern) == 1 && pattern[0] == '*')
-		case equalFold(args[i], "type") && more >= 2:
-			typeName = args[i+1]
-		default:
-			c.replyError(errSyntax)
-			return
-		}
+	opts, ok := c.parseScanOptions(args[2:], true)
+	if !ok {
+		return
 	}
+	count, pattern, usePattern, typeName := opts.count, opts.pattern, opts.usePattern, opts.typeName
 	// An unknown type name matches no key, as in Redis 7.0.
 	wantType, typeKnown := store.ParseType(strings.ToLower(string(typeName)))
 
@@ -135,4 +113,44 @@ func parseScanCursor(b []byte) (uint64, bool) {
 		v = -v
 	}
 	return v, true
+}
+
+// scanOptions are the options of the SCAN family.
+type scanOptions struct {
+	count      int64
+	pattern    []byte
+	usePattern bool   // a MATCH pattern other than "*"
+	typeName   []byte // SCAN's TYPE; nil when not given
+}
+
+// parseScanOptions parses COUNT and MATCH, and with withType SCAN's TYPE,
+// answering c with Redis's error and reporting false when they are
+// malformed.
+func (c *client) parseScanOptions(args [][]byte, withType bool) (scanOptions, bool) {
+	o := scanOptions{count: defaultScanCount}
+	for i := 0; i < len(args); i += 2 {
+		more := len(args) - i
+		switch {
+		case equalFold(args[i], "count") && more >= 2:
+			n, ok := parseInt(args[i+1])
+			if !ok {
+				c.replyError(errNotInteger)
+				return o, false
+			}
+			if n < 1 {
+				c.replyError(errSyntax)
+				return o, false
+			}
+			o.count = n
+		case equalFold(args[i], "match") && more >= 2:
+			o.pattern = args[i+1]
+			o.usePattern = !(len(o.pattern) == 1 && o.pattern[0] == '*')
+		case withType && equalFold(args[i], "type") && more >= 2:
+			o.typeName = args[i+1]
+		default:
+			c.replyError(errSyntax)
+			return o, false
+		}
+	}
+	return o, true
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // node is a standalone DataNode with the HTTP API, and an HTTP client
@@ -144,9 +145,10 @@ func TestSingleKeys(t *testing.T) {
 	}
 	resp, _ = n.call(t, "PUT", "/v1/kv/gone?ttl=1ms", []byte("x"))
 	want(resp, nil, http.StatusNoContent, "")
-	time.Sleep(20 * time.Millisecond)
-	resp, body = n.call(t, "GET", "/v1/kv/gone", nil)
-	want(resp, body, http.StatusNotFound, "")
+	testutil.Eventually(t, 5*time.Second, "a key written with ttl=1ms to expire", func() bool {
+		resp, _ := n.call(t, "GET", "/v1/kv/gone", nil)
+		return resp.StatusCode == http.StatusNotFound
+	})
 	for _, bad := range []string{"ttl=0s", "ttl=-1s", "ttl=soon", "nx&xx"} {
 		resp, body = n.call(t, "PUT", "/v1/kv/k?"+bad, []byte("x"))
 		want(resp, body, http.StatusBadRequest, "")

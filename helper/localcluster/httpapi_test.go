@@ -14,6 +14,7 @@ import (
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/datanode"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // withHTTPAPI gives every DataNode the HTTP key-value API.
@@ -132,7 +133,11 @@ func TestHTTPAPIRedirectsAndDrain(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	testutil.Eventually(t, 30*time.Second, "the HTTP writers to start", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(written) > 0
+	})
 	if err := c.Drain(dns[0], false); err != nil {
 		t.Fatal(err)
 	}
