@@ -62,6 +62,7 @@ var (
 	descMigSlotsOut  = metricDesc("migration_out_slots_total", "Slots handed off to other DataNodes.")
 	descMigKeysOut   = metricDesc("migration_out_keys_total", "Keys handed off to other DataNodes with their slots.")
 	descMigBytesOut  = metricDesc("migration_out_bytes_total", "Bytes handed off to other DataNodes with their slots.")
+	descMigFailures  = metricDesc("migration_out_failures_total", "Attempts to move a slot away that failed and were retried.")
 	descMigSlotsIn   = metricDesc("migration_in_slots_total", "Slots received from other DataNodes and taken over.")
 	descMigRecordsIn = metricDesc("migration_in_records_total",
 		"Key records received from other DataNodes (snapshot and catch-up rounds; a key may come more than once).")
@@ -78,7 +79,7 @@ func (col collector) Describe(ch chan<- *prometheus.Desc) {
 		descConnections, descRejected, descKeys, descVolatileKeys, descUsedMemory, descDataset,
 		descRSS, descMaxMemory, descEvicted, descExpired, descHits, descMisses, descNetIn, descNetOut,
 		descRegistered, descLeaseValid, descLeaseRemaining, descEpoch, descVersion, descSlots,
-		descMigrating, descStuck, descMigSlotsOut, descMigKeysOut, descMigBytesOut,
+		descMigrating, descStuck, descMigSlotsOut, descMigKeysOut, descMigBytesOut, descMigFailures,
 		descMigSlotsIn, descMigRecordsIn, descMigBytesIn,
 	} {
 		ch <- d
@@ -146,6 +147,7 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descMigSlotsOut, float64(ml.SlotsMoved))
 	counter(descMigKeysOut, float64(ml.KeysMoved))
 	counter(descMigBytesOut, float64(ml.BytesMoved))
+	counter(descMigFailures, float64(s.migrator.FailedMoves()))
 	slotsIn, recordsIn, bytesIn := s.target.Received()
 	counter(descMigSlotsIn, float64(slotsIn))
 	counter(descMigRecordsIn, float64(recordsIn))

@@ -277,6 +277,15 @@ func (s *Server) MigrationLoad() topology.MigrationLoad {
 	return s.migrator.Load()
 }
 
+// MigrationFailures returns how many attempts to move a slot away failed
+// and were retried since the node started.
+func (s *Server) MigrationFailures() int64 {
+	if s.member == nil {
+		return 0
+	}
+	return s.migrator.FailedMoves()
+}
+
 // Topology returns the cluster topology the node currently holds, or nil
 // for a standalone node.
 func (s *Server) Topology() *topology.Topology {

@@ -105,6 +105,7 @@ type Migrator struct {
 	conns sync.Map // gRPC address -> *grpc.ClientConn, shared by workers
 
 	slotsMoved, keysMoved, bytesMoved atomic.Int64
+	failedMoves                       atomic.Int64 // attempts that failed and are retried
 
 	pauseMu sync.Mutex
 	pauses  []time.Duration
@@ -301,6 +302,7 @@ func (g *Migrator) work(ctx context.Context) {
 		}
 		for i, j := range jobs {
 			if err := errs[i]; err != nil && !errors.Is(err, errRetry) && ctx.Err() == nil && j.ctx.Err() == nil {
+				g.failedMoves.Add(1)
 				g.cfg.Log.Warn("slot migration failed; retrying", "slot", j.slot, "target", j.to.ID,
 					"attempt", j.attempts+1, "err", err)
 			}
@@ -308,6 +310,10 @@ func (g *Migrator) work(ctx context.Context) {
 		}
 	}
 }
+
+// FailedMoves returns how many attempts to move a slot failed (and were
+// retried) since the node started.
+func (g *Migrator) FailedMoves() int64 { return g.failedMoves.Load() }
 
 // CutoverPauses returns the write pauses of the most recent slot
 // handoffs, oldest first.

@@ -225,7 +225,10 @@ func (mv *slotMove) sendDirty() error {
 // sendLarge sends a value above chunkBytes in chunks, taking the slot's
 // lock for one chunk at a time so that the slot's other keys stay
 // writable. If the key changes meanwhile the value is abandoned: the key
-// is dirty and will be sent again.
+// is dirty and will be sent again. A change is seen through the slot's
+// tracker, not the value's length: a write in place (a list push into its
+// spare room, a same-length hash field) keeps the length, and a value
+// assembled from chunks read before and after it could be malformed.
 func (mv *slotMove) sendLarge(key []byte) error {
 	if err := mv.flush(); err != nil {
 		return err
@@ -234,9 +237,12 @@ func (mv *slotMove) sendLarge(key []byte) error {
 		now := time.Now().UnixMilli()
 		mv.sl.Lock()
 		value, expireAt, typ, ok := mv.sl.PeekTyped(key, now)
-		if !ok || off > len(value) || (off > 0 && len(value) != mv.sentTotal) {
+		if !ok || off > len(value) || (off > 0 && (len(value) != mv.sentTotal || mv.sl.Changed(key))) {
 			mv.sl.Unlock()
 			return nil // deleted or rewritten: it is dirty
+		}
+		if off == 0 {
+			mv.sl.Forget(key) // sent from here on
 		}
 		end := min(off+chunkBytes, len(value))
 		r := typedRecord(key, value[off:end], typ, expireAt, now)

@@ -36,3 +36,18 @@ func (sl *Slot) touched(key []byte) {
 		sl.tracker.Dirty[string(key)] = struct{}{}
 	}
 }
+
+// Forget drops key from the changed keys: the caller is about to send its
+// current state, so only a change from now on makes it dirty again.
+func (sl *Slot) Forget(key []byte) {
+	if sl.tracker != nil {
+		delete(sl.tracker.Dirty, string(key))
+	}
+}
+
+// Changed reports whether key changed since it was last taken or
+// forgotten. The slot must be tracked.
+func (sl *Slot) Changed(key []byte) bool {
+	_, ok := sl.tracker.Dirty[string(key)]
+	return ok
+}

@@ -68,3 +68,26 @@ func TestTrackerRecordsEveryChange(t *testing.T) {
 	}
 	sl.Track(nil)
 }
+
+// A key forgotten (its current state is being sent) is not Changed until
+// it is written again, in place included.
+func TestTrackerForgetThenChanged(t *testing.T) {
+	s := newTestStore(Config{})
+	defer s.Close()
+	key := []byte("{f}key")
+	set(s, "{f}key", "abc", 0, t0)
+	sl := s.Slot(slot.Of(key))
+	sl.Lock()
+	defer sl.Unlock()
+	sl.Track(NewTracker())
+	if sl.Set(key, []byte("xyz"), 0, t0) != nil || !sl.Changed(key) {
+		t.Fatal("a write is not Changed")
+	}
+	sl.Forget(key)
+	if sl.Changed(key) {
+		t.Fatal("Changed right after Forget")
+	}
+	if !sl.Modify(key, t0, func(v []byte) { v[0] = 'q' }) || !sl.Changed(key) {
+		t.Fatal("a write in place is not Changed")
+	}
+}
