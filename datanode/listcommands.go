@@ -32,7 +32,7 @@ func listCommands() []*command {
 		commandDoc{"list", "Remove the last element in a list, prepend it to another list and return it", "1.2.0", "O(1)", ""},
 		&docExtra{args: srcDst, deprecatedSince: "6.2.0", replacedBy: "`LMOVE` with the `RIGHT` and `LEFT` arguments"})
 	rpoplpush.lastKey, rpoplpush.keySpecs = 2, moveSpecs
-	lmpop := &command{name: "lmpop", arity: -4, flags: flagWrite | flagMovableKeys, run: cmdLmpop,
+	lmpop := &command{name: "lmpop", arity: -4, flags: flagWrite | flagMovable, run: cmdLmpop,
 		keySpecs: []keySpec{{flags: []string{"RW", "access", "delete"}, index: 1, keynum: true}},
 		doc:      commandDoc{"list", "Pop elements from a list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", ""},
 		extra: &docExtra{args: []docArg{{name: "numkeys", typ: argInteger}, {name: "key", typ: argKey, multiple: true},
