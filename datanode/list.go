@@ -2,7 +2,6 @@ package datanode
 
 import (
 	"bytes"
-	"math"
 	"time"
 
 	"github.com/chkv/chkv/datanode/store"
@@ -17,7 +16,6 @@ const (
 	errMaxlenNegative = "ERR MAXLEN can't be negative"
 	errNumkeys        = "ERR numkeys should be greater than 0"
 	errCountPositive  = "ERR count should be greater than 0"
-	errRankRange      = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
 )
 
 // lookupList looks key up for a list command, with read's statistics and
@@ -484,13 +482,11 @@ func (c *client) parseLposOptions(args [][]byte) (lposOptions, bool) {
 		var ok bool
 		switch {
 		case equalFold(args[j], "rank") && more:
+			// Redis 7.0 takes any rank but 0: -2^63, whose negation
+			// overflows, matches from the tail as -1 does.
 			j++
 			if o.rank, ok = parseInt(args[j]); !ok {
 				c.replyError(errNotInteger)
-				return o, false
-			}
-			if o.rank == math.MinInt64 {
-				c.replyError(errRankRange)
 				return o, false
 			}
 			if o.rank == 0 {

@@ -78,7 +78,7 @@ func listCommands() []*command {
 		cmd("ltrim", 4, flagWrite, cmdLtrim, rw("delete"),
 			commandDoc{"list", "Trim a list to the specified range", "1.0.0", "O(N) where N is the number of elements to be removed by the operation.", ""},
 			&docExtra{args: keyStartStop}),
-		cmd("lpos", -3, r, cmdLpos, ro(),
+		cmd("lpos", -3, r, cmdLpos, ro("access"),
 			commandDoc{"list", "Return the index of matching elements on a list", "6.0.6", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", ""},
 			&docExtra{args: []docArg{{name: "key", typ: argKey}, {name: "element", typ: argString},
 				{name: "rank", typ: argInteger, token: "RANK", optional: true},
