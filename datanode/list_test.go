@@ -1,6 +1,8 @@
 package datanode
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -334,4 +336,90 @@ func TestListConfigAgainstRedis(t *testing.T) {
 		"RPUSH l a", "OBJECT ENCODING l", "RPUSH l " + long, "OBJECT ENCODING l",
 		"LPOP l 2", "OBJECT ENCODING l", "RPUSH l 1", "OBJECT REFCOUNT l",
 	}, nil)
+}
+
+// TestListRandomAgainstRedis runs seeded random list commands on a few
+// lists, pushes and pops at both ends dominating so that lists grow long
+// and shrink again, on a DataNode and a real Redis, and requires
+// identical replies.
+func TestListRandomAgainstRedis(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	key := func() string { return fmt.Sprintf("l%d", rng.IntN(3)) }
+	elem := func() string {
+		if rng.IntN(30) == 0 {
+			return strings.Repeat("v", 100+rng.IntN(200))
+		}
+		return fmt.Sprintf("e%d", rng.IntN(20))
+	}
+	idx := func() string { return fmt.Sprint(rng.IntN(40) - 20) }
+	var cmds []string
+	for range 4000 {
+		var c []string
+		switch rng.IntN(16) {
+		case 0, 1, 2:
+			c = []string{[]string{"LPUSH", "RPUSH"}[rng.IntN(2)], key()}
+			for range 1 + rng.IntN(8) {
+				c = append(c, elem())
+			}
+		case 3, 4:
+			c = []string{[]string{"LPOP", "RPOP"}[rng.IntN(2)], key()}
+			if rng.IntN(2) == 0 {
+				c = append(c, fmt.Sprint(rng.IntN(6)))
+			}
+		case 5:
+			c = []string{"LRANGE", key(), idx(), idx()}
+		case 6:
+			c = []string{"LINDEX", key(), idx()}
+		case 7:
+			c = []string{"LSET", key(), idx(), elem()}
+		case 8:
+			c = []string{"LINSERT", key(), []string{"BEFORE", "AFTER"}[rng.IntN(2)], elem(), elem()}
+		case 9:
+			c = []string{"LREM", key(), fmt.Sprint(rng.IntN(5) - 2), elem()}
+		case 10:
+			c = []string{"LTRIM", key(), idx(), idx()}
+		case 11:
+			c = []string{"LPOS", key(), elem(), "RANK", fmt.Sprint([]int{1, 2, -1, -2}[rng.IntN(4)]), "COUNT", fmt.Sprint(rng.IntN(3))}
+		case 12:
+			lr := []string{"LEFT", "RIGHT"}
+			c = []string{"LMOVE", key(), key(), lr[rng.IntN(2)], lr[rng.IntN(2)]}
+		case 13:
+			c = []string{"LMPOP", "2", key(), key(), []string{"LEFT", "RIGHT"}[rng.IntN(2)], "COUNT", fmt.Sprint(1 + rng.IntN(4))}
+		case 14:
+			c = []string{"LLEN", key()}
+		case 15:
+			c = []string{"LRANGE", key(), "0", "-1"}
+		}
+		cmds = append(cmds, strings.Join(c, " "))
+	}
+	diffAgainstRedis(t, cmds, nil)
+}
+
+// TestListLongAgainstRedis pushes and pops thousands of elements at both
+// ends, past the room kept at either end many times, and compares the
+// whole list with Redis's after each phase.
+func TestListLongAgainstRedis(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.dial(t)
+	r := startRedis(t)
+	both := func(args ...string) {
+		t.Helper()
+		if got, want := c.do(args...), r.do(args...); got != want {
+			t.Fatalf("%v: got %s, want %s", args, got, want)
+		}
+	}
+	for i := range 3000 {
+		both([]string{"LPUSH", "RPUSH"}[i%3%2], "big", fmt.Sprint(i))
+	}
+	both("LRANGE", "big", "0", "-1")
+	both("LINDEX", "big", "1234")
+	both("LINDEX", "big", "-1234")
+	both("LRANGE", "big", "-1500", "-1400")
+	for i := range 2500 {
+		both([]string{"LPOP", "RPOP"}[i%2], "big")
+	}
+	both("LRANGE", "big", "0", "-1")
+	both("LPOP", "big", "300")
+	both("RPOP", "big", "300")
+	both("EXISTS", "big")
 }
