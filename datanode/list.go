@@ -614,6 +614,10 @@ func (c *client) lmove(srcKey, dstKey []byte, from, to bool) {
 		dst.reload()
 	}
 	if !dst.push([][]byte{elem}, to) {
+		// The destination's slot is full: put the element back where it
+		// was, in the room its pop left.
+		src.reload()
+		src.push([][]byte{elem}, from)
 		return
 	}
 	src.reload()
