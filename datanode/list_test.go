@@ -423,3 +423,16 @@ func TestListLongAgainstRedis(t *testing.T) {
 	both("RPOP", "big", "300")
 	both("EXISTS", "big")
 }
+
+// TestListCommandHints checks that redis-cli shows the same argument
+// hints for the list commands as for Redis.
+func TestListCommandHints(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.dial(t)
+	r := startRedis(t)
+	for _, name := range listCommandNames {
+		if got, want := commandHint(t, c, name), commandHint(t, r, name); got != want {
+			t.Errorf("%s hint\n got: %s\nwant: %s", name, got, want)
+		}
+	}
+}
