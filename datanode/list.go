@@ -360,8 +360,8 @@ func cmdLset(c *client, args [][]byte) {
 		}
 		value := args[3]
 		p := k.l.offset(int(i))
-		if old, _ := k.l.elemAt(p); len(old) == len(value) {
-			off := p + uvarintSize(len(old))
+		if old, end := k.l.elemAt(p); len(old) == len(value) {
+			off := p + (end-p-len(old))/2 // past the length prefix
 			k.modify(func(l listValue) { copy(l[off:], value) })
 			c.replyOK()
 			return

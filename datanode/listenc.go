@@ -56,7 +56,7 @@ func validList(b []byte) bool {
 			return false
 		}
 		size, k := binary.Uvarint(b[p:end])
-		if k <= 0 || uint64(end-p-k) < size {
+		if k <= 0 || uint64(end-p-k) < size || k != uvarintSize(int(size)) {
 			return false
 		}
 		q := p + k + int(size)

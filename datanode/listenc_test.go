@@ -201,6 +201,12 @@ func TestValidList(t *testing.T) {
 		"header":     alter(func(l listValue) { l.setHeader(l.len(), 3, l.tail()) }),
 		"length":     alter(func(l listValue) { l[l.head()] = 100 }),
 		"huge count": alter(func(l listValue) { l.setHeader(1<<62, l.head(), l.tail()) }),
+		"overlong length": func() listValue {
+			l := make(listValue, listHeaderSize+5)
+			l.setHeader(1, listHeaderSize, len(l))
+			copy(l[listHeaderSize:], []byte{0x81, 0x00, 'x', 0x00, 0x81}) // 1 as two bytes, mirrored
+			return l
+		}(),
 	} {
 		if validList(bad) {
 			t.Errorf("%s: accepted", name)
