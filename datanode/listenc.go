@@ -194,12 +194,20 @@ func (l listValue) offset(i int) int {
 	if i <= n/2 {
 		p := l.head()
 		for range i {
+			if x := l[p]; x < 0x80 { // a short element: one-byte lengths
+				p += int(x) + 2
+				continue
+			}
 			_, p = l.elemAt(p)
 		}
 		return p
 	}
 	q := l.tail()
 	for range n - i {
+		if x := l[q-1]; x < 0x80 {
+			q -= int(x) + 2
+			continue
+		}
 		_, q = l.elemBefore(q)
 	}
 	return q
