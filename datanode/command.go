@@ -21,6 +21,7 @@ const (
 	flagLoading                      // allowed while loading
 	flagStale                        // allowed on a stale replica
 	flagNoScript                     // not allowed in scripts
+	flagMovable                      // keys found by key specs, not first/last/step
 )
 
 var flagNames = []struct {
@@ -29,7 +30,7 @@ var flagNames = []struct {
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
+	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"}, {flagMovable, "movablekeys"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.
@@ -61,6 +62,8 @@ type command struct {
 	extra *docExtra
 	// subcommands are reported by COMMAND; the container's run dispatches.
 	subcommands []*command
+	// keySpecs replace the key spec derived from firstKey/lastKey/keyStep.
+	keySpecs []keySpec
 }
 
 // commandDoc is what COMMAND DOCS reports for a command.
@@ -114,6 +117,7 @@ func buildCommandTable() map[string]*command {
 		connectionCommands(),
 		stringCommands(),
 		hashCommands(),
+		listCommands(),
 		{objectCommand()},
 		keyCommands(),
 		serverCommands(),
@@ -167,7 +171,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 		return
 	}
 	var gate *sync.RWMutex
-	if s.member != nil && cmd.firstKey > 0 {
+	if s.member != nil && (cmd.firstKey > 0 || cmd.keySpecs != nil) {
 		var reject string
 		if gate, reject = s.admit(cmd, args); reject != "" {
 			cs.results[classifyError(reject)].Add(1)

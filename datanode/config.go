@@ -3,6 +3,7 @@ package datanode
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 
@@ -23,6 +24,9 @@ const (
 	DefaultHashMaxListpackEntries = 512
 	// DefaultHashMaxListpackValue is Redis's hash-max-listpack-value.
 	DefaultHashMaxListpackValue = 64
+	// DefaultListMaxListpackSize is Redis's list-max-listpack-size: -2,
+	// quicklist nodes of up to 8 KiB.
+	DefaultListMaxListpackSize = -2
 )
 
 // IO models, the values of Config.IOModel.
@@ -140,6 +144,8 @@ type Settings struct {
 	ClientQueryBufferLimit int64        // client-query-buffer-limit
 	HashMaxListpackEntries int64        // hash-max-listpack-entries
 	HashMaxListpackValue   int64        // hash-max-listpack-value
+	ListMaxListpackSize    int64        // list-max-listpack-size: accepted; every list is a quicklist, as in Redis 7.0
+	ListCompressDepth      int64        // list-compress-depth: accepted; lists are not compressed
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
 }
@@ -160,6 +166,7 @@ func DefaultConfig() Config {
 			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
 			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
 			HashMaxListpackValue:   DefaultHashMaxListpackValue,
+			ListMaxListpackSize:    DefaultListMaxListpackSize,
 			ProtectedMode:          true,
 		},
 	}
@@ -241,6 +248,10 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: client-query-buffer-limit must not be below proto-max-bulk-len")
 	case s.HashMaxListpackEntries < 0 || s.HashMaxListpackValue < 0:
 		return fmt.Errorf("datanode: hash-max-listpack-entries and hash-max-listpack-value must not be negative")
+	case s.ListMaxListpackSize < math.MinInt32 || s.ListMaxListpackSize > math.MaxInt32:
+		return fmt.Errorf("datanode: list-max-listpack-size must be a 32-bit integer")
+	case s.ListCompressDepth < 0 || s.ListCompressDepth > math.MaxInt32:
+		return fmt.Errorf("datanode: list-compress-depth must be between 0 and 2147483647")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
 	}

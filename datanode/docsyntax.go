@@ -15,6 +15,8 @@ type docArg struct {
 	multiple      bool
 	multipleToken bool // the token is repeated with each repetition
 	args          []docArg
+	since         string // the version that added an optional argument
+	keySpecIndex  int    // for a key: which of the command's key specs finds it
 }
 
 // Argument types of COMMAND DOCS.

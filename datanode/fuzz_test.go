@@ -31,7 +31,7 @@ var fuzzServer = sync.OnceValue(func() *Server {
 // ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
 	names := map[string]bool{"object": true}
-	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands()} {
+	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands()} {
 		for _, cmd := range family {
 			names[cmd.name] = true
 		}
@@ -105,6 +105,9 @@ var fuzzSeeds = []string{
 	"SET s v\nHSET s a b\nHGET s a\nHSET h a b\nGET h\nAPPEND h x\nINCR h\nSETRANGE h 0 x\nGETRANGE h 0 1\nSTRLEN h\nMGET h s\nSET h v\nTYPE h",
 	"HSET h a 1\nEXPIRE h 100\nTTL h\nRENAME h g\nTYPE g\nHGETALL g\nSCAN 0 TYPE hash\nSCAN 0 TYPE string\nOBJECT ENCODING g\nOBJECT REFCOUNT g\nOBJECT FREQ g\nOBJECT IDLETIME g\nOBJECT HELP\nOBJECT foo",
 	"HSET h \"\\x00\" \"\\xff\" \"\" \"\"\nHGETALL h\nHGET h \"\"\nHDEL h \"\" \"\\x00\"\nEXISTS h",
+	"RPUSH l a b c\nLPUSH l x\nLRANGE l 0 -1\nLPOP l 2\nRPOP l 0\nLPOP l -1\nLINDEX l -1\nLSET l 0 zz\nLINSERT l BEFORE zz y\nLREM l 0 y\nLTRIM l 0 0\nLLEN l",
+	"RPUSH l a b a\nLPOS l a RANK -1 COUNT 0 MAXLEN 2\nLPOS l a RANK -9223372036854775808\nLMOVE l m LEFT RIGHT\nRPOPLPUSH m l\nLMPOP 2 l m RIGHT COUNT 9223372036854775807\nLMPOP 9223372036854775807 l LEFT\nLRANGE l -9223372036854775808 9223372036854775807",
+	"SET s v\nLPUSH s a\nLMOVE l s LEFT LEFT\nRPUSH l a\nEXPIRE l 100\nLMOVE l l LEFT RIGHT\nRENAME l k\nTYPE k\nOBJECT ENCODING k\nSCAN 0 TYPE list",
 }
 
 // FuzzCommands runs scripts of string and key commands and requires that

@@ -77,6 +77,8 @@ func cmdObjectEncoding(c *client, args [][]byte) {
 			c.replyBulkString("listpack")
 		case typ == store.TypeHash:
 			c.replyBulkString("hashtable")
+		case typ == store.TypeList:
+			c.replyBulkString("quicklist") // Redis 7.0's only list encoding
 		default:
 			c.replyBulkString(stringEncoding(v))
 		}

@@ -1,0 +1,181 @@
+package datanode
+
+import (
+	"bytes"
+	"time"
+)
+
+// The list commands that work at a list's ends: the pushes, the pops,
+// LMOVE, RPOPLPUSH and LMPOP.
+
+func cmdLpush(c *client, args [][]byte)  { c.pushGeneric(args, true, false) }
+func cmdRpush(c *client, args [][]byte)  { c.pushGeneric(args, false, false) }
+func cmdLpushx(c *client, args [][]byte) { c.pushGeneric(args, true, true) }
+func cmdRpushx(c *client, args [][]byte) { c.pushGeneric(args, false, true) }
+
+// pushGeneric pushes args[2:] onto list args[1]; with existing only when
+// the list exists. It replies the list's new length.
+func (c *client) pushGeneric(args [][]byte, atFront, existing bool) {
+	c.withList(args[1], func(k *listKey) {
+		if k.l == nil && existing {
+			c.replyInt(0)
+			return
+		}
+		if k.push(args[2:], atFront) {
+			c.replyInt(int64(k.l.len()))
+		}
+	})
+}
+
+func cmdLpop(c *client, args [][]byte) { c.popGeneric(args, true) }
+func cmdRpop(c *client, args [][]byte) { c.popGeneric(args, false) }
+
+// popGeneric serves LPOP and RPOP, with their optional count.
+func (c *client) popGeneric(args [][]byte, atFront bool) {
+	if len(args) > 3 {
+		c.replyError(arityError(lower(args[0])))
+		return
+	}
+	count, hasCount := int64(1), len(args) == 3
+	if hasCount {
+		var ok bool
+		if count, ok = parseInt(args[2]); !ok || count < 0 {
+			c.replyError(errMustBePositive)
+			return
+		}
+	}
+	c.withList(args[1], func(k *listKey) {
+		switch {
+		case k.l == nil && hasCount:
+			c.replyNullArray()
+		case k.l == nil:
+			c.replyNull()
+		case !hasCount:
+			k.pop(1, atFront, c.replyBulk)
+			k.finish()
+		default:
+			c.replyArray(int(min(count, int64(k.l.len()))))
+			k.pop(int(min(count, int64(k.l.len()))), atFront, c.replyBulk)
+			k.finish()
+		}
+	})
+}
+
+// replyNullArray replies RESP2's null array.
+func (c *client) replyNullArray() { c.out = append(c.out, "*-1\r\n"...) }
+
+// parseWhere parses LEFT or RIGHT; on false it replied a syntax error.
+func (c *client) parseWhere(arg []byte) (atFront, ok bool) {
+	switch {
+	case equalFold(arg, "left"):
+		return true, true
+	case equalFold(arg, "right"):
+		return false, true
+	}
+	c.replyError(errSyntax)
+	return false, false
+}
+
+func cmdLmove(c *client, args [][]byte) {
+	from, ok := c.parseWhere(args[3])
+	if !ok {
+		return
+	}
+	to, ok := c.parseWhere(args[4])
+	if !ok {
+		return
+	}
+	c.lmove(args[1], args[2], from, to)
+}
+
+func cmdRpoplpush(c *client, args [][]byte) { c.lmove(args[1], args[2], false, true) }
+
+// lmove pops an element from src's head or tail and pushes it onto dst's,
+// atomically, and replies it.
+func (c *client) lmove(srcKey, dstKey []byte, from, to bool) {
+	s := c.srv
+	now := time.Now().UnixMilli()
+	locks := s.lockKeys([][]byte{srcKey, dstKey}, 0, 1)
+	defer locks.release()
+	src, ok := c.openList(srcKey, now)
+	if !ok {
+		return
+	}
+	if src.l == nil {
+		c.replyNull()
+		return
+	}
+	dst := src
+	if !bytes.Equal(srcKey, dstKey) {
+		if dst, ok = c.openList(dstKey, now); !ok {
+			return
+		}
+	}
+	var elem []byte
+	src.pop(1, from, func(e []byte) { elem = append([]byte(nil), e...) })
+	if dst != src {
+		dst.reload()
+	}
+	if !dst.push([][]byte{elem}, to) {
+		// The destination's slot is full: put the element back where it
+		// was, in the room its pop left.
+		src.reload()
+		src.push([][]byte{elem}, from)
+		return
+	}
+	src.reload()
+	src.finish()
+	c.replyBulk(elem)
+}
+
+func cmdLmpop(c *client, args [][]byte) {
+	numkeys, ok := parseInt(args[1])
+	if !ok || numkeys < 1 {
+		c.replyError(errNumkeys)
+		return
+	}
+	if numkeys >= int64(len(args))-2 {
+		c.replyError(errSyntax)
+		return
+	}
+	whereAt := 2 + int(numkeys)
+	atFront, ok := c.parseWhere(args[whereAt])
+	if !ok {
+		return
+	}
+	count := int64(-1)
+	for j := whereAt + 1; j < len(args); j++ {
+		if count == -1 && equalFold(args[j], "count") && j+1 < len(args) {
+			j++
+			if count, ok = parseInt(args[j]); !ok || count < 1 {
+				c.replyError(errCountPositive)
+				return
+			}
+			continue
+		}
+		c.replyError(errSyntax)
+		return
+	}
+	count = max(count, 1)
+	s := c.srv
+	now := time.Now().UnixMilli()
+	locks := s.lockKeys(args[:whereAt], 2, 1)
+	defer locks.release()
+	for _, key := range args[2:whereAt] {
+		k, ok := c.openList(key, now)
+		if !ok {
+			return
+		}
+		if k.l == nil {
+			continue
+		}
+		n := int(min(count, int64(k.l.len())))
+		c.replyArray(2)
+		c.replyBulk(key)
+		c.replyArray(n)
+		k.pop(n, atFront, c.replyBulk)
+		k.finish()
+		return
+	}
+	c.replyNullArray()
+}

@@ -1,0 +1,101 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chkv/chkv/helper/workload"
+)
+
+// A list of 150,000 elements (several MiB, so it moves in chunks) and small
+// string keys survive the drain of their DataNode while elements are still
+// being pushed: every element pushed before or acknowledged during the
+// drain is on the new owner, in order, and the list is still a list. The
+// pushes write inside the list's value (its spare room), which migration
+// must track as it tracks any write.
+func TestDrainMovesLargeList(t *testing.T) {
+	c := startCluster(t, Options{DataNodes: 3})
+	cl := newClient(t, c)
+	want := workload.Preload(t, cl, "pre", 2000)
+	const key = "{ll}list"
+	const elems = 150000
+	dn := ownerOf(c, key)
+	rdb := direct(t, dn)
+	ctx := ctxFor(t, 180*time.Second)
+	elem := func(i int) string { return fmt.Sprintf("element:%07d", i) }
+	for i := 0; i < elems; i += 1000 {
+		args := []any{}
+		for j := i; j < i+1000; j++ {
+			args = append(args, elem(j))
+		}
+		if err := rdb.RPush(ctx, key, args...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rdb.LLen(ctx, key).Val(); n != elems {
+		t.Fatalf("LLEN before the drain = %d", n)
+	}
+
+	// A writer pushes elements through whichever node owns the key,
+	// retrying while the slot moves; it reports how many were acknowledged.
+	wctx, stop := context.WithCancel(ctx)
+	acked := make(chan int, 1)
+	go func() {
+		n := elems
+		defer func() { acked <- n }()
+		for wctx.Err() == nil {
+			err := direct(t, ownerOf(c, key)).RPush(wctx, key, elem(n)).Err()
+			if err != nil {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			n++
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if err := c.Drain(dn, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dn.Drained():
+	case <-ctx.Done():
+		t.Fatalf("not drained; migration %+v", dn.MigrationLoad())
+	}
+	time.Sleep(200 * time.Millisecond) // a few writes to the new owner
+	stop()
+	total := <-acked
+	if total == elems {
+		t.Fatal("no element was pushed during the drain")
+	}
+
+	owner := ownerOf(c, key)
+	if owner == dn {
+		t.Fatal("the drained node still owns the list")
+	}
+	got := direct(t, owner)
+	if typ := got.Type(ctx, key).Val(); typ != "list" {
+		t.Fatalf("TYPE after the drain = %q", typ)
+	}
+	all, err := got.LRange(ctx, key, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A push whose acknowledgement was lost is retried, which repeats its
+	// element; the last push may have landed unacknowledged.
+	all = slices.Compact(all)
+	if len(all) != total && len(all) != total+1 {
+		t.Fatalf("%d elements after the drain, %d acknowledged", len(all), total)
+	}
+	for i := range total {
+		if all[i] != elem(i) {
+			t.Fatalf("element %d = %q after the drain, want %q", i, all[i], elem(i))
+		}
+	}
+	workload.Verify(t, cl, want)
+	if n := dn.Keys(); n != 0 {
+		t.Fatalf("drained node still holds %d keys", n)
+	}
+}
