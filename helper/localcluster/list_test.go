@@ -99,3 +99,63 @@ func TestDrainMovesLargeList(t *testing.T) {
 		t.Fatalf("drained node still holds %d keys", n)
 	}
 }
+
+// A large list written in place between two chunks of its move (elements
+// popped and pushed at its tail, inside its spare room, so its length in
+// bytes is unchanged) is sent again whole, never assembled from chunks read
+// before and after the writes: the move does not fail, and the new owner
+// holds the list as written.
+func TestLargeListWrittenInPlaceBetweenChunks(t *testing.T) {
+	tr := newTrap(func(step string, _ int) bool { return step == "chunk" })
+	c := startTrapped(t, tr, 3, 0)
+	const key = "{lc}list"
+	dn := ownerOf(c, key)
+	rdb := direct(t, dn)
+	ctx := ctxFor(t, 120*time.Second)
+	var want []string
+	for i := 0; i < 250000; i += 1000 {
+		args := make([]any, 0, 1000)
+		for j := i; j < i+1000; j++ {
+			e := fmt.Sprintf("element:%07d", j)
+			args = append(args, e)
+			want = append(want, e)
+		}
+		if err := rdb.RPush(ctx, key, args...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failedBefore := dn.MigrationFailures()
+
+	tr.armed.Store(true)
+	if err := c.Drain(dn, false); err != nil {
+		t.Fatal(err)
+	}
+	tr.wait(t) // the first chunk is sent
+	if err := rdb.RPopCount(ctx, key, 100).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want = want[:len(want)-100]
+	for i := range 100 {
+		e := fmt.Sprintf("e%d", i) // other lengths: the elements' boundaries move
+		if err := rdb.RPush(ctx, key, e).Err(); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e)
+	}
+	close(tr.release)
+	select {
+	case <-dn.Drained():
+	case <-ctx.Done():
+		t.Fatalf("not drained; migration %+v", dn.MigrationLoad())
+	}
+	if n := dn.MigrationFailures() - failedBefore; n != 0 {
+		t.Fatalf("%d slot moves failed", n)
+	}
+	got, err := direct(t, ownerOf(c, key)).LRange(ctx, key, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the list arrived with %d elements, want %d (or other elements)", len(got), len(want))
+	}
+}
