@@ -21,6 +21,7 @@ const (
 	flagLoading                      // allowed while loading
 	flagStale                        // allowed on a stale replica
 	flagNoScript                     // not allowed in scripts
+	flagMovableKeys                  // keys found by key specs, not first/last/step
 )
 
 var flagNames = []struct {
@@ -30,6 +31,7 @@ var flagNames = []struct {
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
 	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
+	{flagMovableKeys, "movablekeys"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.
@@ -61,6 +63,9 @@ type command struct {
 	extra *docExtra
 	// subcommands are reported by COMMAND; the container's run dispatches.
 	subcommands []*command
+	// keySpecs, when set, replace the key spec derived from firstKey,
+	// lastKey and keyStep (see keyspec.go).
+	keySpecs []keySpec
 }
 
 // commandDoc is what COMMAND DOCS reports for a command.
@@ -114,6 +119,7 @@ func buildCommandTable() map[string]*command {
 		connectionCommands(),
 		stringCommands(),
 		hashCommands(),
+		zsetCommands(),
 		{objectCommand()},
 		keyCommands(),
 		serverCommands(),
@@ -167,7 +173,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 		return
 	}
 	var gate *sync.RWMutex
-	if s.member != nil && cmd.firstKey > 0 {
+	if s.member != nil && (cmd.firstKey > 0 || cmd.keySpecs != nil) {
 		var reject string
 		if gate, reject = s.admit(cmd, args); reject != "" {
 			cs.results[classifyError(reject)].Add(1)

@@ -23,6 +23,10 @@ const (
 	DefaultHashMaxListpackEntries = 512
 	// DefaultHashMaxListpackValue is Redis's hash-max-listpack-value.
 	DefaultHashMaxListpackValue = 64
+	// DefaultZsetMaxListpackEntries and DefaultZsetMaxListpackValue are
+	// Redis's zset-max-listpack-entries and zset-max-listpack-value.
+	DefaultZsetMaxListpackEntries = 128
+	DefaultZsetMaxListpackValue   = 64
 )
 
 // IO models, the values of Config.IOModel.
@@ -140,6 +144,8 @@ type Settings struct {
 	ClientQueryBufferLimit int64        // client-query-buffer-limit
 	HashMaxListpackEntries int64        // hash-max-listpack-entries
 	HashMaxListpackValue   int64        // hash-max-listpack-value
+	ZsetMaxListpackEntries int64        // zset-max-listpack-entries
+	ZsetMaxListpackValue   int64        // zset-max-listpack-value
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
 }
@@ -160,6 +166,8 @@ func DefaultConfig() Config {
 			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
 			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
 			HashMaxListpackValue:   DefaultHashMaxListpackValue,
+			ZsetMaxListpackEntries: DefaultZsetMaxListpackEntries,
+			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
 			ProtectedMode:          true,
 		},
 	}
@@ -241,6 +249,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: client-query-buffer-limit must not be below proto-max-bulk-len")
 	case s.HashMaxListpackEntries < 0 || s.HashMaxListpackValue < 0:
 		return fmt.Errorf("datanode: hash-max-listpack-entries and hash-max-listpack-value must not be negative")
+	case s.ZsetMaxListpackEntries < 0 || s.ZsetMaxListpackValue < 0:
+		return fmt.Errorf("datanode: zset-max-listpack-entries and zset-max-listpack-value must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
 	}

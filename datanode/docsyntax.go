@@ -14,6 +14,8 @@ type docArg struct {
 	optional      bool
 	multiple      bool
 	multipleToken bool // the token is repeated with each repetition
+	since         string // the version that added the argument, if later than the command
+	keySpec       int    // a key's key spec index
 	args          []docArg
 }
 

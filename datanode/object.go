@@ -77,6 +77,8 @@ func cmdObjectEncoding(c *client, args [][]byte) {
 			c.replyBulkString("listpack")
 		case typ == store.TypeHash:
 			c.replyBulkString("hashtable")
+		case typ == store.TypeZSet:
+			c.replyBulkString([...]string{"listpack", "skiplist"}[zsetValue(v).encoding()])
 		default:
 			c.replyBulkString(stringEncoding(v))
 		}

@@ -97,12 +97,7 @@ func (s *Server) dialOptions(window, connWindow int32, c grpcdial.Config, extra 
 // CLUSTERDOWN; see ownership.Table.Admit).
 func (s *Server) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
 	sl := -1
-	last := cmd.lastKey
-	if last < 0 {
-		last += len(args)
-	}
-	last = min(last, len(args)-1)
-	for i := cmd.firstKey; i <= last; i += max(cmd.keyStep, 1) {
+	for _, i := range cmd.callKeys(args) {
 		ks := slot.Of(args[i])
 		if sl >= 0 && ks != sl {
 			return nil, ownership.ErrCrossSlot

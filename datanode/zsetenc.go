@@ -1,0 +1,250 @@
+package datanode
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// A sorted set is stored as one store value of type store.TypeZSet:
+//
+//	encoding  1 byte        zsetListpack or zsetSkiplist: what OBJECT ENCODING says
+//	count     4 bytes       n, little-endian
+//	offsets   n × 4 bytes   offset of each element, in rank order
+//	byHash    n × 4 bytes   the ranks ordered by (memberHash(member), rank)
+//	elements  n times, ordered by (score, member): 8 bytes of the score's
+//	          IEEE 754 bits, little-endian; uvarint member length; member
+//
+// The elements are kept in Redis's order, so a rank is an index into
+// offsets and a score or lex range is found by binary search; byHash makes
+// a member's lookup (ZSCORE, ZADD of an existing member) a binary search
+// too. The encoding byte only records whether Redis would have converted
+// the set to a skiplist (zset-max-listpack-entries/-value), which, as in
+// Redis, is never undone by a write; the layout is the same. The same
+// bytes are the migration record of a sorted set.
+//
+// Every write rebuilds the value: time linear in the set's size, plus
+// sorting the member hashes.
+const (
+	zsetListpack = 0
+	zsetSkiplist = 1
+)
+
+// zsetHeader is the size of the encoding byte and the count.
+const zsetHeader = 5
+
+// zsetMaxLen bounds a sorted set's size so that its offsets fit in 32 bits.
+const zsetMaxLen = math.MaxUint32
+
+// zsetValue is a packed sorted set.
+type zsetValue []byte
+
+// zsetElem is one element of a sorted set; member may point into a
+// zsetValue.
+type zsetElem struct {
+	score  float64
+	member []byte
+}
+
+// zsetLimits are the listpack limits of Redis's zset-max-listpack-entries
+// and zset-max-listpack-value.
+type zsetLimits struct {
+	entries int64
+	value   int64
+}
+
+// fits reports whether a set of n elements whose longest member is maxLen
+// bytes stays listpack-encoded.
+func (l zsetLimits) fits(n, maxLen int) bool {
+	return int64(n) <= l.entries && int64(maxLen) <= l.value
+}
+
+// zsetCompare orders elements as Redis does: by score, then by member
+// bytes.
+func zsetCompare(a, b zsetElem) int {
+	switch {
+	case a.score < b.score:
+		return -1
+	case a.score > b.score:
+		return 1
+	}
+	return bytes.Compare(a.member, b.member)
+}
+
+// memberHash orders a sorted set's byHash table.
+func memberHash(member []byte) uint32 { return uint32(xxhash.Sum64(member)) }
+
+// encoding returns the set's encoding byte.
+func (z zsetValue) encoding() byte { return z[0] }
+
+// len returns the number of elements.
+func (z zsetValue) len() int { return int(binary.LittleEndian.Uint32(z[1:])) }
+
+// offset returns the offset of the element of rank i.
+func (z zsetValue) offset(i int) int {
+	return int(binary.LittleEndian.Uint32(z[zsetHeader+4*i:]))
+}
+
+// score returns the score of the element of rank i.
+func (z zsetValue) score(i int) float64 {
+	return math.Float64frombits(binary.LittleEndian.Uint64(z[z.offset(i):]))
+}
+
+// member returns the member of rank i.
+func (z zsetValue) member(i int) []byte {
+	p := z.offset(i) + 8
+	l, k := fastUvarint(z, p)
+	p += k
+	return z[p : p+l : p+l]
+}
+
+// at returns the element of rank i.
+func (z zsetValue) at(i int) zsetElem { return zsetElem{z.score(i), z.member(i)} }
+
+// hashRank returns the rank stored at position i of the byHash table.
+func (z zsetValue) hashRank(i int) int {
+	return int(binary.LittleEndian.Uint32(z[zsetHeader+4*z.len()+4*i:]))
+}
+
+// find returns the rank of member, by binary search on byHash.
+func (z zsetValue) find(member []byte) (int, bool) {
+	n := z.len()
+	h := memberHash(member)
+	i := sort.Search(n, func(i int) bool { return memberHash(z.member(z.hashRank(i))) >= h })
+	for ; i < n; i++ {
+		r := z.hashRank(i)
+		m := z.member(r)
+		if memberHash(m) != h {
+			break
+		}
+		if string(m) == string(member) {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// elems returns the set's elements in rank order, members pointing into z.
+func (z zsetValue) elems() []zsetElem {
+	out := make([]zsetElem, z.len())
+	for i := range out {
+		out[i] = z.at(i)
+	}
+	return out
+}
+
+// maxMemberLen returns the length of the longest member of es.
+func maxMemberLen(es []zsetElem) int {
+	m := 0
+	for _, e := range es {
+		m = max(m, len(e.member))
+	}
+	return m
+}
+
+// buildZset packs es, which must be in (score, member) order without
+// repeated members, with encoding enc, appended to dst[:0] (which must not
+// overlap the members).
+func buildZset(dst []byte, enc byte, es []zsetElem) zsetValue {
+	n := len(es)
+	dst = append(dst[:0], enc)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
+	tables := len(dst)
+	dst = append(dst, make([]byte, 8*n)...)
+	keys := make([]uint64, n)
+	for i, e := range es {
+		binary.LittleEndian.PutUint32(dst[tables+4*i:], uint32(len(dst)))
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.score))
+		dst = binary.AppendUvarint(dst, uint64(len(e.member)))
+		dst = append(dst, e.member...)
+		keys[i] = uint64(memberHash(e.member))<<32 | uint64(i)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		binary.LittleEndian.PutUint32(dst[tables+4*n+4*i:], uint32(k))
+	}
+	return dst
+}
+
+// packZset packs es, sorted and without repeated members, choosing the
+// encoding as Redis does for a set it creates: listpack within lim.
+func packZset(es []zsetElem, lim zsetLimits) zsetValue {
+	enc := byte(zsetSkiplist)
+	if lim.fits(len(es), maxMemberLen(es)) {
+		enc = zsetListpack
+	}
+	return buildZset(nil, enc, es)
+}
+
+// insertElem inserts e, whose member is not in es, at its place in the
+// sorted es.
+func insertElem(es []zsetElem, e zsetElem) []zsetElem {
+	i, _ := slices.BinarySearchFunc(es, e, zsetCompare)
+	return slices.Insert(es, i, e)
+}
+
+// rankOfScore returns the rank of the first element whose score is above
+// min (at or above it when incl).
+func (z zsetValue) rankOfScore(min float64, incl bool) int {
+	return sort.Search(z.len(), func(i int) bool {
+		s := z.score(i)
+		return s > min || (incl && s == min)
+	})
+}
+
+// validZset reports whether b is a well-formed packed sorted set: every
+// offset where the previous element ends, elements in strict (score,
+// member) order without NaN, no member twice, byHash a permutation in
+// (hash, rank) order.
+func validZset(b []byte) bool {
+	if len(b) < zsetHeader || b[0] > zsetSkiplist {
+		return false
+	}
+	n := uint64(binary.LittleEndian.Uint32(b[1:]))
+	if n == 0 || uint64(len(b)-zsetHeader)/8 < n {
+		return false
+	}
+	z := zsetValue(b)
+	p := zsetHeader + 8*int(n)
+	seen := make(map[string]bool, n)
+	var prev zsetElem
+	for i := range int(n) {
+		if z.offset(i) != p || len(b)-p < 9 {
+			return false
+		}
+		score := math.Float64frombits(binary.LittleEndian.Uint64(b[p:]))
+		l, k := binary.Uvarint(b[p+8:])
+		if k <= 0 || uint64(len(b)-p-8-k) < l || math.IsNaN(score) {
+			return false
+		}
+		e := z.at(i)
+		if (i > 0 && zsetCompare(prev, e) >= 0) || seen[string(e.member)] {
+			return false
+		}
+		seen[string(e.member)] = true
+		prev = e
+		p += 8 + k + int(l)
+	}
+	if p != len(b) {
+		return false
+	}
+	var last uint64
+	used := make([]bool, n)
+	for i := range int(n) {
+		r := z.hashRank(i)
+		if uint64(r) >= n || used[r] {
+			return false
+		}
+		used[r] = true
+		key := uint64(memberHash(z.member(r)))<<32 | uint64(r)
+		if i > 0 && key <= last {
+			return false
+		}
+		last = key
+	}
+	return true
+}
