@@ -21,7 +21,7 @@ const (
 	flagLoading                      // allowed while loading
 	flagStale                        // allowed on a stale replica
 	flagNoScript                     // not allowed in scripts
-	flagMovableKeys                  // keys found by key specs, not first/last/step
+	flagMovable                      // keys found by key specs, not first/last/step
 )
 
 var flagNames = []struct {
@@ -31,7 +31,7 @@ var flagNames = []struct {
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
 	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
-	{flagMovableKeys, "movablekeys"},
+	{flagMovable, "movablekeys"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.

@@ -451,3 +451,33 @@ var zsetDiffScript = []string{
 func TestZsetAgainstRedis(t *testing.T) {
 	diffAgainstRedis(t, zsetDiffScript, nil)
 }
+
+// zsetCommandNames are the sorted set commands CHKV serves.
+var zsetCommandNames = []string{
+	"zadd", "zincrby", "zrem", "zcard", "zscore", "zmscore", "zcount", "zlexcount", "zrank", "zrevrank",
+	"zrange", "zrangebyscore", "zrevrangebyscore", "zrevrange", "zrangebylex", "zrevrangebylex",
+	"zrangestore", "zremrangebyrank", "zremrangebyscore", "zremrangebylex", "zpopmin", "zpopmax",
+	"zrandmember", "zscan", "zunion", "zinter", "zdiff", "zunionstore", "zinterstore", "zdiffstore",
+	"zintercard", "zmpop",
+}
+
+// TestZsetCommandInfoAgainstRedis checks that COMMAND INFO, COMMAND DOCS
+// and COMMAND GETKEYSANDFLAGS describe every sorted set command exactly as
+// redis-server does, key specs of movable keys included.
+func TestZsetCommandInfoAgainstRedis(t *testing.T) {
+	var cmds []string
+	for _, name := range zsetCommandNames {
+		cmds = append(cmds, "COMMAND INFO "+name, "COMMAND DOCS "+name, "COMMAND GETKEYSANDFLAGS "+name+" k 1 m")
+	}
+	cmds = append(cmds,
+		"COMMAND GETKEYSANDFLAGS zunionstore d 2 a b WEIGHTS 1 2",
+		"COMMAND GETKEYS zinter 3 a b c",
+		"COMMAND GETKEYS zinter 3 a b",
+		"COMMAND GETKEYS zinter x a b",
+		"COMMAND GETKEYSANDFLAGS zmpop 2 a b MIN",
+		"COMMAND GETKEYSANDFLAGS zrangestore d s 0 1",
+		"COMMAND GETKEYS zintercard 1 a LIMIT 1",
+		"COMMAND GETKEYS zdiffstore d 1 a",
+	)
+	diffAgainstRedis(t, cmds, nil)
+}

@@ -85,7 +85,9 @@ func cmdZunionstore(c *client, args [][]byte) {
 func cmdZinterstore(c *client, args [][]byte) {
 	c.zsetAlgebra(args, "zinterstore", zsetInter, true, false)
 }
-func cmdZdiffstore(c *client, args [][]byte) { c.zsetAlgebra(args, "zdiffstore", zsetDiff, true, false) }
+func cmdZdiffstore(c *client, args [][]byte) {
+	c.zsetAlgebra(args, "zdiffstore", zsetDiff, true, false)
+}
 
 // zsetKeys returns the numkeys keys of a ZUNION-like command and the
 // arguments after them; on false it has replied Redis's error.

@@ -37,7 +37,7 @@ func zsetCommands() []*command {
 	// multi is a command whose keys follow a numkeys argument, after a
 	// destination key when dst.
 	multi := func(name string, flags cmdFlag, run func(*client, [][]byte), dst bool, keyFlags []string, doc commandDoc, args ...docArg) *command {
-		c := cmd(name, -3, flags|flagMovableKeys, run, nil, doc, &docExtra{})
+		c := cmd(name, -3, flags|flagMovable, run, nil, doc, &docExtra{})
 		c.firstKey, c.lastKey, c.keyStep = 0, 0, 0
 		sources := keySpec{flags: keyFlags, begin: 1, keynum: true, firstKey: 1, keyStep: 1}
 		ks := keys

@@ -1,0 +1,119 @@
+package datanode
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// testZset packs members m0..m(n-1) with scores i/2 (ties broken by member).
+func testZset(n int) zsetValue {
+	es := make([]zsetElem, n)
+	for i := range es {
+		es[i] = zsetElem{float64(i / 2), []byte(fmt.Sprintf("m%04d", i))}
+	}
+	return buildZset(nil, zsetListpack, es)
+}
+
+func TestZsetEncoding(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 300} {
+		z := testZset(n)
+		if !validZset(z) {
+			t.Fatalf("n=%d: built value not valid", n)
+		}
+		if z.len() != n {
+			t.Fatalf("len %d, want %d", z.len(), n)
+		}
+		for i := range n {
+			m := []byte(fmt.Sprintf("m%04d", i))
+			if r, ok := z.find(m); !ok || r != i || !bytes.Equal(z.member(r), m) || z.score(r) != float64(i/2) {
+				t.Fatalf("n=%d: find(%s) = %d %v", n, m, r, ok)
+			}
+		}
+		if _, ok := z.find([]byte("nosuch")); ok {
+			t.Fatal("found a missing member")
+		}
+		for n := range len(z) {
+			if validZset(z[:n]) {
+				t.Fatalf("truncated to %d bytes: accepted", n)
+			}
+		}
+	}
+	// Out of order, repeated members, NaN and bad tables are refused.
+	bad := [][]zsetElem{
+		{{2, []byte("a")}, {1, []byte("b")}},
+		{{1, []byte("a")}, {2, []byte("a")}},
+		{{math.NaN(), []byte("a")}},
+	}
+	for _, es := range bad {
+		if validZset(buildZset(nil, zsetListpack, es)) {
+			t.Errorf("%v accepted", es)
+		}
+	}
+	z := testZset(3)
+	z[zsetHeader+12] ^= 1 // the first byHash entry
+	if validZset(z) {
+		t.Error("a corrupted byHash table was accepted")
+	}
+	if validZset(buildZset(nil, 2, []zsetElem{{1, []byte("a")}})) || validZset(buildZset(nil, zsetListpack, nil)) {
+		t.Error("a bad encoding byte or an empty set was accepted")
+	}
+}
+
+// TestZsetScores checks score parsing and formatting against C's strtod
+// and printf rules, as Redis replies them.
+func TestZsetScores(t *testing.T) {
+	for in, want := range map[string]string{
+		"1": "1", "1.5": "1.5", "-0": "-0", "0.1": "0.10000000000000001", "1e200": "9.9999999999999997e+199",
+		"inf": "inf", "-Infinity": "-inf", "+5": "5", "0x10": "16", "0x1.8p1": "3", "1e-310": "9.9999999999999694e-311",
+		"123456789012345678": "1.2345678901234568e+17", "1e16": "10000000000000000",
+	} {
+		v, ok := parseScore([]byte(in))
+		if !ok {
+			t.Errorf("parseScore(%q) refused", in)
+			continue
+		}
+		if got := string(appendScore(nil, v)); got != want {
+			t.Errorf("%q formats as %q, want %q", in, got, want)
+		}
+	}
+	for _, in := range []string{"", " 1", "1 ", "nan", "1e400", "-1e400", "1e-400", "1_0", "0x", "abc", "1e", "--1"} {
+		if _, ok := parseScore([]byte(in)); ok {
+			t.Errorf("parseScore(%q) accepted", in)
+		}
+	}
+	if got := string(appendListpackScore(nil, 1e17)); got != "100000000000000000" {
+		t.Errorf("listpack 1e17 = %q", got)
+	}
+}
+
+// FuzzValidZset checks that any value validZset accepts can be read
+// whole without panicking and rebuilds to the same bytes.
+func FuzzValidZset(f *testing.F) {
+	f.Add([]byte(testZset(3)))
+	f.Add([]byte(testZset(1)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !validZset(b) {
+			return
+		}
+		z := zsetValue(b)
+		es := z.elems()
+		for i, e := range es {
+			if r, ok := z.find(e.member); !ok || r != i {
+				t.Fatalf("member %q not found at rank %d", e.member, i)
+			}
+		}
+		if !slices.IsSortedFunc(es, zsetCompare) {
+			t.Fatal("elements out of order")
+		}
+		if again := buildZset(nil, z.encoding(), es); !bytes.Equal(again, b) {
+			t.Fatal("rebuilding changed the value")
+		}
+		z.scoreSpan(scoreRange{min: math.Inf(-1), max: 0})
+		z.lexSpan(lexRange{lexBound{inf: -1}, lexBound{value: []byte("m")}}, true)
+		z.scanRanks(uint64(rand.Uint32()), 3)
+	})
+}
