@@ -148,7 +148,8 @@ func maxMemberLen(es []zsetElem) int {
 
 // buildZset packs es, which must be in (score, member) order without
 // repeated members, with encoding enc, appended to dst[:0] (which must not
-// overlap the members).
+// overlap the members). As in Redis, a listpack-encoded set turns a score
+// of -0 into 0.
 func buildZset(dst []byte, enc byte, es []zsetElem) zsetValue {
 	n := len(es)
 	dst = append(dst[:0], enc)
@@ -158,7 +159,11 @@ func buildZset(dst []byte, enc byte, es []zsetElem) zsetValue {
 	keys := make([]uint64, n)
 	for i, e := range es {
 		binary.LittleEndian.PutUint32(dst[tables+4*i:], uint32(len(dst)))
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.score))
+		score := e.score
+		if enc == zsetListpack && score == 0 {
+			score = 0 // a listpack keeps "-0" as the integer 0
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(score))
 		dst = binary.AppendUvarint(dst, uint64(len(e.member)))
 		dst = append(dst, e.member...)
 		keys[i] = uint64(memberHash(e.member))<<32 | uint64(i)
@@ -218,7 +223,7 @@ func validZset(b []byte) bool {
 		}
 		score := math.Float64frombits(binary.LittleEndian.Uint64(b[p:]))
 		l, k := binary.Uvarint(b[p+8:])
-		if k <= 0 || uint64(len(b)-p-8-k) < l || math.IsNaN(score) {
+		if k <= 0 || uint64(len(b)-p-8-k) < l || math.IsNaN(score) || (b[0] == zsetListpack && score == 0 && math.Signbit(score)) {
 			return false
 		}
 		e := z.at(i)
