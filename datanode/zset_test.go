@@ -1,6 +1,9 @@
 package datanode
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // zsetDiffScript is run on a DataNode and a real Redis; every reply must
 // be the same bytes. It covers each sorted set command's replies, errors
@@ -480,4 +483,34 @@ func TestZsetCommandInfoAgainstRedis(t *testing.T) {
 		"COMMAND GETKEYS zdiffstore d 1 a",
 	)
 	diffAgainstRedis(t, cmds, nil)
+}
+
+// TestZsetEncodingAgainstRedis checks OBJECT ENCODING of sorted sets by
+// zset-max-listpack-entries and -value, and CONFIG GET/SET of both and of
+// their ziplist aliases.
+func TestZsetEncodingAgainstRedis(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	diffAgainstRedis(t, []string{
+		"CONFIG GET zset-max-listpack-entries", "CONFIG GET zset-max-listpack-value",
+		"CONFIG GET zset-max-ziplist-entries", "CONFIG GET zset-max-ziplist-value",
+		"ZADD z 1 a", "OBJECT ENCODING z", "ZADD z 2 " + long, "OBJECT ENCODING z",
+		"ZREM z " + long, "OBJECT ENCODING z",
+		"ZADD z2 1 " + long, "OBJECT ENCODING z2",
+		"ZADD z3 1 a 2 " + long, "OBJECT ENCODING z3",
+		"ZADD z4 1 " + long + " 2 a", "OBJECT ENCODING z4", "ZREM z4 " + long, "OBJECT ENCODING z4",
+		"CONFIG SET zset-max-listpack-entries 2", "CONFIG SET zset-max-listpack-value 1kb",
+		"CONFIG SET zset-max-listpack-entries x", "CONFIG SET zset-max-listpack-entries -1",
+		"CONFIG GET zset-max-listpack-entries", "CONFIG GET zset-max-listpack-value",
+		"ZADD z5 1 a 2 b", "OBJECT ENCODING z5", "ZADD z5 3 c", "OBJECT ENCODING z5", "ZPOPMIN z5 2", "OBJECT ENCODING z5",
+		"ZADD z6 1 a 1 a 1 a", "OBJECT ENCODING z6",
+		"ZUNIONSTORE u 2 z5 z6", "OBJECT ENCODING u", "ZUNIONSTORE u 2 z z6", "OBJECT ENCODING u",
+		"ZRANGESTORE r z 0 0", "OBJECT ENCODING r", "ZRANGESTORE r z 0 -1", "OBJECT ENCODING r",
+		"ZINCRBY z7 1 a", "OBJECT ENCODING z7",
+		"CONFIG SET zset-max-listpack-entries 0", "ZADD z8 1 a", "OBJECT ENCODING z8",
+		"ZRANGESTORE r z 0 0", "OBJECT ENCODING r",
+		"CONFIG SET zset-max-ziplist-entries 3", "CONFIG GET zset-max-listpack-entries",
+		"CONFIG SET zset-max-ziplist-value 5", "CONFIG GET zset-max-listpack-value",
+		"ZADD z9 1 abcdef", "OBJECT ENCODING z9", "ZADD z10 1 abcde", "OBJECT ENCODING z10",
+		"ZADD z10 1 abcdef", "OBJECT ENCODING z10",
+	}, nil)
 }
