@@ -50,9 +50,10 @@ func (c *client) zsetRead(key []byte, missing func(), fn func(z zsetValue)) {
 
 // zsetWrite runs fn on sorted set key, locked, for a command that changes
 // it; a missing key is replied with missing without calling fn. fn
-// returns the new elements and whether they changed; storeZset then writes
-// them, keeping the key's TTL and encoding.
-func (c *client) zsetWrite(key []byte, missing func(), fn func(z zsetValue) ([]zsetElem, bool)) {
+// replies, and returns the new value, built in scratch, and whether it
+// changed; zsetWrite then stores it (an empty set deletes the key),
+// keeping the key's TTL.
+func (c *client) zsetWrite(key []byte, missing func(), fn func(z zsetValue, scratch *[]byte) (zsetValue, bool)) {
 	now := time.Now().UnixMilli()
 	sl := c.srv.keySlot(key)
 	sl.Lock()
@@ -63,14 +64,43 @@ func (c *client) zsetWrite(key []byte, missing func(), fn func(z zsetValue) ([]z
 	case !found:
 		missing()
 	default:
+		scratch := getZsetBuf()
+		defer putZsetBuf(scratch)
 		mark := len(c.out)
-		if es, changed := fn(z); changed {
-			if err := c.storeZset(sl, key, es, z.encoding(), expireAt, now); err != nil {
+		if nz, changed := fn(z, scratch); changed {
+			if err := storeZsetValue(sl, key, nz, expireAt, now); err != nil {
 				c.out = c.out[:mark]
 				c.replyStoreError(err)
 			}
 		}
 	}
+}
+
+// getZsetBuf returns a buffer from scratchPool for building a value.
+func getZsetBuf() *[]byte {
+	p, _ := scratchPool.Get().(*[]byte)
+	if p == nil {
+		p = new([]byte)
+	}
+	return p
+}
+
+// putZsetBuf returns p to scratchPool unless it grew too large to keep.
+func putZsetBuf(p *[]byte) {
+	if cap(*p) <= hashBufMax {
+		*p = (*p)[:0]
+		scratchPool.Put(p)
+	}
+}
+
+// storeZsetValue writes z as key's value, or deletes key when z has no
+// elements (or is nil). It fails only when the slot is full.
+func storeZsetValue(sl *store.Slot, key []byte, z zsetValue, expireAt, now int64) error {
+	if len(z) == 0 || z.len() == 0 {
+		sl.Delete(key)
+		return nil
+	}
+	return sl.SetTyped(key, z, store.TypeZSet, expireAt, now)
 }
 
 // storeZset writes es (sorted) as key's value with encoding enc, or
@@ -80,20 +110,8 @@ func (c *client) storeZset(sl *store.Slot, key []byte, es []zsetElem, enc byte, 
 		sl.Delete(key)
 		return nil
 	}
-	p, _ := scratchPool.Get().(*[]byte)
-	if p == nil {
-		p = new([]byte)
-	}
-	z := buildZset(*p, enc, es)
-	err := sl.SetTyped(key, z, store.TypeZSet, expireAt, now)
-	*p = z[:0]
-	if cap(z) <= hashBufMax {
-		scratchPool.Put(p)
-	}
-	return err
-}
-
-// without returns es without the elements of ranks [lo, hi).
-func without(es []zsetElem, lo, hi int) []zsetElem {
-	return append(es[:lo:lo], es[hi:]...)
+	p := getZsetBuf()
+	defer putZsetBuf(p)
+	*p = buildZset(*p, enc, es)
+	return storeZsetValue(sl, key, *p, expireAt, now)
 }

@@ -253,3 +253,103 @@ func validZset(b []byte) bool {
 	}
 	return true
 }
+
+// deleteRange returns z without the elements of ranks [lo, hi), appended
+// to dst[:0] (which must not overlap z): one pass over the tables and two
+// copies, without decoding the elements or hashing members again.
+func (z zsetValue) deleteRange(dst []byte, lo, hi int) zsetValue {
+	n, k := z.len(), hi-lo
+	body := zsetHeader + 8*n
+	cut0, cut1 := z.offset(lo), len(z)
+	if hi < n {
+		cut1 = z.offset(hi)
+	}
+	removed := cut1 - cut0
+	dst = append(dst[:0], z.encoding())
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n-k))
+	for i := range n {
+		switch {
+		case i < lo:
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(z.offset(i)-8*k))
+		case i >= hi:
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(z.offset(i)-8*k-removed))
+		}
+	}
+	for i := range n {
+		switch r := z.hashRank(i); {
+		case r < lo:
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(r))
+		case r >= hi:
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(r-k))
+		}
+	}
+	dst = append(dst, z[body:cut0]...)
+	return append(dst, z[cut1:]...)
+}
+
+// insert returns z with e, whose member is not in z, at its place, with
+// encoding enc, appended to dst[:0] (which must not overlap z or e): one
+// pass over the tables and a binary search for its member hash.
+func (z zsetValue) insert(dst []byte, enc byte, e zsetElem) zsetValue {
+	if enc == zsetListpack && e.score == 0 {
+		e.score = 0 // as buildZset
+	}
+	if len(z) == 0 {
+		return buildZset(dst, enc, []zsetElem{e})
+	}
+	n := z.len()
+	p := sort.Search(n, func(i int) bool { return zsetCompare(z.at(i), e) > 0 })
+	h := memberHash(e.member)
+	q := sort.Search(n, func(i int) bool {
+		hi := memberHash(z.member(z.hashRank(i)))
+		return hi > h || (hi == h && z.hashRank(i) >= p)
+	})
+	size := 8 + uvarintLen(len(e.member)) + len(e.member)
+	body := zsetHeader + 8*n
+	cut := len(z)
+	if p < n {
+		cut = z.offset(p)
+	}
+	dst = append(dst[:0], enc)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n+1))
+	for i := range n {
+		if i == p {
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(cut+8))
+		}
+		off := z.offset(i) + 8
+		if i >= p {
+			off += size
+		}
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(off))
+	}
+	if p == n {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(cut+8))
+	}
+	for i := range n {
+		if i == q {
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(p))
+		}
+		r := z.hashRank(i)
+		if r >= p {
+			r++
+		}
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(r))
+	}
+	if q == n {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(p))
+	}
+	dst = append(dst, z[body:cut]...)
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.score))
+	dst = binary.AppendUvarint(dst, uint64(len(e.member)))
+	dst = append(dst, e.member...)
+	return append(dst, z[cut:]...)
+}
+
+// uvarintLen returns the length of x as a uvarint.
+func uvarintLen(x int) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}

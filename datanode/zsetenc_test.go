@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // testZset packs members m0..m(n-1) with scores i/2 (ties broken by member).
@@ -116,4 +118,53 @@ func FuzzValidZset(f *testing.F) {
 		z.lexSpan(lexRange{lexBound{inf: -1}, lexBound{value: []byte("m")}}, true)
 		z.scanRanks(uint64(rand.Uint32()), 3)
 	})
+}
+
+// TestZsetValidValue checks that migration accepts a well-formed sorted
+// set and refuses a malformed one or one of another type's layout.
+func TestZsetValidValue(t *testing.T) {
+	z := testZset(5)
+	if !validValue(store.TypeZSet, z) {
+		t.Fatal("a well-formed sorted set is refused")
+	}
+	if validValue(store.TypeZSet, z[:len(z)-1]) || validValue(store.TypeZSet, emptyHash()) || validValue(store.TypeHash, z) {
+		t.Fatal("a malformed sorted set is accepted")
+	}
+}
+
+// TestZsetEdits checks insert and deleteRange, the in-place edits of a
+// write, against rebuilding the whole value: the bytes must be the same.
+func TestZsetEdits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var es []zsetElem
+	var z zsetValue
+	for step := range 3000 {
+		if len(es) > 0 && rng.IntN(3) == 0 {
+			lo := rng.IntN(len(es))
+			hi := lo + 1 + rng.IntN(min(3, len(es)-lo))
+			z = z.deleteRange(nil, lo, hi)
+			es = append(es[:lo:lo], es[hi:]...)
+		} else {
+			e := zsetElem{float64(rng.IntN(20)) - 10, []byte(fmt.Sprintf("m%d", rng.IntN(1000)))}
+			if rng.IntN(10) == 0 {
+				e.score = math.Copysign(0, -1)
+			}
+			if slices.ContainsFunc(es, func(x zsetElem) bool { return bytes.Equal(x.member, e.member) }) {
+				continue
+			}
+			z = z.insert(nil, zsetListpack, e)
+			if e.score == 0 {
+				e.score = 0
+			}
+			es = insertElem(es, e)
+		}
+		want := buildZset(nil, zsetListpack, es)
+		if len(es) == 0 {
+			z = nil
+			continue
+		}
+		if !bytes.Equal(z, want) || !validZset(z) {
+			t.Fatalf("step %d: edited value differs from the rebuilt one", step)
+		}
+	}
 }

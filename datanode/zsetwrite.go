@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // zaddFlags are ZADD's options.
@@ -135,11 +137,20 @@ func (c *client) zadd(args [][]byte, incr bool) {
 		}
 	}
 	if added+updated > 0 {
-		es := mergeChanges(z, found, changes)
-		if int64(len(es)) > lim.entries {
+		n := added
+		if found {
+			n += z.len()
+		}
+		if int64(n) > lim.entries {
 			enc = zsetSkiplist
 		}
-		if err := c.storeZset(sl, key, es, enc, expireAt, now); err != nil {
+		var err error
+		if len(scores) == 1 {
+			err = storeOne(sl, key, z, zsetElem{changes[string(pairs[1])], pairs[1]}, updated > 0, enc, expireAt, now)
+		} else {
+			err = c.storeZset(sl, key, mergeChanges(z, found, changes), enc, expireAt, now)
+		}
+		if err != nil {
 			c.replyStoreError(err)
 			return
 		}
@@ -160,6 +171,22 @@ func (c *client) zaddReply(f zaddFlags, added, updated int, processed bool, scor
 	default:
 		c.replyInt(int64(added))
 	}
+}
+
+// storeOne stores z with e added, or with e's member moved to e's score
+// when update, by editing the packed value: the common one-member write
+// costs a copy of the value, not a rebuild.
+func storeOne(sl *store.Slot, key []byte, z zsetValue, e zsetElem, update bool, enc byte, expireAt, now int64) error {
+	a, b := getZsetBuf(), getZsetBuf()
+	defer putZsetBuf(a)
+	defer putZsetBuf(b)
+	if update {
+		r, _ := z.find(e.member)
+		*a = z.deleteRange(*a, r, r+1)
+		z = *a
+	}
+	*b = z.insert(*b, enc, e)
+	return storeZsetValue(sl, key, *b, expireAt, now)
 }
 
 // mergeChanges returns the elements of z (when found) with the members
@@ -190,7 +217,16 @@ func mergeChanges(z zsetValue, found bool, changes map[string]float64) []zsetEle
 }
 
 func cmdZrem(c *client, args [][]byte) {
-	c.zsetWrite(args[1], func() { c.replyInt(0) }, func(z zsetValue) ([]zsetElem, bool) {
+	c.zsetWrite(args[1], func() { c.replyInt(0) }, func(z zsetValue, scratch *[]byte) (zsetValue, bool) {
+		if len(args) == 3 {
+			r, ok := z.find(args[2])
+			c.replyBool(ok)
+			if !ok {
+				return nil, false
+			}
+			*scratch = z.deleteRange(*scratch, r, r+1)
+			return *scratch, true
+		}
 		gone := make(map[int]bool, len(args)-2)
 		for _, m := range args[2:] {
 			if r, ok := z.find(m); ok {
@@ -207,7 +243,8 @@ func cmdZrem(c *client, args [][]byte) {
 				es = append(es, z.at(i))
 			}
 		}
-		return es, true
+		*scratch = buildZset(*scratch, z.encoding(), es)
+		return *scratch, true
 	})
 }
 
@@ -242,10 +279,14 @@ func cmdZremrangebylex(c *client, args [][]byte) {
 // zremSpan removes the ranks span returns from sorted set key and replies
 // how many.
 func (c *client) zremSpan(key []byte, span func(z zsetValue) (int, int)) {
-	c.zsetWrite(key, func() { c.replyInt(0) }, func(z zsetValue) ([]zsetElem, bool) {
+	c.zsetWrite(key, func() { c.replyInt(0) }, func(z zsetValue, scratch *[]byte) (zsetValue, bool) {
 		lo, hi := span(z)
 		c.replyInt(int64(hi - lo))
-		return without(z.elems(), lo, hi), hi > lo
+		if hi == lo {
+			return nil, false
+		}
+		*scratch = z.deleteRange(*scratch, lo, hi)
+		return *scratch, true
 	})
 }
 
@@ -267,34 +308,44 @@ func (c *client) zpop(args [][]byte, fromMax bool) {
 			return
 		}
 	}
-	c.zsetWrite(args[1], func() { c.replyArray(0) }, func(z zsetValue) ([]zsetElem, bool) {
-		es, popped := popElems(z, count, fromMax)
-		c.replyArray(2 * len(popped))
-		for _, e := range popped {
-			c.replyBulk(e.member)
-			c.replyScore(e.score)
+	c.zsetWrite(args[1], func() { c.replyArray(0) }, func(z zsetValue, scratch *[]byte) (zsetValue, bool) {
+		lo, hi := popSpan(z, count, fromMax)
+		c.replyArray(2 * (hi - lo))
+		c.replyPopped(z, lo, hi, fromMax, false)
+		if hi == lo {
+			return nil, false
 		}
-		return es, len(popped) > 0
+		*scratch = z.deleteRange(*scratch, lo, hi)
+		return *scratch, true
 	})
 }
 
-// popElems returns z's elements without its count lowest (or highest)
-// ones, and those in the order popped.
-func popElems(z zsetValue, count int64, fromMax bool) (rest, popped []zsetElem) {
-	n := int(min(count, int64(z.len())))
-	es := z.elems()
-	popped = make([]zsetElem, n)
-	for i := range n {
-		if fromMax {
-			popped[i] = es[len(es)-1-i]
-		} else {
-			popped[i] = es[i]
-		}
-	}
+// popSpan returns the ranks [lo, hi) of z's count lowest (or highest)
+// elements.
+func popSpan(z zsetValue, count int64, fromMax bool) (int, int) {
+	n := z.len()
+	k := int(min(count, int64(n)))
 	if fromMax {
-		return es[:len(es)-n], popped
+		return n - k, n
 	}
-	return es[n:], popped
+	return 0, k
+}
+
+// replyPopped replies the elements of ranks [lo, hi) of z in the order
+// they are popped, each as member and score, nested in a pair when
+// nested.
+func (c *client) replyPopped(z zsetValue, lo, hi int, fromMax, nested bool) {
+	for i := range hi - lo {
+		r := lo + i
+		if fromMax {
+			r = hi - 1 - i
+		}
+		if nested {
+			c.replyArray(2)
+		}
+		c.replyBulk(z.member(r))
+		c.replyScore(z.score(r))
+	}
 }
 
 // parseNumkeys parses the numkeys argument at args[i] of ZMPOP and
@@ -354,17 +405,16 @@ func cmdZmpop(c *client, args [][]byte) {
 		if !found {
 			continue
 		}
-		es, popped := popElems(z, count, fromMax)
+		lo, hi := popSpan(z, count, fromMax)
 		mark := len(c.out)
 		c.replyArray(2)
 		c.replyBulk(key)
-		c.replyArray(len(popped))
-		for _, e := range popped {
-			c.replyArray(2)
-			c.replyBulk(e.member)
-			c.replyScore(e.score)
-		}
-		if err := c.storeZset(sl, key, es, z.encoding(), expireAt, now); err != nil {
+		c.replyArray(hi - lo)
+		c.replyPopped(z, lo, hi, fromMax, true)
+		scratch := getZsetBuf()
+		defer putZsetBuf(scratch)
+		*scratch = z.deleteRange(*scratch, lo, hi)
+		if err := storeZsetValue(sl, key, *scratch, expireAt, now); err != nil {
 			c.out = c.out[:mark]
 			c.replyStoreError(err)
 		}
