@@ -259,32 +259,41 @@ func validZset(b []byte) bool {
 // copies, without decoding the elements or hashing members again.
 func (z zsetValue) deleteRange(dst []byte, lo, hi int) zsetValue {
 	n, k := z.len(), hi-lo
+	m := n - k
 	body := zsetHeader + 8*n
 	cut0, cut1 := z.offset(lo), len(z)
 	if hi < n {
 		cut1 = z.offset(hi)
 	}
 	removed := cut1 - cut0
-	dst = append(dst[:0], z.encoding())
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(n-k))
+	total := len(z) - 8*k - removed
+	dst = slices.Grow(dst[:0], total)[:total]
+	dst[0] = z.encoding()
+	le := binary.LittleEndian
+	le.PutUint32(dst[1:], uint32(m))
+	offsIn, hashIn := z[zsetHeader:zsetHeader+4*n], z[zsetHeader+4*n:body]
+	offsOut, hashOut := dst[zsetHeader:zsetHeader+4*m], dst[zsetHeader+4*m:zsetHeader+8*m]
+	for i := range lo {
+		le.PutUint32(offsOut[4*i:], le.Uint32(offsIn[4*i:])-uint32(8*k))
+	}
+	for i := hi; i < n; i++ {
+		le.PutUint32(offsOut[4*(i-k):], le.Uint32(offsIn[4*i:])-uint32(8*k+removed))
+	}
+	o := 0
 	for i := range n {
-		switch {
-		case i < lo:
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(z.offset(i)-8*k))
-		case i >= hi:
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(z.offset(i)-8*k-removed))
+		switch r := le.Uint32(hashIn[4*i:]); {
+		case r < uint32(lo):
+			le.PutUint32(hashOut[o:], r)
+			o += 4
+		case r >= uint32(hi):
+			le.PutUint32(hashOut[o:], r-uint32(k))
+			o += 4
 		}
 	}
-	for i := range n {
-		switch r := z.hashRank(i); {
-		case r < lo:
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(r))
-		case r >= hi:
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(r-k))
-		}
-	}
-	dst = append(dst, z[body:cut0]...)
-	return append(dst, z[cut1:]...)
+	p := zsetHeader + 8*m
+	p += copy(dst[p:], z[body:cut0])
+	copy(dst[p:], z[cut1:])
+	return dst
 }
 
 // insert returns z with e, whose member is not in z, at its place, with
@@ -310,39 +319,41 @@ func (z zsetValue) insert(dst []byte, enc byte, e zsetElem) zsetValue {
 	if p < n {
 		cut = z.offset(p)
 	}
-	dst = append(dst[:0], enc)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(n+1))
-	for i := range n {
-		if i == p {
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(cut+8))
-		}
-		off := z.offset(i) + 8
-		if i >= p {
-			off += size
-		}
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(off))
+	total := len(z) + 8 + size
+	dst = slices.Grow(dst[:0], total)[:total]
+	dst[0] = enc
+	le := binary.LittleEndian
+	le.PutUint32(dst[1:], uint32(n+1))
+	offsIn, hashIn := z[zsetHeader:zsetHeader+4*n], z[zsetHeader+4*n:body]
+	offsOut, hashOut := dst[zsetHeader:zsetHeader+4*(n+1)], dst[zsetHeader+4*(n+1):zsetHeader+8*(n+1)]
+	for i := range p {
+		le.PutUint32(offsOut[4*i:], le.Uint32(offsIn[4*i:])+8)
 	}
-	if p == n {
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(cut+8))
+	le.PutUint32(offsOut[4*p:], uint32(cut+8))
+	for i := p; i < n; i++ {
+		le.PutUint32(offsOut[4*(i+1):], le.Uint32(offsIn[4*i:])+uint32(8+size))
 	}
-	for i := range n {
-		if i == q {
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(p))
+	shift := func(r uint32) uint32 {
+		if r >= uint32(p) {
+			return r + 1
 		}
-		r := z.hashRank(i)
-		if r >= p {
-			r++
-		}
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(r))
+		return r
 	}
-	if q == n {
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(p))
+	for i := range q {
+		le.PutUint32(hashOut[4*i:], shift(le.Uint32(hashIn[4*i:])))
 	}
-	dst = append(dst, z[body:cut]...)
-	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.score))
-	dst = binary.AppendUvarint(dst, uint64(len(e.member)))
-	dst = append(dst, e.member...)
-	return append(dst, z[cut:]...)
+	le.PutUint32(hashOut[4*q:], uint32(p))
+	for i := q; i < n; i++ {
+		le.PutUint32(hashOut[4*(i+1):], shift(le.Uint32(hashIn[4*i:])))
+	}
+	w := zsetHeader + 8*(n+1)
+	w += copy(dst[w:], z[body:cut])
+	le.PutUint64(dst[w:], math.Float64bits(e.score))
+	w += 8
+	w += binary.PutUvarint(dst[w:], uint64(len(e.member)))
+	w += copy(dst[w:], e.member)
+	copy(dst[w:], z[cut:])
+	return dst
 }
 
 // uvarintLen returns the length of x as a uvarint.

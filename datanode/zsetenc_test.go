@@ -168,3 +168,21 @@ func TestZsetEdits(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkZsetUpdate measures a one-member score change on sets of
+// several sizes: the cost of a write, which copies the packed value.
+func BenchmarkZsetUpdate(b *testing.B) {
+	for _, n := range []int{128, 10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			z := testZset(n)
+			var a, c []byte
+			m := []byte(fmt.Sprintf("m%04d", n/2))
+			for i := range b.N {
+				r, _ := z.find(m)
+				a = z.deleteRange(a, r, r+1)
+				c = zsetValue(a).insert(c, zsetListpack, zsetElem{float64(i % n), m})
+				z, c = c, z[:0]
+			}
+		})
+	}
+}
