@@ -128,15 +128,6 @@ func (z zsetValue) find(member []byte) (int, bool) {
 	return 0, false
 }
 
-// elems returns the set's elements in rank order, members pointing into z.
-func (z zsetValue) elems() []zsetElem {
-	out := make([]zsetElem, z.len())
-	for i := range out {
-		out[i] = z.at(i)
-	}
-	return out
-}
-
 // maxMemberLen returns the length of the longest member of es.
 func maxMemberLen(es []zsetElem) int {
 	m := 0
@@ -175,30 +166,10 @@ func buildZset(dst []byte, enc byte, es []zsetElem) zsetValue {
 	return dst
 }
 
-// packZset packs es, sorted and without repeated members, choosing the
-// encoding as Redis does for a set it creates: listpack within lim.
-func packZset(es []zsetElem, lim zsetLimits) zsetValue {
-	enc := byte(zsetSkiplist)
-	if lim.fits(len(es), maxMemberLen(es)) {
-		enc = zsetListpack
-	}
-	return buildZset(nil, enc, es)
-}
-
-// insertElem inserts e, whose member is not in es, at its place in the
-// sorted es.
-func insertElem(es []zsetElem, e zsetElem) []zsetElem {
-	i, _ := slices.BinarySearchFunc(es, e, zsetCompare)
-	return slices.Insert(es, i, e)
-}
-
-// rankOfScore returns the rank of the first element whose score is above
-// min (at or above it when incl).
-func (z zsetValue) rankOfScore(min float64, incl bool) int {
-	return sort.Search(z.len(), func(i int) bool {
-		s := z.score(i)
-		return s > min || (incl && s == min)
-	})
+// staysAt reports whether e, the element of rank r with a new score,
+// would keep rank r: its neighbors still order around it.
+func (z zsetValue) staysAt(r int, e zsetElem) bool {
+	return (r == 0 || zsetCompare(z.at(r-1), e) < 0) && (r == z.len()-1 || zsetCompare(e, z.at(r+1)) < 0)
 }
 
 // validZset reports whether b is a well-formed packed sorted set: every

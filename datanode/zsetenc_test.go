@@ -186,3 +186,19 @@ func BenchmarkZsetUpdate(b *testing.B) {
 		})
 	}
 }
+
+// elems returns the set's elements in rank order, members pointing into z.
+func (z zsetValue) elems() []zsetElem {
+	out := make([]zsetElem, z.len())
+	for i := range out {
+		out[i] = z.at(i)
+	}
+	return out
+}
+
+// insertElem inserts e, whose member is not in es, at its place in the
+// sorted es.
+func insertElem(es []zsetElem, e zsetElem) []zsetElem {
+	i, _ := slices.BinarySearchFunc(es, e, zsetCompare)
+	return slices.Insert(es, i, e)
+}

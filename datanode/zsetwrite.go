@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"time"
@@ -175,8 +176,19 @@ func (c *client) zaddReply(f zaddFlags, added, updated int, processed bool, scor
 
 // storeOne stores z with e added, or with e's member moved to e's score
 // when update, by editing the packed value: the common one-member write
-// costs a copy of the value, not a rebuild.
+// costs a copy of the value, not a rebuild, and a new score that keeps
+// the member's rank is written in place.
 func storeOne(sl *store.Slot, key []byte, z zsetValue, e zsetElem, update bool, enc byte, expireAt, now int64) error {
+	if update {
+		if r, _ := z.find(e.member); enc == z.encoding() && z.staysAt(r, e) {
+			if enc == zsetListpack && e.score == 0 {
+				e.score = 0 // as buildZset
+			}
+			off := z.offset(r)
+			sl.Modify(key, now, func(v []byte) { binary.LittleEndian.PutUint64(v[off:], math.Float64bits(e.score)) })
+			return nil
+		}
+	}
 	a, b := getZsetBuf(), getZsetBuf()
 	defer putZsetBuf(a)
 	defer putZsetBuf(b)
