@@ -63,11 +63,8 @@ func (src zsetSource) size() int {
 // ZINTERCARD.
 type zsetAlgebra struct {
 	op         zsetOp
-	name       string // the command, for the numkeys error
 	dst        []byte // the STORE forms' destination, else nil
 	card       bool   // ZINTERCARD
-	keys       [][]byte
-	rest       [][]byte // the options after the keys
 	withScores bool
 	aggregate  zsetAggregate
 	limit      int64 // ZINTERCARD's LIMIT, 0 for none
@@ -137,7 +134,7 @@ func (c *client) zsetAlgebra(args [][]byte, name string, op zsetOp, store, card 
 		}
 		srcs[i].weight = 1
 	}
-	a := zsetAlgebra{op: op, name: name, dst: dst, card: card}
+	a := zsetAlgebra{op: op, dst: dst, card: card}
 	if !c.parseAlgebraOptions(&a, srcs, rest) {
 		return
 	}

@@ -360,8 +360,8 @@ func (c *client) replyPopped(z zsetValue, lo, hi int, fromMax, nested bool) {
 	}
 }
 
-// parseNumkeys parses the numkeys argument at args[i] of ZMPOP and
-// returns the keys after it; on false it has replied Redis's error.
+// parseZmpopKeys parses ZMPOP's numkeys and returns the keys after it and
+// the arguments after them; on false it has replied Redis's error.
 func (c *client) parseZmpopKeys(args [][]byte) (keys [][]byte, rest [][]byte, ok bool) {
 	n, ok := parseInt(args[1])
 	if !ok || n < 1 {
