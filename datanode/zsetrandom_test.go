@@ -45,7 +45,7 @@ func zsetRandomCommands(rng *rand.Rand, n, members int) []string {
 	var cmds []string
 	for range n {
 		var c []string
-		switch rng.IntN(22) {
+		switch rng.IntN(23) {
 		case 0, 1, 2:
 			c = []string{"ZADD", key()}
 			for _, opt := range []string{"NX", "XX", "GT", "LT", "CH"} {
@@ -109,6 +109,14 @@ func zsetRandomCommands(rng *rand.Rand, n, members int) []string {
 			c = []string{"OBJECT", "ENCODING", key()}
 		case 21:
 			c = []string{"ZINTERCARD", "2", key(), key()}
+		case 22:
+			// Lex ranges on mixed scores: Redis walks a listpack, which
+			// CHKV follows; a skiplist's answer differs (undefined in Redis's
+			// documentation), so only small sets get them.
+			if members > 100 {
+				continue
+			}
+			c = []string{[]string{"ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX"}[rng.IntN(4)], key(), lexBound(), lexBound()}
 		}
 		cmds = append(cmds, strings.Join(c, " "))
 	}
