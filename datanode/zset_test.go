@@ -554,6 +554,8 @@ func TestZsetEncodingAgainstRedis(t *testing.T) {
 		"ZRANGESTORE r z 0 0", "OBJECT ENCODING r",
 		"CONFIG SET zset-max-ziplist-entries 3", "CONFIG GET zset-max-listpack-entries",
 		"CONFIG SET zset-max-ziplist-value 5", "CONFIG GET zset-max-listpack-value",
+		"CONFIG SET zset-max-listpack-entries 128", "ZADD z11 1 a 2 b 3 c 4 d", "OBJECT ENCODING z11", "CONFIG SET zset-max-listpack-entries 2", "ZADD z11 5 a 6 b", "OBJECT ENCODING z11",
+		"ZADD z11 7 a", "OBJECT ENCODING z11", "ZADD z11 1 e", "OBJECT ENCODING z11", "CONFIG SET zset-max-listpack-entries 3",
 		"ZADD z9 1 abcdef", "OBJECT ENCODING z9", "ZADD z10 1 abcde", "OBJECT ENCODING z10",
 		"ZADD z10 1 abcdef", "OBJECT ENCODING z10",
 	}, nil)

@@ -166,12 +166,6 @@ func buildZset(dst []byte, enc byte, es []zsetElem) zsetValue {
 	return dst
 }
 
-// staysAt reports whether e, the element of rank r with a new score,
-// would keep rank r: its neighbors still order around it.
-func (z zsetValue) staysAt(r int, e zsetElem) bool {
-	return (r == 0 || zsetCompare(z.at(r-1), e) < 0) && (r == z.len()-1 || zsetCompare(e, z.at(r+1)) < 0)
-}
-
 // validZset reports whether b is a well-formed packed sorted set: every
 // offset where the previous element ends, elements in strict (score,
 // member) order without NaN, no member twice, byHash a permutation in
@@ -334,4 +328,93 @@ func uvarintLen(x int) int {
 		n++
 	}
 	return n
+}
+
+// move gives the element of rank r the score of e (e.member is its
+// member) and moves it to its new rank, in place: the element keeps its
+// size, so only the elements between its old and new ranks move, and the
+// tables are renumbered. enc must be z's encoding.
+func (z zsetValue) move(r int, e zsetElem) {
+	if z.encoding() == zsetListpack && e.score == 0 {
+		e.score = 0 // as buildZset
+	}
+	n := z.len()
+	le := binary.LittleEndian
+	end := func(i int) int { // offset just past rank i
+		if i+1 < n {
+			return z.offset(i + 1)
+		}
+		return len(z)
+	}
+	t := sort.Search(n, func(i int) bool { return zsetCompare(z.at(i), e) > 0 })
+	if zsetCompare(z.at(r), e) <= 0 {
+		t-- // the old element is among those counted
+	}
+	size := end(r) - z.offset(r)
+	var old []byte
+	if t != r {
+		old = append(old, z[z.offset(r):end(r)]...)
+	}
+	offs := z[zsetHeader : zsetHeader+4*n]
+	switch {
+	case t > r:
+		from, to := z.offset(r+1), end(t)
+		copy(z[z.offset(r):], z[from:to])
+		for i := r; i < t; i++ {
+			le.PutUint32(offs[4*i:], le.Uint32(offs[4*(i+1):])-uint32(size))
+		}
+		le.PutUint32(offs[4*t:], uint32(to-size))
+	case t < r:
+		from, to := z.offset(t), z.offset(r)
+		copy(z[from+size:], z[from:to])
+		for i := r; i > t; i-- {
+			le.PutUint32(offs[4*i:], le.Uint32(offs[4*(i-1):])+uint32(size))
+		}
+	}
+	p := z.offset(t)
+	if t != r {
+		copy(z[p:], old)
+	}
+	le.PutUint64(z[p:], math.Float64bits(e.score))
+	if t == r {
+		return
+	}
+	// Renumber byHash: the ranks between shift by one, the moved element
+	// takes rank t; then keep (hash, rank) order among equal hashes.
+	hashes := z[zsetHeader+4*n : zsetHeader+8*n]
+	lo, hi, d := r+1, t, -1
+	if t < r {
+		lo, hi, d = t, r-1, 1
+	}
+	j := -1
+	for i := range n {
+		switch x := int(le.Uint32(hashes[4*i:])); {
+		case x == r:
+			le.PutUint32(hashes[4*i:], uint32(t))
+			j = i
+		case x >= lo && x <= hi:
+			le.PutUint32(hashes[4*i:], uint32(x+d))
+		}
+	}
+	h := memberHash(e.member)
+	key := func(i int) (uint32, int) { return memberHash(z.member(z.hashRank(i))), z.hashRank(i) }
+	swap := func(a, b int) {
+		x, y := le.Uint32(hashes[4*a:]), le.Uint32(hashes[4*b:])
+		le.PutUint32(hashes[4*a:], y)
+		le.PutUint32(hashes[4*b:], x)
+	}
+	for j > 0 {
+		if ph, pr := key(j - 1); ph != h || pr < t {
+			break
+		}
+		swap(j-1, j)
+		j--
+	}
+	for j+1 < n {
+		if nh, nr := key(j + 1); nh != h || nr > t {
+			break
+		}
+		swap(j, j+1)
+		j++
+	}
 }

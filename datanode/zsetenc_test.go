@@ -132,20 +132,69 @@ func TestZsetValidValue(t *testing.T) {
 	}
 }
 
-// TestZsetEdits checks insert and deleteRange, the in-place edits of a
+// hashCollision returns two members with the same memberHash.
+func hashCollision() (string, string) {
+	seen := map[uint32]string{}
+	for i := 0; ; i++ {
+		m := fmt.Sprintf("c%d", i)
+		h := memberHash([]byte(m))
+		if other, ok := seen[h]; ok {
+			return other, m
+		}
+		seen[h] = m
+	}
+}
+
+// TestZsetEdits checks insert, deleteRange and move, the edits of a
 // write, against rebuilding the whole value: the bytes must be the same.
+// The small pool holds two members of the same hash, whose order in the
+// hash table follows their ranks.
 func TestZsetEdits(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
+	c1, c2 := hashCollision()
+	for _, pool := range []int{1000, 6} {
+		testZsetEdits(t, pool, c1, c2)
+	}
+}
+
+// testZsetEdits runs random edits on members m0..m(pool-1), c1 and c2.
+func testZsetEdits(t *testing.T, pool int, c1, c2 string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(5, uint64(pool)))
 	var es []zsetElem
 	var z zsetValue
+	member := func() []byte {
+		switch i := rng.IntN(pool + 2); i {
+		case pool:
+			return []byte(c1)
+		case pool + 1:
+			return []byte(c2)
+		default:
+			return []byte(fmt.Sprintf("m%d", i))
+		}
+	}
 	for step := range 3000 {
 		if len(es) > 0 && rng.IntN(3) == 0 {
+			// A score change, in place.
+			i := rng.IntN(len(es))
+			e := zsetElem{float64(rng.IntN(20)) - 10, es[i].member}
+			if rng.IntN(10) == 0 {
+				e.score = math.Copysign(0, -1)
+			}
+			cp := append(zsetValue(nil), z...)
+			cp.move(i, e)
+			z = cp
+			es = append(es[:i:i], es[i+1:]...)
+			if e.score == 0 {
+				e.score = 0
+			}
+			es = insertElem(es, e)
+		} else if len(es) > 0 && rng.IntN(3) == 0 {
 			lo := rng.IntN(len(es))
 			hi := lo + 1 + rng.IntN(min(3, len(es)-lo))
 			z = z.deleteRange(nil, lo, hi)
 			es = append(es[:lo:lo], es[hi:]...)
 		} else {
-			e := zsetElem{float64(rng.IntN(20)) - 10, []byte(fmt.Sprintf("m%d", rng.IntN(1000)))}
+			e := zsetElem{float64(rng.IntN(20)) - 10, member()}
 			if rng.IntN(10) == 0 {
 				e.score = math.Copysign(0, -1)
 			}

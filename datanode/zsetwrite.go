@@ -1,7 +1,6 @@
 package datanode
 
 import (
-	"encoding/binary"
 	"math"
 	"slices"
 	"time"
@@ -142,8 +141,8 @@ func (c *client) zadd(args [][]byte, incr bool) {
 		if found {
 			n += z.len()
 		}
-		if int64(n) > lim.entries {
-			enc = zsetSkiplist
+		if added > 0 && int64(n) > lim.entries {
+			enc = zsetSkiplist // as Redis converts on an insertion only
 		}
 		var err error
 		if len(scores) == 1 {
@@ -175,28 +174,17 @@ func (c *client) zaddReply(f zaddFlags, added, updated int, processed bool, scor
 }
 
 // storeOne stores z with e added, or with e's member moved to e's score
-// when update, by editing the packed value: the common one-member write
-// costs a copy of the value, not a rebuild, and a new score that keeps
-// the member's rank is written in place.
+// when update, by editing the packed value: an added member costs a copy
+// of the value, not a rebuild; a new score is written in place, moving
+// only the elements between the old and the new rank.
 func storeOne(sl *store.Slot, key []byte, z zsetValue, e zsetElem, update bool, enc byte, expireAt, now int64) error {
 	if update {
-		if r, _ := z.find(e.member); enc == z.encoding() && z.staysAt(r, e) {
-			if enc == zsetListpack && e.score == 0 {
-				e.score = 0 // as buildZset
-			}
-			off := z.offset(r)
-			sl.Modify(key, now, func(v []byte) { binary.LittleEndian.PutUint64(v[off:], math.Float64bits(e.score)) })
-			return nil
-		}
-	}
-	a, b := getZsetBuf(), getZsetBuf()
-	defer putZsetBuf(a)
-	defer putZsetBuf(b)
-	if update {
 		r, _ := z.find(e.member)
-		*a = z.deleteRange(*a, r, r+1)
-		z = *a
+		sl.Modify(key, now, func(v []byte) { zsetValue(v).move(r, e) })
+		return nil
 	}
+	b := getZsetBuf()
+	defer putZsetBuf(b)
 	*b = z.insert(*b, enc, e)
 	return storeZsetValue(sl, key, *b, expireAt, now)
 }
