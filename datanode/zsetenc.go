@@ -237,22 +237,31 @@ func (z zsetValue) deleteRange(dst []byte, lo, hi int) zsetValue {
 	le := binary.LittleEndian
 	le.PutUint32(dst[1:], uint32(m))
 	offsIn, hashIn := z[zsetHeader:zsetHeader+4*n], z[zsetHeader+4*n:body]
-	offsOut, hashOut := dst[zsetHeader:zsetHeader+4*m], dst[zsetHeader+4*m:zsetHeader+8*m]
+	offsOut := dst[zsetHeader : zsetHeader+4*m]
 	for i := range lo {
 		le.PutUint32(offsOut[4*i:], le.Uint32(offsIn[4*i:])-uint32(8*k))
 	}
 	for i := hi; i < n; i++ {
 		le.PutUint32(offsOut[4*(i-k):], le.Uint32(offsIn[4*i:])-uint32(8*k+removed))
 	}
-	o := 0
-	for i := range n {
-		switch r := le.Uint32(hashIn[4*i:]); {
-		case r < uint32(lo):
-			le.PutUint32(hashOut[o:], r)
-			o += 4
-		case r >= uint32(hi):
-			le.PutUint32(hashOut[o:], r-uint32(k))
-			o += 4
+	if m > 0 {
+		// Keep the ranks outside [lo, hi), those above it lowered by k,
+		// without data-dependent branches: every entry is written, the
+		// position advances only for a kept one (the entries region after
+		// hashOut takes the writes past its end, overwritten below).
+		base, o := zsetHeader+4*m, 0
+		span, ulo, uk := uint32(k), uint32(lo), uint32(k)
+		for i := 0; i+4 <= len(hashIn); i += 4 {
+			r := le.Uint32(hashIn[i : i+4 : i+4])
+			var above, gone uint32
+			if r >= ulo+span {
+				above = 1
+			}
+			if r-ulo < span {
+				gone = 1
+			}
+			le.PutUint32(dst[base+o:], r-above*uk)
+			o += 4 * int(1-gone)
 		}
 	}
 	p := zsetHeader + 8*m
@@ -298,19 +307,11 @@ func (z zsetValue) insert(dst []byte, enc byte, e zsetElem) zsetValue {
 	for i := p; i < n; i++ {
 		le.PutUint32(offsOut[4*(i+1):], le.Uint32(offsIn[4*i:])+uint32(8+size))
 	}
-	shift := func(r uint32) uint32 {
-		if r >= uint32(p) {
-			return r + 1
-		}
-		return r
-	}
-	for i := range q {
-		le.PutUint32(hashOut[4*i:], shift(le.Uint32(hashIn[4*i:])))
-	}
+	copy(hashOut, hashIn[:4*q])
+	copy(hashOut[4*q+4:], hashIn[4*q:])
+	shiftRanks(hashOut[:4*q], uint32(p), math.MaxUint32, 1)
+	shiftRanks(hashOut[4*q+4:], uint32(p), math.MaxUint32, 1)
 	le.PutUint32(hashOut[4*q:], uint32(p))
-	for i := q; i < n; i++ {
-		le.PutUint32(hashOut[4*(i+1):], shift(le.Uint32(hashIn[4*i:])))
-	}
 	w := zsetHeader + 8*(n+1)
 	w += copy(dst[w:], z[body:cut])
 	le.PutUint64(dst[w:], math.Float64bits(e.score))
@@ -319,6 +320,22 @@ func (z zsetValue) insert(dst []byte, enc byte, e zsetElem) zsetValue {
 	w += copy(dst[w:], e.member)
 	copy(dst[w:], z[cut:])
 	return dst
+}
+
+// shiftRanks adds d to every rank of the table ranks (4-byte
+// little-endian entries) within [lo, hi]. It is the hot loop of a write to
+// a large set: no data-dependent branch.
+func shiftRanks(ranks []byte, lo, hi, d uint32) {
+	span := hi - lo
+	for i := 0; i+4 <= len(ranks); i += 4 {
+		b := ranks[i : i+4 : i+4]
+		x := binary.LittleEndian.Uint32(b)
+		var in uint32
+		if x-lo <= span {
+			in = 1
+		}
+		binary.LittleEndian.PutUint32(b, x+in*d)
+	}
 }
 
 // uvarintLen returns the length of x as a uvarint.
@@ -352,8 +369,14 @@ func (z zsetValue) move(r int, e zsetElem) {
 	}
 	size := end(r) - z.offset(r)
 	var old []byte
+	h, j := memberHash(e.member), 0
 	if t != r {
 		old = append(old, z[z.offset(r):end(r)]...)
+		// The member's place in byHash, found before anything moves.
+		j = sort.Search(n, func(i int) bool {
+			hi := memberHash(z.member(z.hashRank(i)))
+			return hi > h || (hi == h && z.hashRank(i) >= r)
+		})
 	}
 	offs := z[zsetHeader : zsetHeader+4*n]
 	switch {
@@ -382,21 +405,12 @@ func (z zsetValue) move(r int, e zsetElem) {
 	// Renumber byHash: the ranks between shift by one, the moved element
 	// takes rank t; then keep (hash, rank) order among equal hashes.
 	hashes := z[zsetHeader+4*n : zsetHeader+8*n]
-	lo, hi, d := r+1, t, -1
-	if t < r {
-		lo, hi, d = t, r-1, 1
+	if t > r {
+		shiftRanks(hashes, uint32(r+1), uint32(t), ^uint32(0)) // -1
+	} else {
+		shiftRanks(hashes, uint32(t), uint32(r-1), 1)
 	}
-	j := -1
-	for i := range n {
-		switch x := int(le.Uint32(hashes[4*i:])); {
-		case x == r:
-			le.PutUint32(hashes[4*i:], uint32(t))
-			j = i
-		case x >= lo && x <= hi:
-			le.PutUint32(hashes[4*i:], uint32(x+d))
-		}
-	}
-	h := memberHash(e.member)
+	le.PutUint32(hashes[4*j:], uint32(t))
 	key := func(i int) (uint32, int) { return memberHash(z.member(z.hashRank(i))), z.hashRank(i) }
 	swap := func(a, b int) {
 		x, y := le.Uint32(hashes[4*a:]), le.Uint32(hashes[4*b:])

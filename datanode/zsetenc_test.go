@@ -218,9 +218,25 @@ func testZsetEdits(t *testing.T, pool int, c1, c2 string) {
 	}
 }
 
-// BenchmarkZsetUpdate measures a one-member score change on sets of
-// several sizes: the cost of a write, which copies the packed value.
-func BenchmarkZsetUpdate(b *testing.B) {
+// BenchmarkZsetMove measures a one-member score change (ZADD or ZINCRBY
+// of an existing member) on sets of several sizes, done in place.
+func BenchmarkZsetMove(b *testing.B) {
+	for _, n := range []int{128, 10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			z := testZset(n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			for range b.N {
+				m := []byte(fmt.Sprintf("m%04d", rng.IntN(n)))
+				r, _ := z.find(m)
+				z.move(r, zsetElem{float64(rng.IntN(n / 2)), m})
+			}
+		})
+	}
+}
+
+// BenchmarkZsetInsertDelete measures removing a member and adding it back
+// (ZREM then ZADD) on sets of several sizes: each copies the packed value.
+func BenchmarkZsetInsertDelete(b *testing.B) {
 	for _, n := range []int{128, 10000, 100000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			z := testZset(n)
