@@ -62,7 +62,8 @@ type command struct {
 	extra *docExtra
 	// subcommands are reported by COMMAND; the container's run dispatches.
 	subcommands []*command
-	// keySpecs replace the key spec derived from firstKey/lastKey/keyStep.
+	// keySpecs, when set, replace the key spec derived from firstKey,
+	// lastKey and keyStep (see keyspec.go).
 	keySpecs []keySpec
 }
 
@@ -118,6 +119,7 @@ func buildCommandTable() map[string]*command {
 		stringCommands(),
 		hashCommands(),
 		listCommands(),
+		zsetCommands(),
 		{objectCommand()},
 		keyCommands(),
 		serverCommands(),

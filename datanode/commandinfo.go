@@ -150,6 +150,8 @@ func aclCategories(cmd *command) []string {
 			has["hash"] = true
 		case "list":
 			has["list"] = true
+		case "sorted-set":
+			has["sortedset"] = true
 		case "connection":
 			has["connection"] = true
 		}
@@ -351,7 +353,7 @@ func (c *client) replyDocArgs(args []docArg, hasKeySpec bool) {
 		c.replyBulkString(a.typ)
 		if keySpec {
 			c.replyBulkString("key_spec_index")
-			c.replyInt(int64(a.keySpecIndex))
+			c.replyInt(int64(a.keySpec))
 		}
 		if a.token != "" {
 			c.replyBulkString("token")
@@ -435,14 +437,24 @@ func cmdCommandGetKeys(c *client, args [][]byte) {
 		c.replyError("ERR Invalid number of arguments specified for command")
 		return
 	}
-	pos, keyFlags := cmd.keysOf(line)
+	pos := cmd.keyPositions(len(line))
+	refs, _ := cmd.specKeys(line)
+	if cmd.keySpecs != nil {
+		pos = pos[:0]
+		for _, r := range refs {
+			pos = append(pos, r.pos)
+		}
+	}
 	if len(pos) == 0 {
 		c.replyError("ERR Invalid arguments specified for command")
 		return
 	}
+	flags := keySpecFlags(cmd)
 	c.replyArray(len(pos))
 	for i, p := range pos {
-		flags := keyFlags[i]
+		if cmd.keySpecs != nil {
+			flags = cmd.keySpecs[refs[i].spec].flags
+		}
 		if !withFlags {
 			c.replyBulk(line[p])
 			continue

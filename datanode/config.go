@@ -27,6 +27,10 @@ const (
 	// DefaultListMaxListpackSize is Redis's list-max-listpack-size: -2,
 	// quicklist nodes of up to 8 KiB.
 	DefaultListMaxListpackSize = -2
+	// DefaultZsetMaxListpackEntries and DefaultZsetMaxListpackValue are
+	// Redis's zset-max-listpack-entries and zset-max-listpack-value.
+	DefaultZsetMaxListpackEntries = 128
+	DefaultZsetMaxListpackValue   = 64
 )
 
 // IO models, the values of Config.IOModel.
@@ -146,6 +150,8 @@ type Settings struct {
 	HashMaxListpackValue   int64        // hash-max-listpack-value
 	ListMaxListpackSize    int64        // list-max-listpack-size: accepted; every list is a quicklist, as in Redis 7.0
 	ListCompressDepth      int64        // list-compress-depth: accepted; lists are not compressed
+	ZsetMaxListpackEntries int64        // zset-max-listpack-entries
+	ZsetMaxListpackValue   int64        // zset-max-listpack-value
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
 }
@@ -167,6 +173,8 @@ func DefaultConfig() Config {
 			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
 			HashMaxListpackValue:   DefaultHashMaxListpackValue,
 			ListMaxListpackSize:    DefaultListMaxListpackSize,
+			ZsetMaxListpackEntries: DefaultZsetMaxListpackEntries,
+			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
 			ProtectedMode:          true,
 		},
 	}
@@ -252,6 +260,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: list-max-listpack-size must be a 32-bit integer")
 	case s.ListCompressDepth < 0 || s.ListCompressDepth > math.MaxInt32:
 		return fmt.Errorf("datanode: list-compress-depth must be between 0 and 2147483647")
+	case s.ZsetMaxListpackEntries < 0 || s.ZsetMaxListpackValue < 0:
+		return fmt.Errorf("datanode: zset-max-listpack-entries and zset-max-listpack-value must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
 	}

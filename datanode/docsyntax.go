@@ -13,10 +13,10 @@ type docArg struct {
 	token         string // the literal word that introduces the argument, if any
 	optional      bool
 	multiple      bool
-	multipleToken bool // the token is repeated with each repetition
+	multipleToken bool   // the token is repeated with each repetition
+	since         string // the version that added the argument, if later than the command
+	keySpec       int    // a key's key spec index
 	args          []docArg
-	since         string // the version that added an optional argument
-	keySpecIndex  int    // for a key: which of the command's key specs finds it
 }
 
 // Argument types of COMMAND DOCS.

@@ -31,7 +31,7 @@ var fuzzServer = sync.OnceValue(func() *Server {
 // ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
 	names := map[string]bool{"object": true}
-	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands()} {
+	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands()} {
 		for _, cmd := range family {
 			names[cmd.name] = true
 		}
@@ -77,6 +77,7 @@ func decodeFuzzScript(script string) [][][]byte {
 }
 
 var fuzzSeeds = []string{
+	"ZADD z 1 a 2 b\nZADD z INCR inf a\nZRANGE z (1 +inf BYSCORE REV LIMIT 0 5 WITHSCORES\nZRANGEBYLEX z [a (c\nZPOPMIN z 3\nZUNIONSTORE d 2 z z WEIGHTS 2 inf\nZMPOP 1 d MAX COUNT 2\nZSCAN d 0",
 	"SET k v\nGET k\nGET missing",
 	"SET k v NX\nSET k v XX GET\nSET k v NX GET EX 10\nSET k v KEEPTTL\nSET k v EXAT 1\nGET k",
 	"SET k v PX 100000 GET\nSET k v PXAT 9223372036854775807\nSET k v EX 9223372036854775\nSET k v EX -1\nSET k v EX 0 PX 1",
@@ -132,7 +133,7 @@ func FuzzCommands(f *testing.F) {
 			if s.lookup(args[0]) != nil && !fuzzCommandNames()[name] {
 				continue
 			}
-			if name == "hrandfield" && len(args) > 2 {
+			if (name == "hrandfield" || name == "zrandmember") && len(args) > 2 {
 				if n, ok := parseInt(args[2]); ok && (n > fuzzMaxRandomFields || n < -fuzzMaxRandomFields) {
 					continue
 				}

@@ -45,6 +45,8 @@ func validValue(typ store.Type, value []byte) bool {
 		return validHash(value)
 	case store.TypeList:
 		return validList(value)
+	case store.TypeZSet:
+		return validZset(value)
 	}
 	return false
 }

@@ -1,48 +1,77 @@
 package datanode
 
-// keySpec is one of Redis's key specs, for the commands whose keys are not
-// one range with one set of flags (those derive their single key spec from
-// firstKey, lastKey and keyStep): LMOVE's source and destination have
-// different flags, LMPOP's keys are counted by an argument.
+// keySpec is one of Redis 7's key specifications, for a command whose
+// keys first/last/step cannot describe (several kinds of keys, or a
+// numkeys argument): COMMAND INFO reports them and CHKV finds the keys of
+// a call with them (COMMAND GETKEYS, cluster admission).
 type keySpec struct {
 	flags []string
-	index int // begin_search index: the position of the key, or of the key count
-	// keynum marks a find_keys keynum spec: the argument at index counts
-	// the keys that follow it. Without it the spec is the one key at index.
-	keynum bool
+	begin int // begin_search index: the position where the search starts
+	// find_keys: a range (lastKey relative to begin, negative from the
+	// end; limit 0), or with keynum the count at begin+keynumIdx and the
+	// keys from begin+firstKey. keyStep is common to both.
+	keynum    bool
+	lastKey   int
+	keynumIdx int
+	firstKey  int
+	keyStep   int
 }
 
-// keysOf returns the positions in args (the command name first) of the
-// command's keys and each key's flags, by its key specs.
-func (cmd *command) keysOf(args [][]byte) (pos []int, flags [][]string) {
-	if cmd.keySpecs == nil {
-		pos = cmd.keyPositions(len(args))
-		f := keySpecFlags(cmd)
-		for range pos {
-			flags = append(flags, f)
-		}
-		return pos, flags
+// keyRef is a key found by a key spec: its position and spec index.
+type keyRef struct{ pos, spec int }
+
+// keys returns the positions of args (the command name included) that
+// are keys by spec, or nil when args do not fit the spec.
+func (ks keySpec) keys(args [][]byte) []int {
+	step := max(ks.keyStep, 1)
+	if ks.begin >= len(args) {
+		return nil
 	}
-	for _, ks := range cmd.keySpecs {
-		if ks.index >= len(args) {
-			return nil, nil
+	var first, last int
+	if ks.keynum {
+		p := ks.begin + ks.keynumIdx
+		if p >= len(args) {
+			return nil
 		}
-		if !ks.keynum {
-			pos, flags = append(pos, ks.index), append(flags, ks.flags)
-			continue
+		n, ok := parseInt(args[p])
+		if !ok || n < 0 || n > int64(len(args)) {
+			return nil
 		}
-		n, ok := parseInt(args[ks.index])
-		if !ok || n <= 0 || n > int64(len(args)-ks.index-1) {
-			return nil, nil
-		}
-		for i := range int(n) {
-			pos, flags = append(pos, ks.index+1+i), append(flags, ks.flags)
+		first = ks.begin + ks.firstKey
+		last = first + int(n-1)*step
+	} else {
+		first = ks.begin
+		last = ks.begin + ks.lastKey
+		if ks.lastKey < 0 {
+			last = len(args) + ks.lastKey
 		}
 	}
-	return pos, flags
+	if last >= len(args) {
+		return nil
+	}
+	var out []int
+	for i := first; i <= last; i += step {
+		out = append(out, i)
+	}
+	return out
 }
 
-// replyKeySpecs writes COMMAND INFO's key specs of a command with keySpecs.
+// specKeys returns the keys of a call of cmd found by its key specs, in
+// spec order; ok is false when a spec does not fit args.
+func (cmd *command) specKeys(args [][]byte) (refs []keyRef, ok bool) {
+	for i, ks := range cmd.keySpecs {
+		pos := ks.keys(args)
+		if pos == nil {
+			return nil, false
+		}
+		for _, p := range pos {
+			refs = append(refs, keyRef{p, i})
+		}
+	}
+	return refs, true
+}
+
+// replyKeySpecs writes cmd.keySpecs as COMMAND INFO's key specs.
 func (c *client) replyKeySpecs(cmd *command) {
 	c.replyArray(len(cmd.keySpecs))
 	for _, ks := range cmd.keySpecs {
@@ -59,7 +88,7 @@ func (c *client) replyKeySpecs(cmd *command) {
 		c.replyBulkString("spec")
 		c.replyArray(2)
 		c.replyBulkString("index")
-		c.replyInt(int64(ks.index))
+		c.replyInt(int64(ks.begin))
 		c.replyBulkString("find_keys")
 		c.replyArray(4)
 		c.replyBulkString("type")
@@ -68,21 +97,34 @@ func (c *client) replyKeySpecs(cmd *command) {
 			c.replyBulkString("spec")
 			c.replyArray(6)
 			c.replyBulkString("keynumidx")
-			c.replyInt(0)
+			c.replyInt(int64(ks.keynumIdx))
 			c.replyBulkString("firstkey")
-			c.replyInt(1)
+			c.replyInt(int64(ks.firstKey))
 			c.replyBulkString("keystep")
-			c.replyInt(1)
+			c.replyInt(int64(max(ks.keyStep, 1)))
 			continue
 		}
 		c.replyBulkString("range")
 		c.replyBulkString("spec")
 		c.replyArray(6)
 		c.replyBulkString("lastkey")
-		c.replyInt(0)
+		c.replyInt(int64(ks.lastKey))
 		c.replyBulkString("keystep")
-		c.replyInt(1)
+		c.replyInt(int64(max(ks.keyStep, 1)))
 		c.replyBulkString("limit")
 		c.replyInt(0)
 	}
+}
+
+// callKeys returns the positions of the keys in a call of cmd.
+func (cmd *command) callKeys(args [][]byte) []int {
+	if cmd.keySpecs == nil {
+		return cmd.keyPositions(len(args))
+	}
+	refs, _ := cmd.specKeys(args)
+	pos := make([]int, len(refs))
+	for i, r := range refs {
+		pos[i] = r.pos
+	}
+	return pos
 }

@@ -12,8 +12,8 @@ func listCommands() []*command {
 		return docArg{name: name, typ: argOneOf, args: []docArg{
 			{name: "left", typ: argPureToken, token: "LEFT"}, {name: "right", typ: argPureToken, token: "RIGHT"}}}
 	}
-	srcDst := []docArg{{name: "source", typ: argKey}, {name: "destination", typ: argKey, keySpecIndex: 1}}
-	moveSpecs := []keySpec{{flags: []string{"RW", "access", "delete"}, index: 1}, {flags: []string{"RW", "insert"}, index: 2}}
+	srcDst := []docArg{{name: "source", typ: argKey}, {name: "destination", typ: argKey, keySpec: 1}}
+	moveSpecs := []keySpec{{flags: []string{"RW", "access", "delete"}, begin: 1}, {flags: []string{"RW", "insert"}, begin: 2}}
 	rw := func(flags ...string) []string { return append([]string{"RW"}, flags...) }
 	ro := func(flags ...string) []string { return append([]string{"RO"}, flags...) }
 	const w, wf, r, rf = flagWrite | flagDenyOOM, flagWrite | flagDenyOOM | flagFast, flagReadOnly, flagReadOnly | flagFast
@@ -33,7 +33,7 @@ func listCommands() []*command {
 		&docExtra{args: srcDst, deprecatedSince: "6.2.0", replacedBy: "`LMOVE` with the `RIGHT` and `LEFT` arguments"})
 	rpoplpush.lastKey, rpoplpush.keySpecs = 2, moveSpecs
 	lmpop := &command{name: "lmpop", arity: -4, flags: flagWrite | flagMovable, run: cmdLmpop,
-		keySpecs: []keySpec{{flags: []string{"RW", "access", "delete"}, index: 1, keynum: true}},
+		keySpecs: []keySpec{{flags: []string{"RW", "access", "delete"}, begin: 1, keynum: true, firstKey: 1, keyStep: 1}},
 		doc:      commandDoc{"list", "Pop elements from a list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", ""},
 		extra: &docExtra{args: []docArg{{name: "numkeys", typ: argInteger}, {name: "key", typ: argKey, multiple: true},
 			leftRight("where"), {name: "count", typ: argInteger, token: "COUNT", optional: true}}}}

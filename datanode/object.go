@@ -79,6 +79,8 @@ func cmdObjectEncoding(c *client, args [][]byte) {
 			c.replyBulkString("hashtable")
 		case typ == store.TypeList:
 			c.replyBulkString("quicklist") // Redis 7.0's only list encoding
+		case typ == store.TypeZSet:
+			c.replyBulkString([...]string{"listpack", "skiplist"}[zsetValue(v).encoding()])
 		default:
 			c.replyBulkString(stringEncoding(v))
 		}

@@ -97,31 +97,12 @@ func (s *Server) dialOptions(window, connWindow int32, c grpcdial.Config, extra 
 // CLUSTERDOWN; see ownership.Table.Admit).
 func (s *Server) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
 	sl := -1
-	same := func(key []byte) bool {
-		ks := slot.Of(key)
+	for _, i := range cmd.callKeys(args) {
+		ks := slot.Of(args[i])
 		if sl >= 0 && ks != sl {
-			return false
-		}
-		sl = ks
-		return true
-	}
-	if cmd.keySpecs != nil {
-		pos, _ := cmd.keysOf(args)
-		for _, i := range pos {
-			if !same(args[i]) {
-				return nil, ownership.ErrCrossSlot
-			}
-		}
-	}
-	last := cmd.lastKey
-	if last < 0 {
-		last += len(args)
-	}
-	last = min(last, len(args)-1)
-	for i := cmd.firstKey; cmd.firstKey > 0 && i <= last; i += max(cmd.keyStep, 1) {
-		if !same(args[i]) {
 			return nil, ownership.ErrCrossSlot
 		}
+		sl = ks
 	}
 	if sl < 0 {
 		return nil, "" // no key present: served locally
