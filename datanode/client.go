@@ -38,6 +38,10 @@ type client struct {
 	closeAfter    bool // QUIT: close once the reply is sent
 	writeDeadline time.Time
 
+	multi    *multiState // the open transaction, nil outside MULTI
+	watching *watchState // WATCHed keys, nil until the first WATCH
+	held     *heldSlots  // the slots a running EXEC holds, else nil
+
 	name       atomic.Pointer[string]
 	lastActive atomic.Int64 // Unix ms of the last command
 	lastCmd    atomic.Pointer[string]
@@ -69,6 +73,7 @@ func (s *Server) serveClient(c *client) {
 	defer func() {
 		c.conn.Close()
 		s.unregister(c)
+		c.unwatchAll()
 		c.releaseBuffers()
 	}()
 	var limits resp.Limits

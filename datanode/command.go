@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,15 +13,18 @@ type cmdFlag uint32
 
 // Command flags. Only those CHKV acts on or reports are defined.
 const (
-	flagWrite    cmdFlag = 1 << iota // modifies the keyspace
-	flagReadOnly                     // reads the keyspace only
-	flagDenyOOM                      // refused when over maxmemory
-	flagAdmin                        // administrative
-	flagNoAuth                       // allowed before AUTH
-	flagFast                         // O(1) or O(log N)
-	flagLoading                      // allowed while loading
-	flagStale                        // allowed on a stale replica
-	flagNoScript                     // not allowed in scripts
+	flagWrite       cmdFlag = 1 << iota // modifies the keyspace
+	flagReadOnly                        // reads the keyspace only
+	flagDenyOOM                         // refused when over maxmemory
+	flagAdmin                           // administrative
+	flagNoAuth                          // allowed before AUTH
+	flagFast                            // O(1) or O(log N)
+	flagLoading                         // allowed while loading
+	flagStale                           // allowed on a stale replica
+	flagNoScript                        // not allowed in scripts
+	flagSkipSlowlog                     // not logged in the slow log
+	flagAllowBusy                       // allowed while a script is busy
+	flagNoQueue                         // runs at once inside MULTI (internal: not reported)
 )
 
 var flagNames = []struct {
@@ -29,7 +33,8 @@ var flagNames = []struct {
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
+	{flagStale, "stale"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
+	{flagNoAuth, "no_auth"}, {flagAllowBusy, "allow_busy"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.
@@ -118,6 +123,7 @@ func buildCommandTable() map[string]*command {
 		keyCommands(),
 		serverCommands(),
 		clusterCommands(),
+		transactionCommands(),
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -146,52 +152,69 @@ func (s *Server) lookup(name []byte) *command {
 }
 
 // execute runs one command for c, as Redis's processCommand does: existence,
-// arity, authentication and memory checks, then the command itself.
+// arity, authentication, ownership and memory checks, then the command
+// itself, or, inside MULTI, its queueing (see multi.go). A check that fails
+// inside MULTI also makes the transaction's EXEC fail.
 func (s *Server) execute(c *client, args [][]byte) {
 	cmd := s.lookup(args[0])
 	if cmd == nil {
-		s.cmdStats.unknown().results[resultError].Add(1)
-		c.replyError(unknownCommandError(args))
+		c.reject(&s.cmdStats.unknown().results[resultError], unknownCommandError(args))
 		return
 	}
 	cs := &s.cmdStats.stats[cmd.id]
 	if !cmd.arityOK(len(args)) {
-		cs.results[resultError].Add(1)
-		c.replyError(arityError(cmd.name))
+		c.reject(&cs.results[resultError], arityError(cmd.name))
 		return
 	}
 	st := s.settings.Load()
 	if st.RequirePass != "" && !c.authenticated && cmd.flags&flagNoAuth == 0 {
-		cs.results[resultError].Add(1)
-		c.replyError(errNoAuth)
+		c.reject(&cs.results[resultError], errNoAuth)
 		return
 	}
 	var gate *sync.RWMutex
 	if s.member != nil && cmd.firstKey > 0 {
 		var reject string
 		if gate, reject = s.admit(cmd, args); reject != "" {
-			cs.results[classifyError(reject)].Add(1)
-			c.replyError(reject)
+			c.reject(&cs.results[classifyError(reject)], reject)
 			return
 		}
 	}
-	if st.MaxMemory > 0 && !s.freeMemory(st) && cmd.flags&flagDenyOOM != 0 {
+	if st.MaxMemory > 0 && !s.freeMemory(st) && c.deniedOnOOM(cmd) {
 		if gate != nil {
 			gate.RUnlock()
 		}
-		cs.results[resultError].Add(1)
-		c.replyError(errOOM)
+		c.reject(&cs.results[resultError], errOOM)
 		return
 	}
+	if c.multi != nil && cmd.flags&flagNoQueue == 0 {
+		c.queue(cmd, args)
+	} else {
+		s.call(c, cmd, cs, args)
+	}
+	if gate != nil {
+		gate.RUnlock()
+	}
+}
+
+// reject answers a command refused before it ran, counting it in result,
+// and, inside MULTI, makes EXEC fail (Redis's rejectCommand).
+func (c *client) reject(result *atomic.Uint64, msg string) {
+	result.Add(1)
+	if c.multi != nil {
+		c.multi.aborted = true
+	}
+	c.replyError(msg)
+}
+
+// call runs an admitted command and records its statistics, as Redis's
+// call does; EXEC calls it for each queued command.
+func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 	start := time.Now()
 	c.lastActive.Store(start.UnixMilli())
 	c.lastCmd.Store(&cmd.name)
 	s.stats.commandsProcessed.Add(1)
 	mark := len(c.out)
 	cmd.run(c, args)
-	if gate != nil {
-		gate.RUnlock()
-	}
 	cs.observe(time.Since(start))
 	r := resultOK
 	if len(c.out) > mark && c.out[mark] == '-' {

@@ -150,6 +150,8 @@ func aclCategories(cmd *command) []string {
 			has["hash"] = true
 		case "connection":
 			has["connection"] = true
+		case "transactions":
+			has["transaction"] = true
 		}
 	}
 	var out []string

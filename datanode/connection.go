@@ -12,7 +12,7 @@ func connectionCommands() []*command {
 			doc: commandDoc{"connection", "Returns the server's liveliness response.", "1.0.0", "O(1)", "[message]"}},
 		{name: "echo", arity: 2, flags: flagFast | flagStale | flagLoading, run: cmdEcho,
 			doc: commandDoc{"connection", "Returns the given string.", "1.0.0", "O(1)", "message"}},
-		{name: "quit", arity: -1, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript, run: cmdQuit,
+		{name: "quit", arity: -1, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript | flagNoQueue, run: cmdQuit,
 			doc: commandDoc{"connection", "Closes the connection.", "1.0.0", "O(1)", ""}},
 		{name: "select", arity: 2, flags: flagFast | flagStale | flagLoading, run: cmdSelect,
 			doc: commandDoc{"connection", "Changes the selected database.", "1.0.0", "O(1)", "index"}},

@@ -1,0 +1,300 @@
+package datanode
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// multiScript is a transaction script over two connections, A and B: each
+// line is "A <command>", "B <command>" or "SLEEP <ms>". B changes the keys
+// A watches.
+var multiScript = []string{
+	// Errors outside and inside MULTI.
+	"A EXEC", "A DISCARD", "A UNWATCH", "A WATCH",
+	"A MULTI", "A MULTI", "A WATCH x", "A SET a 1", "A EXEC", "A EXEC",
+	"A MULTI", "A EXEC",
+	"A MULTI", "A SET k v", "A INCR k", "A GET k", "A EXEC",
+	"A MULTI", "A SET k", "A NOSUCH x", "A GET k", "A EXEC", "A EXEC",
+	"A MULTI", "A SET k w", "A DISCARD", "A GET k", "A DISCARD",
+	"A MULTI", "A GET", "A EXEC",
+	"A MULTI", "A UNWATCH", "A PING", "A ECHO hi", "A EXEC",
+	// Several slots, and commands on the whole keyspace.
+	"A MULTI", "A MSET a 1 b 2 c 3", "A MGET a b c", "A DEL a b", "A RENAME c d", "A EXISTS a b c d", "A EXEC",
+	"A MULTI", "A HSET h f v g w", "A HGETALL h", "A HINCRBY h f 1", "A HLEN h", "A EXEC",
+	"A MULTI", "A FLUSHALL", "A SET a 1", "A KEYS *", "A DBSIZE", "A RANDOMKEY", "A SCAN 0", "A EXEC",
+	// WATCH: a change by another client, even to the same value.
+	"A SET k 1", "A WATCH k", "B SET k 1", "A MULTI", "A GET k", "A EXEC", "A GET k",
+	// by this client before MULTI
+	"A WATCH k", "A INCR k", "A MULTI", "A INCR k", "A EXEC", "A GET k",
+	// no change: a failed SET NX, a DEL of a missing key, a read
+	"A WATCH k nokey", "B SET k 5 NX", "B DEL nokey", "B GET k", "A MULTI", "A INCR k", "A EXEC",
+	// a key of the same slot is not the watched key
+	"A WATCH {t}a", "B SET {t}b 1", "A MULTI", "A SET {t}a 1", "A EXEC",
+	// UNWATCH, DISCARD and EXEC forget the watches
+	"A WATCH k", "A UNWATCH", "B SET k 2", "A MULTI", "A GET k", "A EXEC",
+	"A WATCH k", "A MULTI", "A DISCARD", "B SET k 3", "A MULTI", "A GET k", "A EXEC",
+	"A WATCH k", "A MULTI", "A EXEC", "B SET k 4", "A MULTI", "A GET k", "A EXEC",
+	// deletion, renaming, expiry set, persist, hash writes
+	"A WATCH k", "B DEL k", "A MULTI", "A EXEC",
+	"A SET j 1", "A WATCH k", "B RENAME j k", "A MULTI", "A EXEC",
+	"A WATCH k", "B EXPIRE k 100", "A MULTI", "A EXEC",
+	"A WATCH k", "B PERSIST k", "A MULTI", "A EXEC",
+	"A WATCH k", "B PERSIST k", "A MULTI", "A EXEC",
+	"A WATCH h", "B HSET h f x", "A MULTI", "A HGET h f", "A EXEC",
+	"A WATCH h", "B HDEL h nofield", "A MULTI", "A HGET h f", "A EXEC",
+	// FLUSHALL changes the watched keys that exist only
+	"A WATCH nokey", "B FLUSHALL", "A MULTI", "A PING", "A EXEC",
+	"A SET k 1", "A WATCH k", "B FLUSHDB", "A MULTI", "A PING", "A EXEC",
+	// a watched key that expires before EXEC fails it (Redis 7.0)
+	"A SET k 1 PX 100", "A WATCH k", "SLEEP 250", "A MULTI", "A PING", "A EXEC",
+	// one already expired when watched does not
+	"A SET k 1 PX 50", "SLEEP 150", "A WATCH k", "A MULTI", "A PING", "A EXEC",
+	// the transaction's replies with a runtime error in the middle
+	"A SET s x", "A MULTI", "A INCR s", "A APPEND s y", "A HSET s f v", "A GET s", "A EXEC",
+	// command metadata
+	"A COMMAND INFO multi exec discard watch unwatch",
+	"A COMMAND DOCS multi", "A COMMAND DOCS exec", "A COMMAND DOCS discard", "A COMMAND DOCS watch", "A COMMAND DOCS unwatch",
+	"A COMMAND GETKEYSANDFLAGS watch a b",
+	"A COMMAND GETKEYS watch a b",
+}
+
+// runTwoConnScript runs a multiScript on connections a and b, returning
+// the replies, with the command, one a line.
+func runTwoConnScript(t *testing.T, a, b *respConn, script []string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range script {
+		who, cmd, _ := strings.Cut(line, " ")
+		switch who {
+		case "SLEEP":
+			ms, _ := strconv.Atoi(cmd)
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			continue
+		case "A":
+			out = append(out, line+" -> "+a.do(splitArgs(t, cmd)...))
+		case "B":
+			out = append(out, line+" -> "+b.do(splitArgs(t, cmd)...))
+		default:
+			t.Fatalf("bad script line %q", line)
+		}
+	}
+	return out
+}
+
+// TestMultiAgainstRedis runs multiScript on a DataNode and on a real Redis
+// and requires identical replies.
+func TestMultiAgainstRedis(t *testing.T) {
+	s := startServer(t, nil)
+	got := runTwoConnScript(t, s.dial(t), s.dial(t), multiScript)
+	sock := startRedisSocket(t)
+	want := runTwoConnScript(t, dial(t, "unix", sock), dial(t, "unix", sock), multiScript)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("step %d\n got: %s\nwant: %s", i, got[i], want[i])
+		}
+	}
+}
+
+// TestMultiWatchFreedOnDisconnect checks that a client's watches go when it
+// does: the store counts no watched key once the connection closed.
+func TestMultiWatchFreedOnDisconnect(t *testing.T) {
+	for _, model := range []string{IOModelGoroutine, IOModelEpoll} {
+		t.Run(model, func(t *testing.T) {
+			s := startServer(t, func(c *Config) { c.IOModel = model })
+			c := s.dial(t)
+			if got := c.do("WATCH", "a", "b", "a"); got != "OK" {
+				t.Fatalf("WATCH = %s", got)
+			}
+			if got := c.do("SET", "a", "1"); got != "OK" {
+				t.Fatalf("SET = %s", got)
+			}
+			c.conn.Close()
+			deadline := time.Now().Add(5 * time.Second)
+			for s.store.WatchedKeys() != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d keys still watched after the client left", s.store.WatchedKeys())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestMultiNoLostUpdate runs concurrent optimistic increments (WATCH, GET,
+// MULTI, SET, EXEC, retried on a null reply) and checks that the counter
+// equals the number of EXECs that succeeded; meanwhile other clients
+// increment two keys of different slots in transactions while a reader
+// requires MGET to see them equal, which holds only if EXEC is atomic.
+func TestMultiNoLostUpdate(t *testing.T) {
+	for _, model := range []string{IOModelGoroutine, IOModelEpoll} {
+		t.Run(model, func(t *testing.T) {
+			s := startServer(t, func(c *Config) { c.IOModel = model })
+			const workers, rounds = 6, 60
+			var committed, aborted atomic.Int64
+			var wg sync.WaitGroup
+			for range workers {
+				c := s.dial(t)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range rounds {
+						for {
+							c.send("WATCH", "counter")
+							c.send("GET", "counter")
+							c.send("MULTI")
+							if got := c.reply(); got != "OK" {
+								t.Errorf("WATCH = %s", got)
+								return
+							}
+							v, _ := strconv.Atoi(strings.Trim(c.reply(), `"`))
+							c.reply() // OK
+							c.send("SET", "counter", strconv.Itoa(v+1))
+							c.send("EXEC")
+							c.reply() // QUEUED
+							got := c.reply()
+							if got == `["OK"]` || got == "[OK]" {
+								committed.Add(1)
+								break
+							}
+							if got != "(nil array)" {
+								t.Errorf("EXEC = %s", got)
+								return
+							}
+							aborted.Add(1)
+						}
+					}
+				}()
+			}
+			// Atomicity across slots, without WATCH.
+			stop := make(chan struct{})
+			for range 2 {
+				c := s.dial(t)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range rounds * 2 {
+						c.send("MULTI")
+						c.send("INCR", "x")
+						c.send("INCR", "y")
+						c.send("EXEC")
+						for range 3 {
+							c.reply()
+						}
+						if got := c.reply(); !strings.HasPrefix(got, "[(integer)") {
+							t.Errorf("EXEC = %s", got)
+							return
+						}
+					}
+				}()
+			}
+			reader := s.dial(t)
+			readerDone := make(chan struct{})
+			go func() {
+				defer close(readerDone)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					got := reader.do("MGET", "x", "y")
+					parts := strings.Split(strings.Trim(got, "[]"), " ")
+					if len(parts) != 2 || parts[0] != parts[1] {
+						t.Errorf("MGET x y = %s: a transaction was seen half done", got)
+						return
+					}
+				}
+			}()
+			wg.Wait()
+			close(stop)
+			<-readerDone
+			c := s.dial(t)
+			if got, want := c.do("GET", "counter"), strconv.Quote(strconv.Itoa(int(committed.Load()))); got != want {
+				t.Fatalf("counter = %s after %d committed EXECs (%d aborted)", got, committed.Load(), aborted.Load())
+			}
+			if committed.Load() != workers*rounds {
+				t.Fatalf("%d committed, want %d", committed.Load(), workers*rounds)
+			}
+			t.Logf("%d committed, %d retried after a conflict", committed.Load(), aborted.Load())
+		})
+	}
+}
+
+// TestGoRedisTransactions uses go-redis's TxPipelined and Watch, as
+// applications do.
+func TestGoRedisTransactions(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr().String(), MaxRetries: -1, PoolSize: 8})
+	t.Cleanup(func() { rdb.Close() })
+
+	var incr *redis.IntCmd
+	cmds, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "a", "1", 0)
+		incr = p.Incr(ctx, "a")
+		p.HSet(ctx, "h", "f", "v")
+		return nil
+	})
+	if err != nil || len(cmds) != 3 || incr.Val() != 2 {
+		t.Fatalf("TxPipelined = %v, %v; INCR = %d", cmds, err, incr.Val())
+	}
+	// A runtime error is the command's, and the others still ran.
+	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, "a", "f", "v")
+		p.Set(ctx, "b", "2", 0)
+		return nil
+	})
+	if err == nil || !strings.HasPrefix(err.Error(), "WRONGTYPE") {
+		t.Fatalf("TxPipelined with a wrong type: %v", err)
+	}
+	if v, _ := rdb.Get(ctx, "b").Result(); v != "2" {
+		t.Fatalf("b = %q after the transaction", v)
+	}
+
+	// Optimistic increments through Watch, retried on TxFailedErr.
+	const workers, rounds = 4, 25
+	var wg sync.WaitGroup
+	var conflicts atomic.Int64
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				for {
+					err := rdb.Watch(ctx, func(tx *redis.Tx) error {
+						n, err := tx.Get(ctx, "counter").Int()
+						if err != nil && !errors.Is(err, redis.Nil) {
+							return err
+						}
+						_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+							p.Set(ctx, "counter", n+1, 0)
+							return nil
+						})
+						return err
+					}, "counter")
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, redis.TxFailedErr) {
+						t.Errorf("Watch: %v", err)
+						return
+					}
+					conflicts.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n, err := rdb.Get(ctx, "counter").Int(); err != nil || n != workers*rounds {
+		t.Fatalf("counter = %d (%v), want %d", n, err, workers*rounds)
+	}
+	t.Logf("%d conflicts retried", conflicts.Load())
+}

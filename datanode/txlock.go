@@ -1,0 +1,121 @@
+package datanode
+
+import (
+	"slices"
+
+	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/datanode/store"
+)
+
+// EXEC's atomicity. Commands lock the slots of their keys for as long as
+// they look at or change them; EXEC locks, in ascending order as every
+// multi-slot locker does, the slots of all its queued commands' keys (every
+// slot if one of them works on the whole keyspace, as KEYS or FLUSHALL do)
+// and holds them while the commands run, so no other client's command on
+// those keys interleaves. The commands lock through c.lock, c.unlock and
+// c.lockKeys, which skip the slots the client's running EXEC holds: a
+// slot lock is not re-entrant, and the commands run on EXEC's goroutine.
+// Outside EXEC, c.held is nil and the helpers are a nil check away from
+// the slot's own Lock and Unlock.
+
+// heldSlots are the slots a running EXEC holds locked.
+type heldSlots struct {
+	all bool  // every slot
+	ids []int // otherwise these, ascending
+}
+
+// has reports whether slot id is held.
+func (h *heldSlots) has(id int) bool {
+	if h.all {
+		return true
+	}
+	_, ok := slices.BinarySearch(h.ids, id)
+	return ok
+}
+
+// lock locks sl unless the client's running EXEC holds it.
+func (c *client) lock(sl *store.Slot) {
+	if c.held == nil || !c.held.has(sl.ID()) {
+		sl.Lock()
+	}
+}
+
+// unlock undoes lock.
+func (c *client) unlock(sl *store.Slot) {
+	if c.held == nil || !c.held.has(sl.ID()) {
+		sl.Unlock()
+	}
+}
+
+// lockKeys is Server.lockKeys for a command of c: inside EXEC, the slots of
+// the command's keys are held already and nothing is locked.
+func (c *client) lockKeys(args [][]byte, first, step int) keyLocks {
+	if c.held != nil {
+		return keyLocks{}
+	}
+	return c.srv.lockKeys(args, first, step)
+}
+
+// wholeKeyspace reports whether cmd works on every slot rather than on key
+// arguments (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHALL, FLUSHDB).
+func (cmd *command) wholeKeyspace() bool {
+	return cmd.firstKey == 0 && cmd.flags&(flagWrite|flagReadOnly) != 0
+}
+
+// holdSlots locks the slots the transaction's commands touch, in ascending
+// order, records them in c.held, and returns the function that releases
+// them.
+func (c *client) holdSlots(m *multiState) (release func()) {
+	h := &heldSlots{}
+	for _, q := range m.cmds {
+		if q.cmd.wholeKeyspace() {
+			h.all, h.ids = true, nil
+			break
+		}
+		for _, i := range q.cmd.keyPositions(len(q.args)) {
+			h.ids = append(h.ids, slot.Of(q.args[i]))
+		}
+	}
+	st := c.srv.store
+	if h.all {
+		for id := range slot.Count {
+			st.Slot(id).Lock()
+		}
+	} else {
+		slices.Sort(h.ids)
+		h.ids = slices.Compact(h.ids)
+		for _, id := range h.ids {
+			st.Slot(id).Lock()
+		}
+	}
+	c.held = h
+	return func() {
+		c.held = nil
+		if h.all {
+			for id := range slot.Count {
+				st.Slot(id).Unlock()
+			}
+			return
+		}
+		for _, id := range h.ids {
+			st.Slot(id).Unlock()
+		}
+	}
+}
+
+// randomKey is the store's RandomKey for a command of c.
+func (c *client) randomKey(now int64) ([]byte, bool) {
+	if c.held != nil && c.held.all {
+		return c.srv.store.RandomKeyLocked(now)
+	}
+	return c.srv.store.RandomKey(now)
+}
+
+// flushAll empties the store for a command of c.
+func (c *client) flushAll() {
+	if c.held != nil && c.held.all {
+		c.srv.store.FlushLocked()
+		return
+	}
+	c.srv.store.Flush()
+}
