@@ -46,6 +46,7 @@ type client struct {
 	lastActive atomic.Int64 // Unix ms of the last command
 	lastCmd    atomic.Pointer[string]
 	qbuf       atomic.Int64 // unparsed bytes in the read buffer
+	multiLen   atomic.Int64 // commands queued in MULTI, -1 outside MULTI
 	outLen     atomic.Int64 // bytes waiting in the reply buffer
 	libName    atomic.Pointer[string]
 	libVersion atomic.Pointer[string]
@@ -61,6 +62,7 @@ func newClient(s *Server, nc net.Conn, id uint64) *client {
 		created: time.Now(),
 	}
 	c.lastActive.Store(c.created.UnixMilli())
+	c.multiLen.Store(-1)
 	// As in Redis, a client that connects while no password is required is
 	// authenticated, and stays so if CONFIG SET requirepass adds one later.
 	c.authenticated = s.settings.Load().RequirePass == ""

@@ -72,6 +72,7 @@ func (c *client) queue(cmd *command, args [][]byte) {
 	}
 	m := c.multi
 	m.cmds = append(m.cmds, queuedCommand{cmd: cmd, args: cp})
+	c.multiLen.Store(int64(len(m.cmds)))
 	if cmd.flags&flagDenyOOM != 0 {
 		m.denyOOM = true
 	}
@@ -104,6 +105,7 @@ func cmdMulti(c *client, _ [][]byte) {
 		return
 	}
 	c.multi = &multiState{}
+	c.multiLen.Store(0)
 	c.replyOK()
 }
 
@@ -112,9 +114,15 @@ func cmdDiscard(c *client, _ [][]byte) {
 		c.replyError(errDiscardNoMulti)
 		return
 	}
-	c.multi = nil
+	c.endMulti()
 	c.unwatchAll()
 	c.replyOK()
+}
+
+// endMulti closes the open transaction.
+func (c *client) endMulti() {
+	c.multi = nil
+	c.multiLen.Store(-1)
 }
 
 // execName is what CLIENT LIST shows as the last command after EXEC ran
@@ -132,7 +140,7 @@ func cmdExec(c *client, _ [][]byte) {
 		c.replyError(errExecNoMulti)
 		return
 	}
-	c.multi = nil
+	c.endMulti()
 	defer c.unwatchAll()
 	s := c.srv
 	var gate *sync.RWMutex

@@ -298,3 +298,23 @@ func TestGoRedisTransactions(t *testing.T) {
 	}
 	t.Logf("%d conflicts retried", conflicts.Load())
 }
+
+// TestMultiClientList checks CLIENT LIST's view of a client in MULTI: the
+// x flag and the number of queued commands, as Redis shows them.
+func TestMultiClientList(t *testing.T) {
+	s := startServer(t, nil)
+	a, b := s.dial(t), s.dial(t)
+	id := strings.TrimPrefix(a.do("CLIENT", "ID"), "(integer) ")
+	a.do("MULTI")
+	a.do("SET", "k", "v")
+	a.do("GET", "k")
+	got := b.do("CLIENT", "LIST", "ID", id)
+	if !strings.Contains(got, " flags=x ") || !strings.Contains(got, " multi=2 ") {
+		t.Fatalf("CLIENT LIST in MULTI = %s", got)
+	}
+	a.do("EXEC")
+	got = b.do("CLIENT", "LIST", "ID", id)
+	if !strings.Contains(got, " flags=N ") || !strings.Contains(got, " multi=-1 ") {
+		t.Fatalf("CLIENT LIST after EXEC = %s", got)
+	}
+}
