@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // multiScript is a transaction script over two connections, A and B: each
@@ -317,4 +321,69 @@ func TestMultiClientList(t *testing.T) {
 	if !strings.Contains(got, " flags=N ") || !strings.Contains(got, " multi=-1 ") {
 		t.Fatalf("CLIENT LIST after EXEC = %s", got)
 	}
+}
+
+// clusterMultiScript is a transaction script on a node that owns every
+// slot, checked against a single-node Redis Cluster: a command whose own
+// keys span slots is refused when queued (and EXEC aborts), while commands
+// of different slots are queued and EXEC answers CROSSSLOT, discarding the
+// transaction.
+var clusterMultiScript = []string{
+	"MULTI", "SET a 1", "SET b 2", "EXEC", "EXEC",
+	"MULTI", "SET a 1", "MSET a 1 b 2", "GET a", "EXEC",
+	"MULTI", "SET {a}x 1", "GET a", "INCR {a}y", "EXEC",
+	"MULTI", "PING", "EXEC",
+	"WATCH a b", "MULTI", "GET a", "EXEC",
+}
+
+func TestMultiClusterAgainstRedis(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	c := ownEverySlot(t, nn, s)
+	r := startRedisCluster(t)
+	for i, cmd := range clusterMultiScript {
+		args := splitArgs(t, cmd)
+		if got, want := c.do(args...), r.do(args...); got != want {
+			t.Errorf("step %d: %s\n got: %s\nwant: %s", i, cmd, got, want)
+		}
+	}
+}
+
+// TestMultiClusterRedirects checks a transaction on a node that owns part
+// of the slots: a foreign key is answered MOVED when queued, and a
+// transaction whose slot moved away after queueing is answered MOVED whole
+// at EXEC, having run nothing.
+func TestMultiClusterRedirects(t *testing.T) {
+	nn := startFakeNameNode(t)
+	self := topology.Node{ID: "dn-a", State: topology.Up}
+	other := topology.Node{ID: "dn-b", RESPAddr: "127.0.0.1:7777", State: topology.Up}
+	s := startClusterNode(t, nn, "dn-a")
+	c := s.dial(t)
+	mine, theirs := keyInSlotRange(0, 8000), keyInSlotRange(8000, slot.Count)
+	self.RESPAddr = s.Addr().String()
+	nn.set(func(f *fakeNameNode) { f.top = splitTopology(1, self, other, 8000) })
+	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.own.View().Top.Version == 1 })
+
+	moved := func(key string) string {
+		return "(error) MOVED " + strconv.Itoa(slot.OfString(key)) + " 127.0.0.1:7777"
+	}
+	runScript(t, c, []step{
+		{"MULTI", "OK"},
+		{"SET " + mine + " 1", "QUEUED"},
+		{"GET " + theirs, moved(theirs)},
+		{"EXEC", "(error) EXECABORT Transaction discarded because of previous errors."},
+		{"GET " + mine, "(nil)"},
+		{"MULTI", "OK"},
+		{"SET " + mine + " 1", "QUEUED"},
+		{"INCR " + mine, "QUEUED"},
+		{"EXEC", "[OK (integer) 2]"},
+		{"MULTI", "OK"},
+		{"SET " + mine + " 5", "QUEUED"},
+	})
+	nn.set(func(f *fakeNameNode) { f.top = splitTopology(2, self, other, 0) })
+	testutil.Eventually(t, 5*time.Second, "version 2", func() bool { return s.own.View().Top.Version == 2 })
+	runScript(t, c, []step{
+		{"EXEC", moved(mine)},
+		{"EXEC", "(error) ERR EXEC without MULTI"},
+	})
 }
