@@ -65,6 +65,7 @@ var multiScript = []string{
 	"A SET s x", "A MULTI", "A INCR s", "A APPEND s y", "A HSET s f v", "A GET s", "A EXEC",
 	// command metadata
 	"A COMMAND INFO multi exec discard watch unwatch",
+	"A COMMAND INFO auth hello quit",
 	"A COMMAND DOCS multi", "A COMMAND DOCS exec", "A COMMAND DOCS discard", "A COMMAND DOCS watch", "A COMMAND DOCS unwatch",
 	"A COMMAND GETKEYSANDFLAGS watch a b",
 	"A COMMAND GETKEYS watch a b",
