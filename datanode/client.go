@@ -41,6 +41,7 @@ type client struct {
 	multi    *multiState // the open transaction, nil outside MULTI
 	watching *watchState // WATCHed keys, nil until the first WATCH
 	held     *heldSlots  // the slots a running EXEC holds, else nil
+	heldBuf  heldSlots   // what held points to, kept for the next EXEC
 
 	name       atomic.Pointer[string]
 	lastActive atomic.Int64 // Unix ms of the last command

@@ -73,6 +73,8 @@ func (c *client) queue(cmd *command, args [][]byte) {
 	m := c.multi
 	m.cmds = append(m.cmds, queuedCommand{cmd: cmd, args: cp})
 	c.multiLen.Store(int64(len(m.cmds)))
+	c.lastActive.Store(time.Now().UnixMilli())
+	c.lastCmd.Store(&cmd.name)
 	if cmd.flags&flagDenyOOM != 0 {
 		m.denyOOM = true
 	}
@@ -161,8 +163,8 @@ func cmdExec(c *client, _ [][]byte) {
 		c.replyError(errExecAbort)
 		return
 	}
-	release := c.holdSlots(m)
-	defer release()
+	c.holdSlots(m)
+	defer c.releaseSlots()
 	if c.watchFailed(time.Now().UnixMilli()) {
 		c.out = append(c.out, "*-1\r\n"...)
 		return

@@ -46,6 +46,9 @@ var multiScript = []string{
 	"A WATCH k", "A UNWATCH", "B SET k 2", "A MULTI", "A GET k", "A EXEC",
 	"A WATCH k", "A MULTI", "A DISCARD", "B SET k 3", "A MULTI", "A GET k", "A EXEC",
 	"A WATCH k", "A MULTI", "A EXEC", "B SET k 4", "A MULTI", "A GET k", "A EXEC",
+	// UNWATCH queued in the transaction, before and after a change
+	"A WATCH k", "A MULTI", "A UNWATCH", "A GET k", "A EXEC", "B SET k 7", "A MULTI", "A GET k", "A EXEC",
+	"A WATCH k", "B SET k 8", "A MULTI", "A UNWATCH", "A GET k", "A EXEC",
 	// deletion, renaming, expiry set, persist, hash writes
 	"A WATCH k", "B DEL k", "A MULTI", "A EXEC",
 	"A SET j 1", "A WATCH k", "B RENAME j k", "A MULTI", "A EXEC",

@@ -63,18 +63,16 @@ func (cmd *command) wholeKeyspace() bool {
 }
 
 // holdSlots locks the slots the transaction's commands touch, in ascending
-// order, records them in c.held, and returns the function that releases
-// them.
-func (c *client) holdSlots(m *multiState) (release func()) {
-	h := &heldSlots{}
+// order, and records them in c.held until releaseSlots.
+func (c *client) holdSlots(m *multiState) {
+	h := &c.heldBuf
+	h.all, h.ids = false, h.ids[:0]
 	for _, q := range m.cmds {
 		if q.cmd.wholeKeyspace() {
-			h.all, h.ids = true, nil
+			h.all = true
 			break
 		}
-		for _, i := range q.cmd.keyPositions(len(q.args)) {
-			h.ids = append(h.ids, slot.Of(q.args[i]))
-		}
+		h.ids = q.cmd.appendKeySlots(h.ids, q.args)
 	}
 	st := c.srv.store
 	if h.all {
@@ -89,18 +87,37 @@ func (c *client) holdSlots(m *multiState) (release func()) {
 		}
 	}
 	c.held = h
-	return func() {
-		c.held = nil
-		if h.all {
-			for id := range slot.Count {
-				st.Slot(id).Unlock()
-			}
-			return
-		}
-		for _, id := range h.ids {
+}
+
+// releaseSlots unlocks what holdSlots locked.
+func (c *client) releaseSlots() {
+	h, st := c.held, c.srv.store
+	c.held = nil
+	if h.all {
+		for id := range slot.Count {
 			st.Slot(id).Unlock()
 		}
+		return
 	}
+	for _, id := range h.ids {
+		st.Slot(id).Unlock()
+	}
+}
+
+// appendKeySlots appends the slots of cmd's keys in args to ids.
+func (cmd *command) appendKeySlots(ids []int, args [][]byte) []int {
+	if cmd.firstKey <= 0 || len(args) <= cmd.firstKey {
+		return ids
+	}
+	last := cmd.lastKey
+	if last < 0 {
+		last += len(args)
+	}
+	last = min(last, len(args)-1)
+	for i := cmd.firstKey; i <= last; i += max(cmd.keyStep, 1) {
+		ids = append(ids, slot.Of(args[i]))
+	}
+	return ids
 }
 
 // randomKey is the store's RandomKey for a command of c.

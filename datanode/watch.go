@@ -48,8 +48,14 @@ func cmdWatch(c *client, args [][]byte) {
 	c.replyOK()
 }
 
+// cmdUnwatch forgets the client's watches. Queued in a transaction, it
+// does nothing: EXEC has checked the watches and forgets them after the
+// run (Redis forgets them before it), and locking their slots while EXEC
+// holds others could deadlock.
 func cmdUnwatch(c *client, _ [][]byte) {
-	c.unwatchAll()
+	if c.held == nil {
+		c.unwatchAll()
+	}
 	c.replyOK()
 }
 
