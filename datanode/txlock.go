@@ -24,27 +24,33 @@ type heldSlots struct {
 	ids []int // otherwise these, ascending
 }
 
-// has reports whether slot id is held.
-func (h *heldSlots) has(id int) bool {
+// has reports whether sl is held. It is not inlined, so that lock and
+// unlock are.
+//
+//go:noinline
+func (h *heldSlots) has(sl *store.Slot) bool {
 	if h.all {
 		return true
 	}
-	_, ok := slices.BinarySearch(h.ids, id)
+	_, ok := slices.BinarySearch(h.ids, sl.ID())
 	return ok
 }
 
-// lock locks sl unless the client's running EXEC holds it.
+// lock locks sl unless the client's running EXEC holds it. The common
+// case, outside EXEC, is inlined.
 func (c *client) lock(sl *store.Slot) {
-	if c.held == nil || !c.held.has(sl.ID()) {
-		sl.Lock()
+	if c.held != nil && c.held.has(sl) {
+		return
 	}
+	sl.Lock()
 }
 
 // unlock undoes lock.
 func (c *client) unlock(sl *store.Slot) {
-	if c.held == nil || !c.held.has(sl.ID()) {
-		sl.Unlock()
+	if c.held != nil && c.held.has(sl) {
+		return
 	}
+	sl.Unlock()
 }
 
 // lockKeys is Server.lockKeys for a command of c: inside EXEC, the slots of
