@@ -3,6 +3,7 @@ package datanode
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -390,4 +391,80 @@ func TestMultiClusterRedirects(t *testing.T) {
 		{"EXEC", moved(mine)},
 		{"EXEC", "(error) ERR EXEC without MULTI"},
 	})
+}
+
+// TestMultiRandomAgainstRedis runs a seeded random mix of transactions,
+// watches and plain writes from two connections on a DataNode and on a
+// real Redis and requires identical replies.
+func TestMultiRandomAgainstRedis(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	keys := []string{"a", "b", "{a}c", "n"}
+	key := func() string { return keys[rng.IntN(len(keys))] }
+	write := func() string {
+		switch rng.IntN(7) {
+		case 0:
+			return "SET " + key() + " " + strconv.Itoa(rng.IntN(5))
+		case 1:
+			return "INCR " + key()
+		case 2:
+			return "DEL " + key() + " " + key()
+		case 3:
+			return "HSET " + key() + " f v"
+		case 4:
+			return "MSET " + key() + " 1 " + key() + " 2"
+		case 5:
+			return "SET " + key() + " 1 NX"
+		default:
+			return "EXPIRE " + key() + " 100"
+		}
+	}
+	command := func() string {
+		switch rng.IntN(20) {
+		case 0:
+			return "SET " + key() // wrong arity: EXEC aborts
+		case 1:
+			return "UNWATCH"
+		case 2, 3, 4:
+			return "GET " + key()
+		}
+		return write()
+	}
+	var script []string
+	for range 200 {
+		if rng.IntN(2) == 0 {
+			script = append(script, "A WATCH "+key()+" "+key())
+		}
+		for range rng.IntN(2) {
+			script = append(script, "B "+write())
+		}
+		if rng.IntN(10) == 0 {
+			script = append(script, "A "+[]string{"EXEC", "DISCARD", "UNWATCH"}[rng.IntN(3)])
+		}
+		script = append(script, "A MULTI")
+		for range rng.IntN(5) {
+			script = append(script, "A "+command())
+			if rng.IntN(6) == 0 {
+				script = append(script, "B "+write())
+			}
+		}
+		if rng.IntN(8) == 0 {
+			script = append(script, "A DISCARD")
+		} else {
+			script = append(script, "A EXEC")
+		}
+	}
+	s := startServer(t, nil)
+	got := runTwoConnScript(t, s.dial(t), s.dial(t), script)
+	sock := startRedisSocket(t)
+	want := runTwoConnScript(t, dial(t, "unix", sock), dial(t, "unix", sock), script)
+	outcomes := map[string]int{}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("step %d\n got: %s\nwant: %s", i, got[i], want[i])
+		}
+		if _, reply, ok := strings.Cut(got[i], "EXEC -> "); ok {
+			outcomes[strings.SplitN(reply, " ", 2)[0]]++
+		}
+	}
+	t.Logf("EXEC replies by first word: %v", outcomes)
 }
