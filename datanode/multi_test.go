@@ -15,6 +15,7 @@ import (
 
 	"github.com/chkv/chkv/common/slot"
 	"github.com/chkv/chkv/common/topology"
+	"github.com/chkv/chkv/datanode/ownership"
 	"github.com/chkv/chkv/helper/testutil"
 )
 
@@ -467,4 +468,64 @@ func TestMultiRandomAgainstRedis(t *testing.T) {
 		}
 	}
 	t.Logf("EXEC replies by first word: %v", outcomes)
+}
+
+// TestMultiExecWaitsForCutover checks that a transaction never straddles a
+// slot's cutover: EXEC admits the slot once, so while a handoff holds the
+// slot's gate EXEC waits, and once the slot is handed off EXEC is answered
+// with the handoff's redirection whole, having run nothing. And a running
+// EXEC holds the gate shared, so the handoff waits for it.
+func TestMultiExecWaitsForCutover(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	c := ownEverySlot(t, nn, s)
+	id := slot.OfString("k")
+	runScript(t, c, []step{
+		{"MULTI", "OK"}, {"SET k 1", "QUEUED"}, {"INCR k", "QUEUED"},
+	})
+	s.own.Lock(id) // the cutover starts
+	c.send("EXEC")
+	time.Sleep(50 * time.Millisecond)
+	const moved = "MOVED 12539 127.0.0.1:7777"
+	s.own.SetOut(id, &ownership.HandedOut{Reply: moved})
+	s.own.Unlock(id)
+	if got := c.reply(); got != "(error) "+moved {
+		t.Fatalf("EXEC across a cutover = %s", got)
+	}
+	s.own.Lock(id)
+	s.own.SetOut(id, nil)
+	s.own.Unlock(id)
+	if got := c.do("GET", "k"); got != "(nil)" {
+		t.Fatalf("GET k = %s: part of the transaction ran", got)
+	}
+
+	// A long EXEC holds the gate and the slot: the cutover, which takes
+	// both, sees the transaction whole.
+	c.do("MULTI")
+	const n = 20000
+	for range n {
+		c.send("INCR", "k")
+	}
+	for range n {
+		c.reply()
+	}
+	c.send("EXEC")
+	testutil.Eventually(t, 5*time.Second, "EXEC to start", func() bool {
+		return s.store.Slot(id).Len() == 1
+	})
+	s.own.Lock(id)
+	v, _, _ := func() ([]byte, int64, bool) {
+		sl := s.store.Slot(id)
+		sl.Lock()
+		defer sl.Unlock()
+		v, e, ok := sl.Get([]byte("k"), time.Now().UnixMilli())
+		return append([]byte(nil), v...), e, ok
+	}()
+	s.own.Unlock(id)
+	if string(v) != strconv.Itoa(n) {
+		t.Fatalf("the cutover saw k = %s, in the middle of a transaction of %d INCRs", v, n)
+	}
+	if got := c.reply(); !strings.HasPrefix(got, "[(integer) 1 (integer) 2 ") {
+		t.Fatalf("EXEC = %.80s...", got)
+	}
 }
