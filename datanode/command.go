@@ -158,24 +158,24 @@ func (s *Server) lookup(name []byte) *command {
 func (s *Server) execute(c *client, args [][]byte) {
 	cmd := s.lookup(args[0])
 	if cmd == nil {
-		c.reject(&s.cmdStats.unknown().results[resultError], unknownCommandError(args))
+		c.reject(nil, &s.cmdStats.unknown().results[resultError], unknownCommandError(args))
 		return
 	}
 	cs := &s.cmdStats.stats[cmd.id]
 	if !cmd.arityOK(len(args)) {
-		c.reject(&cs.results[resultError], arityError(cmd.name))
+		c.reject(cmd, &cs.results[resultError], arityError(cmd.name))
 		return
 	}
 	st := s.settings.Load()
 	if st.RequirePass != "" && !c.authenticated && cmd.flags&flagNoAuth == 0 {
-		c.reject(&cs.results[resultError], errNoAuth)
+		c.reject(cmd, &cs.results[resultError], errNoAuth)
 		return
 	}
 	var gate *sync.RWMutex
 	if s.member != nil && cmd.firstKey > 0 {
 		var reject string
 		if gate, reject = s.admit(cmd, args); reject != "" {
-			c.reject(&cs.results[classifyError(reject)], reject)
+			c.reject(cmd, &cs.results[classifyError(reject)], reject)
 			return
 		}
 	}
@@ -183,7 +183,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 		if gate != nil {
 			gate.RUnlock()
 		}
-		c.reject(&cs.results[resultError], errOOM)
+		c.reject(cmd, &cs.results[resultError], errOOM)
 		return
 	}
 	if c.multi != nil && cmd.flags&flagNoQueue == 0 {
@@ -196,10 +196,15 @@ func (s *Server) execute(c *client, args [][]byte) {
 	}
 }
 
-// reject answers a command refused before it ran, counting it in result,
-// and, inside MULTI, makes EXEC fail (Redis's rejectCommand).
-func (c *client) reject(result *atomic.Uint64, msg string) {
+// reject answers a command refused before it ran (cmd, nil if unknown),
+// counting it in result, and, inside MULTI, makes EXEC fail (Redis's
+// rejectCommand). A refused EXEC discards the transaction (execAbort).
+func (c *client) reject(cmd *command, result *atomic.Uint64, msg string) {
 	result.Add(1)
+	if cmd != nil && cmd.name == "exec" {
+		c.execAbort(msg)
+		return
+	}
 	if c.multi != nil {
 		c.multi.aborted = true
 	}

@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +126,16 @@ func cmdDiscard(c *client, _ [][]byte) {
 func (c *client) endMulti() {
 	c.multi = nil
 	c.multiLen.Store(-1)
+}
+
+// execAbort answers an EXEC refused before it ran (wrong arity, out of
+// memory...) as Redis's execCommandAbort: the transaction, if any, and the
+// watches are discarded, and the reason follows EXECABORT, without the
+// ERR prefix Redis adds only to errors it formats.
+func (c *client) execAbort(msg string) {
+	c.endMulti()
+	c.unwatchAll()
+	c.replyError("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
 }
 
 // execName is what CLIENT LIST shows as the last command after EXEC ran

@@ -24,7 +24,9 @@ import (
 // A watches.
 var multiScript = []string{
 	// Errors outside and inside MULTI.
-	"A EXEC", "A DISCARD", "A UNWATCH", "A WATCH",
+	"A EXEC", "A DISCARD", "A UNWATCH", "A WATCH", "A EXEC x", "A DISCARD x",
+	"A MULTI", "A SET a 1", "A EXEC x", "A EXEC",
+	"A WATCH k", "A EXEC x", "B SET k 1", "A MULTI", "A EXEC",
 	"A MULTI", "A MULTI", "A WATCH x", "A SET a 1", "A EXEC", "A EXEC",
 	"A MULTI", "A EXEC",
 	"A MULTI", "A SET k v", "A INCR k", "A GET k", "A EXEC",
@@ -68,6 +70,11 @@ var multiScript = []string{
 	"A SET k 1 PX 50", "SLEEP 150", "A WATCH k", "A MULTI", "A PING", "A EXEC",
 	// the transaction's replies with a runtime error in the middle
 	"A SET s x", "A MULTI", "A INCR s", "A APPEND s y", "A HSET s f v", "A GET s", "A EXEC",
+	// out of memory, every queued command is refused; EXEC only if it
+	// would run a denyoom command
+	"A SET big x", "A CONFIG SET maxmemory 1", "A MULTI", "A GET big", "A DISCARD", "A MULTI", "A EXEC",
+	"A MULTI", "A PING", "A EXEC", "A CONFIG SET maxmemory 0",
+	"A MULTI", "A SET x 1", "B CONFIG SET maxmemory 1", "A EXEC", "B CONFIG SET maxmemory 0", "A EXEC", "A EXEC",
 	// command metadata
 	"A COMMAND INFO multi exec discard watch unwatch",
 	"A COMMAND INFO auth hello quit",
