@@ -346,6 +346,7 @@ var clusterMultiScript = []string{
 	"MULTI", "SET a 1", "MSET a 1 b 2", "GET a", "EXEC",
 	"MULTI", "SET {a}x 1", "GET a", "INCR {a}y", "EXEC",
 	"MULTI", "PING", "EXEC",
+	"MULTI", "SET b 1", "CLUSTER GETKEYSINSLOT 3300 10", "CLUSTER COUNTKEYSINSLOT 3300", "DBSIZE", "EXEC",
 	"WATCH a b", "MULTI", "GET a", "EXEC",
 }
 

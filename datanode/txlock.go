@@ -62,10 +62,12 @@ func (c *client) lockKeys(args [][]byte, first, step int) keyLocks {
 	return c.srv.lockKeys(args, first, step)
 }
 
-// wholeKeyspace reports whether cmd works on every slot rather than on key
-// arguments (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHALL, FLUSHDB).
+// wholeKeyspace reports whether cmd works on slots rather than on key
+// arguments: on every slot (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHALL,
+// FLUSHDB), or, for CLUSTER GETKEYSINSLOT, on one named by number. EXEC
+// holds every slot for a transaction with such a command.
 func (cmd *command) wholeKeyspace() bool {
-	return cmd.firstKey == 0 && cmd.flags&(flagWrite|flagReadOnly) != 0
+	return cmd.firstKey == 0 && (cmd.flags&(flagWrite|flagReadOnly) != 0 || cmd.name == "cluster")
 }
 
 // holdSlots locks the slots the transaction's commands touch, in ascending
