@@ -38,10 +38,11 @@ type client struct {
 	closeAfter    bool // QUIT: close once the reply is sent
 	writeDeadline time.Time
 
-	multi    *multiState // the open transaction, nil outside MULTI
-	watching *watchState // WATCHed keys, nil until the first WATCH
-	held     *heldSlots  // the slots a running EXEC holds, else nil
-	heldBuf  heldSlots   // what held points to, kept for the next EXEC
+	multi      *multiState // the open transaction, nil outside MULTI
+	spareMulti *multiState // the last one, kept for the next (recycleMulti)
+	watching   *watchState // WATCHed keys, nil until the first WATCH
+	held       *heldSlots  // the slots a running EXEC holds, else nil
+	heldBuf    heldSlots   // what held points to, kept for the next EXEC
 
 	name       atomic.Pointer[string]
 	lastActive atomic.Int64 // Unix ms of the last command

@@ -44,11 +44,42 @@ func transactionCommands() []*command {
 	}
 }
 
-// multiState is a client's open transaction: what MULTI started.
+// multiState is a client's open transaction: what MULTI started. A
+// client's last one is recycled for its next (see recycleMulti), so that
+// a transaction allocates nothing once the buffers have grown.
 type multiState struct {
 	cmds    []queuedCommand
-	aborted bool // a command was refused while queued: EXEC answers EXECABORT
-	denyOOM bool // a queued command is refused when out of memory, so is EXEC
+	argv    [][]byte // the queued commands' arguments, back to back
+	buf     []byte   // and their bytes
+	aborted bool     // a command was refused while queued: EXEC answers EXECABORT
+	denyOOM bool     // a queued command is refused when out of memory, so is EXEC
+}
+
+// Largest buffers recycleMulti keeps for the next transaction; larger ones
+// are left to the garbage collector, bounding what an idle client holds.
+const (
+	maxKeptMultiBytes = 64 << 10
+	maxKeptMultiArgs  = 4 << 10
+)
+
+// newMulti returns an empty transaction, the client's recycled one if any.
+func (c *client) newMulti() *multiState {
+	if m := c.spareMulti; m != nil {
+		c.spareMulti = nil
+		return m
+	}
+	return &multiState{}
+}
+
+// recycleMulti keeps m, which has ended, for the client's next transaction,
+// unless its buffers grew large.
+func (c *client) recycleMulti(m *multiState) {
+	if cap(m.buf) > maxKeptMultiBytes || cap(m.argv) > maxKeptMultiArgs {
+		return
+	}
+	clear(m.argv) // they may point into buffers outgrown since
+	*m = multiState{cmds: m.cmds[:0], argv: m.argv[:0], buf: m.buf[:0]}
+	c.spareMulti = m
 }
 
 // queuedCommand is a command waiting for EXEC. Its arguments are copies:
@@ -61,18 +92,15 @@ type queuedCommand struct {
 // queue adds an admitted command to the open transaction and answers
 // +QUEUED.
 func (c *client) queue(cmd *command, args [][]byte) {
-	n := 0
-	for _, a := range args {
-		n += len(a)
-	}
-	buf := make([]byte, 0, n)
-	cp := make([][]byte, len(args))
-	for i, a := range args {
-		buf = append(buf, a...)
-		cp[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
-	}
 	m := c.multi
-	m.cmds = append(m.cmds, queuedCommand{cmd: cmd, args: cp})
+	// Earlier arguments keep pointing into the old arrays when buf or
+	// argv grows, which stay valid.
+	start := len(m.argv)
+	for _, a := range args {
+		m.buf = append(m.buf, a...)
+		m.argv = append(m.argv, m.buf[len(m.buf)-len(a):len(m.buf):len(m.buf)])
+	}
+	m.cmds = append(m.cmds, queuedCommand{cmd: cmd, args: m.argv[start:len(m.argv):len(m.argv)]})
 	c.multiLen.Store(int64(len(m.cmds)))
 	c.lastActive.Store(time.Now().UnixMilli())
 	c.lastCmd.Store(&cmd.name)
@@ -107,7 +135,7 @@ func cmdMulti(c *client, _ [][]byte) {
 		c.replyError(errNestedMulti)
 		return
 	}
-	c.multi = &multiState{}
+	c.multi = c.newMulti()
 	c.multiLen.Store(0)
 	c.replyOK()
 }
@@ -117,13 +145,17 @@ func cmdDiscard(c *client, _ [][]byte) {
 		c.replyError(errDiscardNoMulti)
 		return
 	}
-	c.endMulti()
+	c.endMulti(true)
 	c.unwatchAll()
 	c.replyOK()
 }
 
-// endMulti closes the open transaction.
-func (c *client) endMulti() {
+// endMulti closes the open transaction; recycle it unless it is still
+// being used.
+func (c *client) endMulti(recycle bool) {
+	if recycle && c.multi != nil {
+		c.recycleMulti(c.multi)
+	}
 	c.multi = nil
 	c.multiLen.Store(-1)
 }
@@ -133,7 +165,7 @@ func (c *client) endMulti() {
 // watches are discarded, and the reason follows EXECABORT, without the
 // ERR prefix Redis adds only to errors it formats.
 func (c *client) execAbort(msg string) {
-	c.endMulti()
+	c.endMulti(true)
 	c.unwatchAll()
 	c.replyError("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
 }
@@ -153,7 +185,8 @@ func cmdExec(c *client, _ [][]byte) {
 		c.replyError(errExecNoMulti)
 		return
 	}
-	c.endMulti()
+	c.endMulti(false)
+	defer c.recycleMulti(m) // last: after the run and the releases below
 	defer c.unwatchAll()
 	s := c.srv
 	var gate *sync.RWMutex
@@ -176,7 +209,7 @@ func cmdExec(c *client, _ [][]byte) {
 	}
 	c.holdSlots(m)
 	defer c.releaseSlots()
-	if c.watchFailed(time.Now().UnixMilli()) {
+	if c.watchFailed() {
 		c.out = append(c.out, "*-1\r\n"...)
 		return
 	}

@@ -537,3 +537,30 @@ func TestMultiExecWaitsForCutover(t *testing.T) {
 		t.Fatalf("EXEC = %.80s...", got)
 	}
 }
+
+// TestMultiQueuedArgumentsSurvive checks that queued arguments stay intact
+// while the transaction's buffers grow and across recycled transactions:
+// every key gets its own value, in a large transaction, then in small ones.
+func TestMultiQueuedArgumentsSurvive(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.dial(t)
+	for _, n := range []int{3000, 3, 5} {
+		c.send("MULTI")
+		for i := range n {
+			c.send("SET", "k"+strconv.Itoa(i), strings.Repeat(strconv.Itoa(i%10), 100)+strconv.Itoa(n))
+		}
+		c.send("EXEC")
+		for range n + 1 {
+			c.reply()
+		}
+		if got := c.reply(); !strings.HasPrefix(got, "[OK OK") && !(n == 1 && got == "[OK]") {
+			t.Fatalf("EXEC of %d SETs = %.60s", n, got)
+		}
+		for i := range n {
+			want := strconv.Quote(strings.Repeat(strconv.Itoa(i%10), 100) + strconv.Itoa(n))
+			if got := c.do("GET", "k"+strconv.Itoa(i)); got != want {
+				t.Fatalf("transaction of %d: GET k%d = %.40s..., want %.40s...", n, i, got, want)
+			}
+		}
+	}
+}

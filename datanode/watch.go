@@ -79,7 +79,7 @@ func (c *client) unwatchAll() {
 
 // watchFailed reports whether a watched key changed or expired since it was
 // watched, which makes EXEC run nothing.
-func (c *client) watchFailed(now int64) bool {
+func (c *client) watchFailed() bool {
 	ws := c.watching
 	if ws == nil || len(ws.keys) == 0 {
 		return false
@@ -87,6 +87,7 @@ func (c *client) watchFailed(now int64) bool {
 	if ws.w.Dirty() {
 		return true
 	}
+	now := time.Now().UnixMilli()
 	for _, expireAt := range ws.keys {
 		if expireAt != 0 && expireAt <= now {
 			return true
