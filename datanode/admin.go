@@ -37,7 +37,7 @@ func cmdFlush(c *client, args [][]byte) {
 		c.replyError(errSyntax)
 		return
 	}
-	c.srv.store.Flush()
+	c.flushAll()
 	c.replyOK()
 }
 

@@ -38,10 +38,17 @@ type client struct {
 	closeAfter    bool // QUIT: close once the reply is sent
 	writeDeadline time.Time
 
+	multi      *multiState // the open transaction, nil outside MULTI
+	spareMulti *multiState // the last one, kept for the next (recycleMulti)
+	watching   *watchState // WATCHed keys, nil until the first WATCH
+	held       *heldSlots  // the slots a running EXEC holds, else nil
+	heldBuf    heldSlots   // what held points to, kept for the next EXEC
+
 	name       atomic.Pointer[string]
 	lastActive atomic.Int64 // Unix ms of the last command
 	lastCmd    atomic.Pointer[string]
 	qbuf       atomic.Int64 // unparsed bytes in the read buffer
+	multiLen   atomic.Int64 // commands queued in MULTI, -1 outside MULTI
 	outLen     atomic.Int64 // bytes waiting in the reply buffer
 	libName    atomic.Pointer[string]
 	libVersion atomic.Pointer[string]
@@ -57,6 +64,7 @@ func newClient(s *Server, nc net.Conn, id uint64) *client {
 		created: time.Now(),
 	}
 	c.lastActive.Store(c.created.UnixMilli())
+	c.multiLen.Store(-1)
 	// As in Redis, a client that connects while no password is required is
 	// authenticated, and stays so if CONFIG SET requirepass adds one later.
 	c.authenticated = s.settings.Load().RequirePass == ""
@@ -69,6 +77,7 @@ func (s *Server) serveClient(c *client) {
 	defer func() {
 		c.conn.Close()
 		s.unregister(c)
+		c.unwatchAll()
 		c.releaseBuffers()
 	}()
 	var limits resp.Limits

@@ -326,9 +326,16 @@ func (c *client) infoLine(now time.Time) string {
 	if p := c.lastCmd.Load(); p != nil {
 		cmd = *p
 	}
-	flags := "N"
+	flags := ""
+	multiLen := c.multiLen.Load()
+	if multiLen >= 0 {
+		flags = "x"
+	}
 	if _, unix := c.conn.LocalAddr().(*net.UnixAddr); unix {
-		flags = "U"
+		flags += "U"
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	qbuf := c.qbuf.Load()
 	outLen := c.outLen.Load()
@@ -365,7 +372,7 @@ func (c *client) infoLine(now time.Time) string {
 	field("sub", 0)
 	field("psub", 0)
 	field("ssub", 0)
-	field("multi", -1)
+	field("multi", multiLen)
 	field("qbuf", qbuf)
 	field("qbuf-free", max(int64(resp.DefaultBufferSize)-qbuf, 0))
 	field("argv-mem", 0)

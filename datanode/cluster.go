@@ -281,12 +281,12 @@ func cmdClusterGetKeysInSlot(c *client, args [][]byte) {
 	var keys [][]byte
 	if count > 0 {
 		sl := c.srv.store.Slot(int(id))
-		sl.Lock()
+		c.lock(sl)
 		sl.ForEach(time.Now().UnixMilli(), func(key, _ []byte, _ int64) bool {
 			keys = append(keys, append([]byte(nil), key...))
 			return int64(len(keys)) < count
 		})
-		sl.Unlock()
+		c.unlock(sl)
 	}
 	c.replyArray(len(keys))
 	for _, k := range keys {

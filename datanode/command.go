@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,16 +13,19 @@ type cmdFlag uint32
 
 // Command flags. Only those CHKV acts on or reports are defined.
 const (
-	flagWrite    cmdFlag = 1 << iota // modifies the keyspace
-	flagReadOnly                     // reads the keyspace only
-	flagDenyOOM                      // refused when over maxmemory
-	flagAdmin                        // administrative
-	flagNoAuth                       // allowed before AUTH
-	flagFast                         // O(1) or O(log N)
-	flagLoading                      // allowed while loading
-	flagStale                        // allowed on a stale replica
-	flagNoScript                     // not allowed in scripts
-	flagMovable                      // keys found by key specs, not first/last/step
+	flagWrite       cmdFlag = 1 << iota // modifies the keyspace
+	flagReadOnly                        // reads the keyspace only
+	flagDenyOOM                         // refused when over maxmemory
+	flagAdmin                           // administrative
+	flagNoAuth                          // allowed before AUTH
+	flagFast                            // O(1) or O(log N)
+	flagLoading                         // allowed while loading
+	flagStale                           // allowed on a stale replica
+	flagNoScript                        // not allowed in scripts
+	flagSkipSlowlog                     // not logged in the slow log
+	flagAllowBusy                       // allowed while a script is busy
+	flagNoQueue                         // runs at once inside MULTI (internal: not reported)
+	flagMovable                         // keys found by key specs, not first/last/step
 )
 
 var flagNames = []struct {
@@ -30,7 +34,8 @@ var flagNames = []struct {
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"}, {flagMovable, "movablekeys"},
+	{flagStale, "stale"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
+	{flagNoAuth, "no_auth"}, {flagAllowBusy, "allow_busy"}, {flagMovable, "movablekeys"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.
@@ -124,6 +129,7 @@ func buildCommandTable() map[string]*command {
 		keyCommands(),
 		serverCommands(),
 		clusterCommands(),
+		transactionCommands(),
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -152,52 +158,74 @@ func (s *Server) lookup(name []byte) *command {
 }
 
 // execute runs one command for c, as Redis's processCommand does: existence,
-// arity, authentication and memory checks, then the command itself.
+// arity, authentication, ownership and memory checks, then the command
+// itself, or, inside MULTI, its queueing (see multi.go). A check that fails
+// inside MULTI also makes the transaction's EXEC fail.
 func (s *Server) execute(c *client, args [][]byte) {
 	cmd := s.lookup(args[0])
 	if cmd == nil {
-		s.cmdStats.unknown().results[resultError].Add(1)
-		c.replyError(unknownCommandError(args))
+		c.reject(nil, &s.cmdStats.unknown().results[resultError], unknownCommandError(args))
 		return
 	}
 	cs := &s.cmdStats.stats[cmd.id]
 	if !cmd.arityOK(len(args)) {
-		cs.results[resultError].Add(1)
-		c.replyError(arityError(cmd.name))
+		c.reject(cmd, &cs.results[resultError], arityError(cmd.name))
 		return
 	}
 	st := s.settings.Load()
 	if st.RequirePass != "" && !c.authenticated && cmd.flags&flagNoAuth == 0 {
-		cs.results[resultError].Add(1)
-		c.replyError(errNoAuth)
+		c.reject(cmd, &cs.results[resultError], errNoAuth)
 		return
 	}
 	var gate *sync.RWMutex
 	if s.member != nil && (cmd.firstKey > 0 || cmd.keySpecs != nil) {
 		var reject string
 		if gate, reject = s.admit(cmd, args); reject != "" {
-			cs.results[classifyError(reject)].Add(1)
-			c.replyError(reject)
+			c.reject(cmd, &cs.results[classifyError(reject)], reject)
 			return
 		}
 	}
-	if st.MaxMemory > 0 && !s.freeMemory(st) && cmd.flags&flagDenyOOM != 0 {
+	if st.MaxMemory > 0 && !s.freeMemory(st) && c.deniedOnOOM(cmd) {
 		if gate != nil {
 			gate.RUnlock()
 		}
-		cs.results[resultError].Add(1)
-		c.replyError(errOOM)
+		c.reject(cmd, &cs.results[resultError], errOOM)
 		return
 	}
+	if c.multi != nil && cmd.flags&flagNoQueue == 0 {
+		c.queue(cmd, args)
+	} else {
+		s.call(c, cmd, cs, args)
+	}
+	if gate != nil {
+		gate.RUnlock()
+	}
+}
+
+// reject answers a command refused before it ran (cmd, nil if unknown),
+// counting it in result, and, inside MULTI, makes EXEC fail (Redis's
+// rejectCommand). A refused EXEC discards the transaction (execAbort).
+func (c *client) reject(cmd *command, result *atomic.Uint64, msg string) {
+	result.Add(1)
+	if cmd != nil && cmd.name == "exec" {
+		c.execAbort(msg)
+		return
+	}
+	if c.multi != nil {
+		c.multi.aborted = true
+	}
+	c.replyError(msg)
+}
+
+// call runs an admitted command and records its statistics, as Redis's
+// call does; EXEC calls it for each queued command.
+func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 	start := time.Now()
 	c.lastActive.Store(start.UnixMilli())
 	c.lastCmd.Store(&cmd.name)
 	s.stats.commandsProcessed.Add(1)
 	mark := len(c.out)
 	cmd.run(c, args)
-	if gate != nil {
-		gate.RUnlock()
-	}
 	cs.observe(time.Since(start))
 	r := resultOK
 	if len(c.out) > mark && c.out[mark] == '-' {

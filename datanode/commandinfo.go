@@ -154,6 +154,8 @@ func aclCategories(cmd *command) []string {
 			has["sortedset"] = true
 		case "connection":
 			has["connection"] = true
+		case "transactions":
+			has["transaction"] = true
 		}
 	}
 	var out []string

@@ -12,13 +12,13 @@ func connectionCommands() []*command {
 			doc: commandDoc{"connection", "Returns the server's liveliness response.", "1.0.0", "O(1)", "[message]"}},
 		{name: "echo", arity: 2, flags: flagFast | flagStale | flagLoading, run: cmdEcho,
 			doc: commandDoc{"connection", "Returns the given string.", "1.0.0", "O(1)", "message"}},
-		{name: "quit", arity: -1, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript, run: cmdQuit,
+		{name: "quit", arity: -1, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript | flagAllowBusy | flagNoQueue, run: cmdQuit,
 			doc: commandDoc{"connection", "Closes the connection.", "1.0.0", "O(1)", ""}},
 		{name: "select", arity: 2, flags: flagFast | flagStale | flagLoading, run: cmdSelect,
 			doc: commandDoc{"connection", "Changes the selected database.", "1.0.0", "O(1)", "index"}},
-		{name: "auth", arity: -2, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript, run: cmdAuth,
+		{name: "auth", arity: -2, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript | flagAllowBusy, run: cmdAuth,
 			doc: commandDoc{"connection", "Authenticates the connection.", "1.0.0", "O(N) where N is the number of passwords defined for the user", "[username] password"}},
-		{name: "hello", arity: -1, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript, run: cmdHello,
+		{name: "hello", arity: -1, flags: flagFast | flagNoAuth | flagStale | flagLoading | flagNoScript | flagAllowBusy, run: cmdHello,
 			doc: commandDoc{"connection", "Handshakes with the Redis server.", "6.0.0", "O(1)", "[protover [AUTH username password] [SETNAME clientname]]"}},
 	}
 }

@@ -346,6 +346,7 @@ func (l *eventLoop) closeConn(lc *loopConn) {
 	}
 	syscall.Close(lc.fd)
 	l.srv.unregister(lc.c)
+	lc.c.unwatchAll()
 	lc.c.releaseBuffers()
 }
 

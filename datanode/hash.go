@@ -205,8 +205,8 @@ func (c *client) hsetGeneric(args [][]byte) (int, bool) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
 		return 0, false
@@ -242,8 +242,8 @@ func cmdHsetnx(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
 		return
@@ -266,8 +266,8 @@ func cmdHget(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, _, found, wrong := c.lookupHash(sl, key, now, true)
 	if wrong {
 		return
@@ -285,8 +285,8 @@ func cmdHmget(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, _, found, wrong := c.lookupHash(sl, key, now, true)
 	if wrong {
 		return
@@ -307,8 +307,8 @@ func cmdHdel(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
 		return
@@ -357,8 +357,8 @@ func (c *client) hashRead(key []byte, missing func(), fn func(h hashValue)) {
 	s := c.srv
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, _, found, wrong := c.lookupHash(sl, key, now, true)
 	switch {
 	case wrong:
@@ -420,8 +420,8 @@ func cmdHincrby(c *client, args [][]byte) {
 	s, key, field := c.srv, args[1], args[2]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
 		return
@@ -471,8 +471,8 @@ func cmdHincrbyfloat(c *client, args [][]byte) {
 	s, key, field := c.srv, args[1], args[2]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
 		return

@@ -144,11 +144,11 @@ func (s *Server) lockKeys(args [][]byte, first, step int) keyLocks {
 	return keyLocks{unlock: s.store.LockSlots(ids)}
 }
 
-// release unlocks what lockKeys locked.
+// release unlocks what lockKeys locked (nothing inside EXEC).
 func (l keyLocks) release() {
 	if l.one != nil {
 		l.one.Unlock()
-	} else {
+	} else if l.unlock != nil {
 		l.unlock()
 	}
 }
@@ -158,7 +158,7 @@ func (l keyLocks) release() {
 func cmdDel(c *client, args [][]byte) {
 	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args, 1, 1)
+	locks := c.lockKeys(args, 1, 1)
 	deleted := 0
 	for _, key := range args[1:] {
 		sl := s.keySlot(key)
@@ -174,7 +174,7 @@ func cmdDel(c *client, args [][]byte) {
 func cmdExists(c *client, args [][]byte) {
 	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args, 1, 1)
+	locks := c.lockKeys(args, 1, 1)
 	n := 0
 	for _, key := range args[1:] {
 		if _, _, ok := s.peekRead(s.keySlot(key), key, now); ok {
@@ -188,7 +188,7 @@ func cmdExists(c *client, args [][]byte) {
 func cmdTouch(c *client, args [][]byte) {
 	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args, 1, 1)
+	locks := c.lockKeys(args, 1, 1)
 	n := 0
 	for _, key := range args[1:] {
 		if _, _, ok := s.lookupRead(s.keySlot(key), key, now); ok {
@@ -268,8 +268,8 @@ func (c *client) expireGeneric(name string, args [][]byte, base int64, seconds b
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	_, current, found := sl.Get(key, now) // a write lookup: touches, no stats
 	if !found {
 		c.replyInt(0)
@@ -311,9 +311,9 @@ func (c *client) ttlGeneric(key []byte, ms, abs bool) {
 	s := c.srv
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	_, expireAt, found := s.peekRead(sl, key, now)
-	sl.Unlock()
+	c.unlock(sl)
 	switch {
 	case !found:
 		c.replyInt(-2)
@@ -335,14 +335,14 @@ func cmdPersist(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	_, expireAt, found := sl.Get(key, now)
 	persisted := found && expireAt != 0
 	var err error
 	if persisted {
 		_, err = sl.SetExpire(key, 0, now)
 	}
-	sl.Unlock()
+	c.unlock(sl)
 	if err != nil {
 		c.replyStoreError(err)
 		return
@@ -354,10 +354,10 @@ func cmdType(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	_, _, typ, found := sl.PeekTyped(key, now)
 	s.countLookup(found)
-	sl.Unlock()
+	c.unlock(sl)
 	if found {
 		c.replyStatus(typ.String())
 	} else {
@@ -373,7 +373,7 @@ func cmdRenamenx(c *client, args [][]byte) { c.renameGeneric(args, true) }
 func (c *client) renameGeneric(args [][]byte, nx bool) {
 	s, src, dst := c.srv, args[1], args[2]
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args, 1, 1)
+	locks := c.lockKeys(args, 1, 1)
 	defer locks.release()
 	srcSlot, dstSlot := s.keySlot(src), s.keySlot(dst)
 	v, expireAt, typ, found := srcSlot.PeekTyped(src, now)
@@ -427,16 +427,16 @@ func cmdKeys(c *client, args [][]byte) {
 		if sl.Len() == 0 {
 			continue
 		}
-		sl.Lock()
+		c.lock(sl)
 		sl.ForEach(now, emit)
-		sl.Unlock()
+		c.unlock(sl)
 	}
 	var hdr [24]byte
 	c.out = slices.Insert(c.out, start, redcon.AppendArray(hdr[:0], n)...)
 }
 
 func cmdRandomkey(c *client, _ [][]byte) {
-	if key, ok := c.srv.store.RandomKey(time.Now().UnixMilli()); ok {
+	if key, ok := c.randomKey(time.Now().UnixMilli()); ok {
 		c.replyBulk(key)
 	} else {
 		c.replyNull()

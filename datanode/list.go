@@ -168,8 +168,8 @@ func (k *listKey) replace(l listValue) bool {
 // WRONGTYPE it replies and does not call fn.
 func (c *client) withList(key []byte, fn func(k *listKey)) {
 	sl := c.srv.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	if k, ok := c.openList(key, time.Now().UnixMilli()); ok {
 		fn(k)
 	}
@@ -180,8 +180,8 @@ func (c *client) withList(key []byte, fn func(k *listKey)) {
 func (c *client) listRead(key []byte, missing func(), fn func(l listValue)) {
 	now := time.Now().UnixMilli()
 	sl := c.srv.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	l, _, found, wrong := c.lookupList(sl, key, now, true)
 	switch {
 	case wrong:

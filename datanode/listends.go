@@ -93,9 +93,8 @@ func cmdRpoplpush(c *client, args [][]byte) { c.lmove(args[1], args[2], false, t
 // lmove pops an element from src's head or tail and pushes it onto dst's,
 // atomically, and replies it.
 func (c *client) lmove(srcKey, dstKey []byte, from, to bool) {
-	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys([][]byte{srcKey, dstKey}, 0, 1)
+	locks := c.lockKeys([][]byte{srcKey, dstKey}, 0, 1)
 	defer locks.release()
 	src, ok := c.openList(srcKey, now)
 	if !ok {
@@ -157,9 +156,8 @@ func cmdLmpop(c *client, args [][]byte) {
 		return
 	}
 	count = max(count, 1)
-	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args[:whereAt], 2, 1)
+	locks := c.lockKeys(args[:whereAt], 2, 1)
 	defer locks.release()
 	for _, key := range args[2:whereAt] {
 		k, ok := c.openList(key, now)

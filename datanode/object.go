@@ -43,8 +43,8 @@ func (c *client) objectLookup(args [][]byte, fn func(v []byte, typ store.Type)) 
 	s, key := c.srv, args[2]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	v, _, typ, ok := sl.PeekTyped(key, now)
 	s.countLookup(ok)
 	if !ok {
@@ -93,9 +93,9 @@ func cmdObjectIdletime(c *client, args [][]byte) {
 	s, key := c.srv, args[2]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	idle, _, ok := sl.Access(key, now)
-	sl.Unlock()
+	c.unlock(sl)
 	s.countLookup(ok)
 	switch {
 	case !ok:
@@ -111,9 +111,9 @@ func cmdObjectFreq(c *client, args [][]byte) {
 	s, key := c.srv, args[2]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	_, freq, ok := sl.Access(key, now)
-	sl.Unlock()
+	c.unlock(sl)
 	s.countLookup(ok)
 	switch {
 	case !ok:

@@ -61,9 +61,9 @@ func cmdScan(c *client, args [][]byte) {
 		if sl.Len() == 0 {
 			continue
 		}
-		sl.Lock()
+		c.lock(sl)
 		h, done := sl.ScanTyped(hash, int(min(count-scanned, 1<<31)), now, emit)
-		sl.Unlock()
+		c.unlock(sl)
 		if !done {
 			next = id<<scanHashBits | uint64(h)
 			break

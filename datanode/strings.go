@@ -149,14 +149,14 @@ func cmdGet(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	if v, _, ok, wrong := c.lookupString(sl, key, now); wrong {
 	} else if ok {
 		c.replyBulk(v)
 	} else {
 		c.replyNull()
 	}
-	sl.Unlock()
+	c.unlock(sl)
 }
 
 func cmdSet(c *client, args [][]byte) {
@@ -193,7 +193,7 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 		}
 	}
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	var found bool
 	var oldExpire int64
 	mark := len(c.out) // where this command's reply starts
@@ -201,7 +201,7 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 		var v []byte
 		var wrong bool
 		if v, oldExpire, found, wrong = c.lookupString(sl, key, now); wrong {
-			sl.Unlock()
+			c.unlock(sl)
 			return
 		} else if found {
 			c.replyBulk(v)
@@ -212,7 +212,7 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 		_, oldExpire, found = sl.Peek(key, now)
 	}
 	if (flags&optNX != 0 && found) || (flags&optXX != 0 && !found) {
-		sl.Unlock()
+		c.unlock(sl)
 		switch {
 		case flags&optGet != 0:
 		case intReply:
@@ -234,12 +234,12 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 		// it is gone for every later command.
 		sl.Delete(key)
 	} else if err := sl.Set(key, val, expireAt, now); err != nil {
-		sl.Unlock()
+		c.unlock(sl)
 		c.out = c.out[:mark] // drop the GET part: the command failed
 		c.replyStoreError(err)
 		return
 	}
-	sl.Unlock()
+	c.unlock(sl)
 	switch {
 	case flags&optGet != 0:
 	case intReply:
@@ -253,8 +253,8 @@ func cmdGetset(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	mark := len(c.out)
 	if v, _, ok, wrong := c.lookupString(sl, key, now); wrong {
 		return
@@ -273,7 +273,7 @@ func cmdGetdel(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	if v, _, ok, wrong := c.lookupString(sl, key, now); wrong {
 	} else if ok {
 		c.replyBulk(v)
@@ -281,7 +281,7 @@ func cmdGetdel(c *client, args [][]byte) {
 	} else {
 		c.replyNull()
 	}
-	sl.Unlock()
+	c.unlock(sl)
 }
 
 func cmdGetex(c *client, args [][]byte) {
@@ -293,8 +293,8 @@ func cmdGetex(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	v, _, found, wrong := c.lookupString(sl, key, now)
 	if wrong {
 		return
@@ -329,7 +329,7 @@ func cmdGetex(c *client, args [][]byte) {
 func cmdMget(c *client, args [][]byte) {
 	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args, 1, 1)
+	locks := c.lockKeys(args, 1, 1)
 	c.replyArray(len(args) - 1)
 	for _, key := range args[1:] {
 		if v, _, typ, ok := s.lookupReadTyped(s.keySlot(key), key, now); ok && typ == store.TypeString {
@@ -354,7 +354,7 @@ func (c *client) msetGeneric(name string, args [][]byte, nx bool) {
 	}
 	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args, 1, 2)
+	locks := c.lockKeys(args, 1, 2)
 	if nx {
 		for i := 1; i < len(args); i += 2 {
 			if _, _, ok := s.keySlot(args[i]).Peek(args[i], now); ok {
@@ -413,31 +413,31 @@ func (c *client) incrDecr(key []byte, incr int64) {
 	s := c.srv
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	v, expireAt, found, wrong := c.peekString(sl, key, now)
 	if wrong {
-		sl.Unlock()
+		c.unlock(sl)
 		return
 	}
 	var value int64
 	if found {
 		var ok bool
 		if value, ok = parseInt(v); !ok {
-			sl.Unlock()
+			c.unlock(sl)
 			c.replyError(errNotInteger)
 			return
 		}
 	}
 	if (incr < 0 && value < 0 && incr < math.MinInt64-value) ||
 		(incr > 0 && value > 0 && incr > math.MaxInt64-value) {
-		sl.Unlock()
+		c.unlock(sl)
 		c.replyError(errOverflow)
 		return
 	}
 	value += incr
 	var digits [20]byte
 	err := sl.Set(key, strconv.AppendInt(digits[:0], value, 10), expireAt, now)
-	sl.Unlock()
+	c.unlock(sl)
 	if err != nil {
 		c.replyStoreError(err)
 		return
@@ -449,8 +449,8 @@ func cmdIncrbyfloat(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	// As Redis: the key's type first, then its value, then the increment.
 	v, expireAt, found, wrong := c.peekString(sl, key, now)
 	if wrong {
@@ -519,15 +519,15 @@ func cmdAppend(c *client, args [][]byte) {
 	s, key, tail := c.srv, args[1], args[2]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	v, expireAt, found, wrong := c.peekString(sl, key, now)
 	if wrong {
-		sl.Unlock()
+		c.unlock(sl)
 		return
 	}
 	if !found {
 		err := sl.Set(key, tail, 0, now)
-		sl.Unlock()
+		c.unlock(sl)
 		if err != nil {
 			c.replyStoreError(err)
 			return
@@ -536,7 +536,7 @@ func cmdAppend(c *client, args [][]byte) {
 		return
 	}
 	if s.stringTooLong(int64(len(v)), int64(len(tail))) {
-		sl.Unlock()
+		c.unlock(sl)
 		c.replyError(errStringTooLong)
 		return
 	}
@@ -544,7 +544,7 @@ func cmdAppend(c *client, args [][]byte) {
 	copy(buf, v)
 	copy(buf[len(v):], tail)
 	err := sl.Set(key, buf, expireAt, now)
-	sl.Unlock()
+	c.unlock(sl)
 	putScratch(h)
 	if err != nil {
 		c.replyStoreError(err)
@@ -557,9 +557,9 @@ func cmdStrlen(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
+	c.lock(sl)
 	v, _, _, wrong := c.lookupString(sl, key, now)
-	sl.Unlock()
+	c.unlock(sl)
 	if !wrong {
 		c.replyInt(int64(len(v)))
 	}
@@ -575,8 +575,8 @@ func cmdGetrange(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	v, _, found, wrong := c.lookupString(sl, key, now)
 	if wrong {
 		return
@@ -616,8 +616,8 @@ func cmdSetrange(c *client, args [][]byte) {
 	}
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	old, expireAt, found, wrong := c.peekString(sl, key, now)
 	if wrong {
 		return

@@ -36,8 +36,8 @@ func (c *client) lookupZset(sl *store.Slot, key []byte, now int64, read bool) (z
 func (c *client) zsetRead(key []byte, missing func(), fn func(z zsetValue)) {
 	now := time.Now().UnixMilli()
 	sl := c.srv.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	z, _, found, wrong := c.lookupZset(sl, key, now, true)
 	switch {
 	case wrong:
@@ -56,8 +56,8 @@ func (c *client) zsetRead(key []byte, missing func(), fn func(z zsetValue)) {
 func (c *client) zsetWrite(key []byte, missing func(), fn func(z zsetValue, scratch *[]byte) (zsetValue, bool)) {
 	now := time.Now().UnixMilli()
 	sl := c.srv.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	z, expireAt, found, wrong := c.lookupZset(sl, key, now, false)
 	switch {
 	case wrong:

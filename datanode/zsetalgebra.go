@@ -121,7 +121,7 @@ func (c *client) zsetAlgebra(args [][]byte, name string, op zsetOp, store, card 
 	if store {
 		lockArgs = append([][]byte{dst}, keys...)
 	}
-	locks := s.lockKeys(lockArgs, 0, 1)
+	locks := c.lockKeys(lockArgs, 0, 1)
 	defer locks.release()
 	srcs := make([]zsetSource, len(keys))
 	for i, key := range keys {

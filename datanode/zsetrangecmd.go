@@ -177,7 +177,7 @@ func cmdZrangestore(c *client, args [][]byte) {
 	}
 	s, dst, src := c.srv, args[1], args[2]
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(args[1:3], 0, 1)
+	locks := c.lockKeys(args[1:3], 0, 1)
 	defer locks.release()
 	z, _, found, wrong := c.lookupZset(s.keySlot(src), src, now, true)
 	if wrong {

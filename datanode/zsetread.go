@@ -25,8 +25,8 @@ func cmdZscore(c *client, args [][]byte) {
 func cmdZmscore(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
 	sl := c.srv.keySlot(args[1])
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	z, _, found, wrong := c.lookupZset(sl, args[1], now, true)
 	if wrong {
 		return

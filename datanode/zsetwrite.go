@@ -73,8 +73,8 @@ func (c *client) zadd(args [][]byte, incr bool) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
 	sl := s.keySlot(key)
-	sl.Lock()
-	defer sl.Unlock()
+	c.lock(sl)
+	defer c.unlock(sl)
 	z, expireAt, found, wrong := c.lookupZset(sl, key, now, false)
 	if wrong {
 		return
@@ -394,7 +394,7 @@ func cmdZmpop(c *client, args [][]byte) {
 	count = max(count, 1)
 	s := c.srv
 	now := time.Now().UnixMilli()
-	locks := s.lockKeys(keys, 0, 1)
+	locks := c.lockKeys(keys, 0, 1)
 	defer locks.release()
 	for _, key := range keys {
 		sl := s.keySlot(key)

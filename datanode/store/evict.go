@@ -8,7 +8,13 @@ import (
 
 // RandomKey returns a copy of a random live key, or false when the store has
 // none.
-func (s *Store) RandomKey(now int64) ([]byte, bool) {
+func (s *Store) RandomKey(now int64) ([]byte, bool) { return s.randomKey(now, true) }
+
+// RandomKeyLocked is RandomKey for a caller that holds every slot's lock.
+func (s *Store) RandomKeyLocked(now int64) ([]byte, bool) { return s.randomKey(now, false) }
+
+// randomKey is RandomKey, locking each slot it looks into if lock is set.
+func (s *Store) randomKey(now int64, lock bool) ([]byte, bool) {
 	for range 64 {
 		id := nextSet(&s.nonEmpty, nil, s.randN(slot.Count))
 		if id < 0 {
@@ -16,14 +22,18 @@ func (s *Store) RandomKey(now int64) ([]byte, bool) {
 		}
 		sl := &s.slots[id]
 		r := s.rand64()
-		sl.Lock()
+		if lock {
+			sl.Lock()
+		}
 		q := sl.pick(r, false, true, now)
 		var key []byte
 		if q >= 0 {
 			e := parseEntry(sl.slab, entOff(sl.idx[q]))
 			key = append([]byte(nil), e.keyBytes(sl.slab)...)
 		}
-		sl.Unlock()
+		if lock {
+			sl.Unlock()
+		}
 		if q >= 0 {
 			return key, true
 		}

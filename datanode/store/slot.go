@@ -41,6 +41,9 @@ func (sl *Slot) Lock() { sl.mu.Lock() }
 // Unlock unlocks the slot.
 func (sl *Slot) Unlock() { sl.mu.Unlock() }
 
+// ID returns the slot's number.
+func (sl *Slot) ID() int { return int(sl.id) }
+
 // Len returns the number of keys in the slot, expired ones not yet removed
 // included. It does not need the lock.
 func (sl *Slot) Len() int { return int(sl.count.Load()) }
@@ -351,9 +354,7 @@ func (sl *Slot) removeAt(q int) {
 	ent := sl.idx[q]
 	off := entOff(ent)
 	e := parseEntry(sl.slab, off)
-	if sl.tracker != nil {
-		sl.touched(e.keyBytes(sl.slab))
-	}
+	sl.touched(e.keyBytes(sl.slab))
 	if e.flags&hdrOut != 0 {
 		sl.store.arena.free(e.ref(sl.slab))
 	}
@@ -515,6 +516,7 @@ func (sl *Slot) clear() {
 	if sl.tracker != nil {
 		sl.tracker.Reset = true
 	}
+	sl.clearWatched()
 	for _, ent := range sl.idx {
 		if ent == 0 {
 			continue

@@ -67,6 +67,12 @@ type Store struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
+	// watches are the watched keys of each slot, guarded by the slot's
+	// lock; watched counts them all, so that writes skip the lookup
+	// while nobody watches (see Watcher).
+	watches [slot.Count]map[string][]*Watcher
+	watched atomic.Int64
+
 	expireMu   sync.Mutex
 	expireSlot int    // where the next ExpireCycle starts
 	expireHash uint32 // and from which hash in that slot

@@ -30,10 +30,14 @@ func (sl *Slot) TakeDirty() map[string]struct{} {
 // DirtyLen returns how many changed keys await TakeDirty.
 func (sl *Slot) DirtyLen() int { return len(sl.tracker.Dirty) }
 
-// touched records a change of key.
+// touched records a change of key: for the migration tracking the slot, and
+// for the clients watching key (see Watcher).
 func (sl *Slot) touched(key []byte) {
 	if sl.tracker != nil {
 		sl.tracker.Dirty[string(key)] = struct{}{}
+	}
+	if sl.store.watched.Load() != 0 {
+		sl.touchWatchers(key)
 	}
 }
 
