@@ -29,7 +29,7 @@ var flagNames = []struct {
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
+	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"}, {flagMovableKeys, "movablekeys"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.
@@ -80,6 +80,10 @@ type docExtra struct {
 	deprecatedSince string      // with replacedBy, marks the command deprecated
 	replacedBy      string
 	tips            []string // COMMAND INFO's tips
+
+	// keySpecs are the key specs where first/last/step do not describe
+	// the keys (see keySpec).
+	keySpecs []keySpec
 }
 
 // arityOK reports whether argc arguments (the name included) fit the arity.
@@ -114,6 +118,7 @@ func buildCommandTable() map[string]*command {
 		connectionCommands(),
 		stringCommands(),
 		hashCommands(),
+		setCommands(),
 		{objectCommand()},
 		keyCommands(),
 		serverCommands(),
@@ -167,7 +172,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 		return
 	}
 	var gate *sync.RWMutex
-	if s.member != nil && cmd.firstKey > 0 {
+	if s.member != nil && (cmd.firstKey > 0 || cmd.flags&flagMovableKeys != 0) {
 		var reject string
 		if gate, reject = s.admit(cmd, args); reject != "" {
 			cs.results[classifyError(reject)].Add(1)

@@ -148,6 +148,8 @@ func aclCategories(cmd *command) []string {
 			has["string"] = true
 		case "hash":
 			has["hash"] = true
+		case "set":
+			has["set"] = true
 		case "connection":
 			has["connection"] = true
 		}
@@ -201,7 +203,9 @@ func (c *client) replyCommandInfo(cmd *command) {
 	for _, tip := range tips {
 		c.replyBulkString(tip)
 	}
-	if cmd.firstKey > 0 {
+	if specs := cmd.keySpecs(); specs != nil {
+		c.replyKeySpecs(specs)
+	} else if cmd.firstKey > 0 {
 		c.replyArray(1)
 		c.replyKeySpec(cmd)
 	} else {
@@ -306,7 +310,7 @@ func (c *client) replyCommandDocs(cmd *command) {
 	}
 	if len(args) > 0 {
 		c.replyBulkString("arguments")
-		c.replyDocArgs(args, cmd.firstKey > 0)
+		c.replyDocArgs(args, cmd.firstKey > 0 || cmd.keySpecs() != nil)
 	}
 	if len(cmd.subcommands) > 0 {
 		c.replyBulkString("subcommands")
@@ -335,7 +339,7 @@ func (c *client) replyDocArgs(args []docArg, hasKeySpec bool) {
 		}
 		keySpec := a.typ == argKey && hasKeySpec
 		n := 2
-		for _, present := range []bool{keySpec, a.token != "", len(flags) > 0, len(a.args) > 0} {
+		for _, present := range []bool{keySpec, a.token != "", a.since != "", len(flags) > 0, len(a.args) > 0} {
 			if present {
 				n++
 			}
@@ -347,11 +351,15 @@ func (c *client) replyDocArgs(args []docArg, hasKeySpec bool) {
 		c.replyBulkString(a.typ)
 		if keySpec {
 			c.replyBulkString("key_spec_index")
-			c.replyInt(0)
+			c.replyInt(int64(a.keySpec))
 		}
 		if a.token != "" {
 			c.replyBulkString("token")
 			c.replyBulkString(a.token)
+		}
+		if a.since != "" {
+			c.replyBulkString("since")
+			c.replyBulkString(a.since)
 		}
 		if len(flags) > 0 {
 			c.replyBulkString("flags")
@@ -420,11 +428,14 @@ func cmdCommandGetKeys(c *client, args [][]byte) {
 	case cmd == nil:
 		c.replyError("ERR Invalid command specified")
 		return
-	case cmd.firstKey <= 0:
+	case cmd.firstKey <= 0 && cmd.keySpecs() == nil:
 		c.replyError("ERR The command has no key arguments")
 		return
 	case !cmd.arityOK(len(line)):
 		c.replyError("ERR Invalid number of arguments specified for command")
+		return
+	case cmd.keySpecs() != nil:
+		c.replyKeysBySpecs(cmd.keySpecs(), line, withFlags)
 		return
 	}
 	pos := cmd.keyPositions(len(line))

@@ -219,7 +219,7 @@ func TestCommandTable(t *testing.T) {
 			t.Errorf("%s: entry %s disagrees with the table", name, formatReply(entry))
 		}
 		specs := entry[8].([]any)
-		if (cmd.firstKey > 0) != (len(specs) == 1) {
+		if (cmd.firstKey > 0 || cmd.keySpecs() != nil) != (len(specs) >= 1) {
 			t.Errorf("%s: key specs %s for first key %d", name, formatReply(specs), cmd.firstKey)
 		}
 		if subs := entry[9].([]any); len(subs) != len(cmd.subcommands) {

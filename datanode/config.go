@@ -23,6 +23,8 @@ const (
 	DefaultHashMaxListpackEntries = 512
 	// DefaultHashMaxListpackValue is Redis's hash-max-listpack-value.
 	DefaultHashMaxListpackValue = 64
+	// DefaultSetMaxIntsetEntries is Redis's set-max-intset-entries.
+	DefaultSetMaxIntsetEntries = 512
 )
 
 // IO models, the values of Config.IOModel.
@@ -140,6 +142,7 @@ type Settings struct {
 	ClientQueryBufferLimit int64        // client-query-buffer-limit
 	HashMaxListpackEntries int64        // hash-max-listpack-entries
 	HashMaxListpackValue   int64        // hash-max-listpack-value
+	SetMaxIntsetEntries    int64        // set-max-intset-entries
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
 }
@@ -160,6 +163,7 @@ func DefaultConfig() Config {
 			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
 			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
 			HashMaxListpackValue:   DefaultHashMaxListpackValue,
+			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
 			ProtectedMode:          true,
 		},
 	}
@@ -241,6 +245,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: client-query-buffer-limit must not be below proto-max-bulk-len")
 	case s.HashMaxListpackEntries < 0 || s.HashMaxListpackValue < 0:
 		return fmt.Errorf("datanode: hash-max-listpack-entries and hash-max-listpack-value must not be negative")
+	case s.SetMaxIntsetEntries < 0:
+		return fmt.Errorf("datanode: set-max-intset-entries must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
 	}

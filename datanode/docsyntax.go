@@ -15,6 +15,8 @@ type docArg struct {
 	multiple      bool
 	multipleToken bool // the token is repeated with each repetition
 	args          []docArg
+	keySpec       int    // a key's key_spec_index, where the command has several key specs
+	since         string // the version that added the argument, where Redis's docs say
 }
 
 // Argument types of COMMAND DOCS.

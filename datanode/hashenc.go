@@ -40,7 +40,13 @@ func emptyHash() hashValue { return hashValue{hashListpack, 0} }
 // validValue reports whether value is a well-formed value of type typ
 // other than string, as migration receives them.
 func validValue(typ store.Type, value []byte) bool {
-	return typ == store.TypeHash && validHash(value)
+	switch typ {
+	case store.TypeHash:
+		return validHash(value)
+	case store.TypeSet:
+		return validSet(value)
+	}
+	return false
 }
 
 // validHash reports whether b is a well-formed packed hash.

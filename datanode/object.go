@@ -77,6 +77,10 @@ func cmdObjectEncoding(c *client, args [][]byte) {
 			c.replyBulkString("listpack")
 		case typ == store.TypeHash:
 			c.replyBulkString("hashtable")
+		case typ == store.TypeSet && setValue(v).encoding() == setIntset:
+			c.replyBulkString("intset")
+		case typ == store.TypeSet:
+			c.replyBulkString("hashtable")
 		default:
 			c.replyBulkString(stringEncoding(v))
 		}

@@ -96,6 +96,9 @@ func (s *Server) dialOptions(window, connWindow int32, c grpcdial.Config, extra 
 // command ran; otherwise it returns the error reply (CROSSSLOT, MOVED or
 // CLUSTERDOWN; see ownership.Table.Admit).
 func (s *Server) admit(cmd *command, args [][]byte) (*sync.RWMutex, string) {
+	if cmd.flags&flagMovableKeys != 0 {
+		return s.admitMovable(cmd, args)
+	}
 	sl := -1
 	last := cmd.lastKey
 	if last < 0 {
