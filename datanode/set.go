@@ -253,11 +253,7 @@ func cmdSpop(c *client, args [][]byte) {
 // removed, or the whole set.
 func (c *client) spopCount(args [][]byte) {
 	count, ok := parseInt(args[2])
-	if !ok {
-		c.replyError(errNotInteger)
-		return
-	}
-	if count < 0 {
+	if !ok || count < 0 {
 		c.replyError(errCountNotPositive)
 		return
 	}
@@ -335,7 +331,6 @@ func cmdSrandmember(c *client, args [][]byte) {
 		c.replyError(errCountRange)
 		return
 	}
-	lim := c.srv.setLimits()
 	c.setRead(args[1], func() { c.replyArray(0) }, func(s setValue) {
 		n := s.len()
 		var buf [20]byte
@@ -356,7 +351,7 @@ func cmdSrandmember(c *client, args [][]byte) {
 				}
 			}
 		case count >= int64(n):
-			c.replyAsUnion(s.members(), lim)
+			c.replyMembers(s)
 		default:
 			c.replyArray(int(count))
 			for _, i := range randomDistinct(n, int(count)) {
