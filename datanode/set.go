@@ -23,7 +23,7 @@ const (
 // randomReplyLimit bounds the reply of SRANDMEMBER with a negative count,
 // which Redis sends whatever its size: past it the reply is cut and the
 // client closed, as Redis closes a client past its output buffer limit.
-const randomReplyLimit = 256 << 20
+const randomReplyLimit = 64 << 20
 
 // setLimits returns the current intset limit.
 func (s *Server) setLimits() setLimits {
