@@ -31,7 +31,7 @@ var fuzzServer = sync.OnceValue(func() *Server {
 // ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
 	names := map[string]bool{"object": true}
-	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands()} {
+	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), setCommands()} {
 		for _, cmd := range family {
 			names[cmd.name] = true
 		}
@@ -105,6 +105,9 @@ var fuzzSeeds = []string{
 	"SET s v\nHSET s a b\nHGET s a\nHSET h a b\nGET h\nAPPEND h x\nINCR h\nSETRANGE h 0 x\nGETRANGE h 0 1\nSTRLEN h\nMGET h s\nSET h v\nTYPE h",
 	"HSET h a 1\nEXPIRE h 100\nTTL h\nRENAME h g\nTYPE g\nHGETALL g\nSCAN 0 TYPE hash\nSCAN 0 TYPE string\nOBJECT ENCODING g\nOBJECT REFCOUNT g\nOBJECT FREQ g\nOBJECT IDLETIME g\nOBJECT HELP\nOBJECT foo",
 	"HSET h \"\\x00\" \"\\xff\" \"\" \"\"\nHGETALL h\nHGET h \"\"\nHDEL h \"\" \"\\x00\"\nEXISTS h",
+	"SADD s 1 2 3\nSADD s a\nSMEMBERS s\nSISMEMBER s 1\nSMISMEMBER s 1 x\nSCARD s\nSREM s 1 a\nOBJECT ENCODING s\nSSCAN s 0 MATCH * COUNT 1",
+	"SADD a 1 2 x\nSADD b 2 x y\nSINTER a b\nSUNION a b\nSDIFF a b\nSINTERSTORE d a b\nSUNIONSTORE d a b\nSDIFFSTORE d a nokey\nSINTERCARD 2 a b LIMIT 1\nSINTERCARD 0 a\nSINTERCARD 3 a",
+	"SADD s a b c\nSPOP s\nSPOP s 2\nSPOP s -1\nSRANDMEMBER s -3\nSRANDMEMBER s 9223372036854775807\nSMOVE s t a\nSMOVE s s b\nSET str v\nSMOVE t str a\nSADD str x",
 }
 
 // FuzzCommands runs scripts of string and key commands and requires that
@@ -129,7 +132,7 @@ func FuzzCommands(f *testing.F) {
 			if s.lookup(args[0]) != nil && !fuzzCommandNames()[name] {
 				continue
 			}
-			if name == "hrandfield" && len(args) > 2 {
+			if (name == "hrandfield" || name == "srandmember") && len(args) > 2 {
 				if n, ok := parseInt(args[2]); ok && (n > fuzzMaxRandomFields || n < -fuzzMaxRandomFields) {
 					continue
 				}
