@@ -237,9 +237,7 @@ func cmdSpop(c *client, args [][]byte) {
 		}
 		i := rand.IntN(s.len())
 		popped = bytes.Clone(s.member(i, nil))
-		gone := make([]bool, s.len())
-		gone[i] = true
-		return s.without(b.dst(0), gone, 1), true
+		return s.without(b.dst(0), []int{i}), true
 	}, func() {
 		if popped == nil {
 			c.replyNull()
@@ -269,13 +267,13 @@ func (c *client) spopCount(args [][]byte) {
 			popped, whole = cloneAll(s.members()), true
 			return nil, true
 		}
-		gone := make([]bool, n)
+		gone := randomDistinct(n, int(count))
 		popped = make([][]byte, 0, count)
-		for _, i := range randomDistinct(n, int(count)) {
-			gone[i] = true
+		for _, i := range gone {
 			popped = append(popped, bytes.Clone(s.member(i, nil)))
 		}
-		return s.without(b.dst(0), gone, int(count)), true
+		slices.Sort(gone)
+		return s.without(b.dst(0), gone), true
 	}, func() {
 		if whole {
 			c.replyAsUnion(popped, lim)
@@ -391,11 +389,9 @@ func cmdSmove(c *client, args [][]byte) {
 	}
 	b := getSetBuf()
 	defer b.put()
-	gone := make([]bool, from.len())
-	gone[i] = true
 	// Both new values are built before either is stored: storing one may
 	// move the other's bytes.
-	nfrom := from.without(b.dst(0), gone, 1)
+	nfrom := from.without(b.dst(0), []int{i})
 	var nto setValue
 	lim := s.setLimits()
 	if dstFound {

@@ -415,45 +415,69 @@ func (s setValue) insertOne(dst []byte, e setEntry) (setValue, bool) {
 
 // remove returns s without the members ms, appended to dst (which must not
 // overlap s), and how many were there. With none there it returns s
-// itself; with all gone, an empty result (len 0 bytes).
+// itself; with all gone, nil.
 func (s setValue) remove(dst []byte, ms [][]byte) (setValue, int) {
-	gone := make([]bool, s.len())
-	removed := 0
+	var gone []int
 	for _, m := range ms {
-		if i, ok := s.find(m); ok && !gone[i] {
-			gone[i] = true
-			removed++
+		if i, ok := s.find(m); ok {
+			gone = append(gone, i)
 		}
 	}
-	if removed == 0 {
+	if len(gone) == 0 {
 		return s, 0
 	}
-	return s.without(dst, gone, removed), removed
+	slices.Sort(gone)
+	gone = slices.Compact(gone)
+	return s.without(dst, gone), len(gone)
 }
 
-// without returns s without the members whose gone is set (removed of
-// them), appended to dst; nil when none is left.
-func (s setValue) without(dst []byte, gone []bool, removed int) setValue {
-	if removed == s.len() {
+// without returns s without the members at the indexes gone (ascending,
+// distinct), appended to dst (which must not overlap s); nil when none is
+// left. It copies the kept runs of members whole.
+func (s setValue) without(dst []byte, gone []int) setValue {
+	n := s.len()
+	if len(gone) == n {
 		return nil
 	}
 	if s[0] == setIntset {
 		dst = append(dst[:0], setIntset)
-		for i := range s.len() {
-			if !gone[i] {
-				dst = append(dst, s[1+8*i:9+8*i]...)
-			}
+		prev := 0
+		for _, g := range append(slices.Clip(gone), n) {
+			dst = append(dst, s[1+8*prev:1+8*g]...)
+			prev = g + 1
 		}
 		return dst
 	}
-	kept := make([]setEntry, 0, s.len()-removed)
-	for i := range s.len() {
-		if !gone[i] {
-			kept = append(kept, s.entry(i))
+	d := s.dataStart()
+	end := func(i int) int { // where member i ends in the data
+		if i+1 < n {
+			return s.offset(i + 1)
 		}
+		return len(s) - d
 	}
-	ns, _ := appendTable(dst, kept) // smaller than s: always addressable
-	return ns
+	dst = slices.Grow(dst[:0], len(s))
+	dst = append(dst, setTable)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n-len(gone)))
+	shift, prev := 0, 0
+	for _, g := range append(slices.Clip(gone), n) {
+		for i := prev; i < g; i++ {
+			p := setTableHeader + setIndexEntry*i
+			dst = append(dst, s[p:p+4]...)
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(s.offset(i)-shift))
+		}
+		if g < n {
+			shift += end(g) - s.offset(g)
+		}
+		prev = g + 1
+	}
+	prev = 0
+	for _, g := range append(slices.Clip(gone), n) {
+		if prev < g {
+			dst = append(dst, s[d+s.offset(prev):d+end(g-1)]...)
+		}
+		prev = g + 1
+	}
+	return dst
 }
 
 // scanTable returns a hashtable's members whose hash is at least cursor,
