@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // checkSetModel requires s to be well formed and to hold exactly the
@@ -217,4 +219,22 @@ func FuzzValidSet(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestValidValueSets checks that migration accepts well-formed sets of
+// either encoding, as their type, and nothing else under TypeSet.
+func TestValidValueSets(t *testing.T) {
+	table, _ := buildSet(nil, [][]byte{[]byte("a"), []byte("b")}, setLimits{intsetEntries: 512})
+	ints, _ := buildSet(nil, [][]byte{[]byte("1"), []byte("2")}, setLimits{intsetEntries: 512})
+	for _, v := range []setValue{table, ints} {
+		if !validValue(store.TypeSet, v) {
+			t.Errorf("set %x refused", v)
+		}
+		if validValue(store.TypeHash, v) && v[0] == setTable {
+			t.Errorf("set %x accepted as a hash", v)
+		}
+	}
+	if validValue(store.TypeSet, []byte("garbage")) || validValue(store.TypeSet, emptyHash()) {
+		t.Error("garbage accepted as a set")
+	}
 }
