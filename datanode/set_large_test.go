@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chkv/chkv/common/slot"
+	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/helper/testutil"
 )
 
@@ -159,5 +160,29 @@ func TestSetClusterMode(t *testing.T) {
 	}
 	if got := c.do("SINTERCARD", "0", a); got != "(error) "+errNumkeys {
 		t.Errorf("SINTERCARD 0 = %s", got)
+	}
+}
+
+// TestSetClusterModeRedirects checks that SINTERCARD, whose keys follow a
+// count, is redirected when the node does not own them.
+func TestSetClusterModeRedirects(t *testing.T) {
+	nn := startFakeNameNode(t)
+	s := startClusterNode(t, nn, "dn-a")
+	c := s.dial(t)
+	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.Registered() })
+	self := topology.Node{ID: "dn-a", RESPAddr: s.Addr().String(), State: topology.Up}
+	other := topology.Node{ID: "dn-b", RESPAddr: "127.0.0.1:7777", State: topology.Up}
+	nn.set(func(f *fakeNameNode) { f.top = splitTopology(1, self, other, 8000) })
+	testutil.Eventually(t, 5*time.Second, "topology", func() bool { return s.own.View().Top.Version == 1 })
+	mine, theirs := keyInSlotRange(0, 8000), keyInSlotRange(8000, slot.Count)
+	c.do("SADD", mine, "a")
+	if got := c.do("SINTERCARD", "1", mine); got != "(integer) 1" {
+		t.Fatalf("SINTERCARD of an owned key = %s", got)
+	}
+	want := "(error) MOVED " + strconv.Itoa(slot.OfString(theirs)) + " 127.0.0.1:7777"
+	for _, cmd := range [][]string{{"SINTERCARD", "1", theirs}, {"SINTERCARD", "1", theirs, "LIMIT", "2"}, {"SMEMBERS", theirs}} {
+		if got := c.do(cmd...); got != want {
+			t.Errorf("%v = %s, want %s", cmd, got, want)
+		}
 	}
 }
