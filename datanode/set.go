@@ -101,9 +101,10 @@ func (b setBuf) put() { b.hb.put() }
 
 // setWrite runs fn on set key for a command that changes one set: a
 // missing key is passed as a nil set. fn returns the new value (nil to
-// delete the key) and whether to store it; setWrite stores it, keeping the
-// key's TTL, and then calls done, unless the store refused.
-func (c *client) setWrite(key []byte, fn func(s setValue, found bool, b setBuf) (setValue, bool), done func()) {
+// delete the key) and whether to store it, or an error to reply instead;
+// setWrite stores it, keeping the key's TTL, and then calls done, unless
+// the store refused.
+func (c *client) setWrite(key []byte, fn func(s setValue, found bool, b setBuf) (setValue, bool, string), done func()) {
 	now := time.Now().UnixMilli()
 	sl := c.srv.keySlot(key)
 	sl.Lock()
@@ -114,7 +115,11 @@ func (c *client) setWrite(key []byte, fn func(s setValue, found bool, b setBuf) 
 	}
 	b := getSetBuf()
 	defer b.put()
-	ns, write := fn(s, found, b)
+	ns, write, errReply := fn(s, found, b)
+	if errReply != "" {
+		c.replyError(errReply)
+		return
+	}
 	if write {
 		if !c.storeSet(sl, key, ns, expireAt, now) {
 			return
@@ -144,7 +149,7 @@ func (c *client) setRead(key []byte, missing func(), fn func(s setValue)) {
 func cmdSadd(c *client, args [][]byte) {
 	lim := c.srv.setLimits()
 	added := 0
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool) {
+	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
 		var ns setValue
 		ok := true
 		if !found {
@@ -154,22 +159,21 @@ func cmdSadd(c *client, args [][]byte) {
 			ns, added, ok = s.add(b.dst(0), args[2:], lim)
 		}
 		if !ok {
-			c.replyError(errSlotFull)
-			return nil, false
+			return nil, false, errSlotFull
 		}
-		return ns, added > 0
+		return ns, added > 0, ""
 	}, func() { c.replyInt(int64(added)) })
 }
 
 func cmdSrem(c *client, args [][]byte) {
 	removed := 0
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool) {
+	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
 		if !found {
-			return nil, false
+			return nil, false, ""
 		}
 		var ns setValue
 		ns, removed = s.remove(b.dst(0), args[2:])
-		return ns, removed > 0
+		return ns, removed > 0, ""
 	}, func() { c.replyInt(int64(removed)) })
 }
 
@@ -231,13 +235,13 @@ func cmdSpop(c *client, args [][]byte) {
 		return
 	}
 	var popped []byte
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool) {
+	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
 		if !found {
-			return nil, false
+			return nil, false, ""
 		}
 		i := rand.IntN(s.len())
 		popped = bytes.Clone(s.member(i, nil))
-		return s.without(b.dst(0), []int{i}), true
+		return s.without(b.dst(0), []int{i}), true, ""
 	}, func() {
 		if popped == nil {
 			c.replyNull()
@@ -258,14 +262,14 @@ func (c *client) spopCount(args [][]byte) {
 	lim := c.srv.setLimits()
 	var popped [][]byte
 	whole := false
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool) {
+	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
 		if !found || count == 0 {
-			return nil, false
+			return nil, false, ""
 		}
 		n := s.len()
 		if count >= int64(n) {
 			popped, whole = cloneAll(s.members()), true
-			return nil, true
+			return nil, true, ""
 		}
 		gone := randomDistinct(n, int(count))
 		popped = make([][]byte, 0, count)
@@ -273,7 +277,7 @@ func (c *client) spopCount(args [][]byte) {
 			popped = append(popped, bytes.Clone(s.member(i, nil)))
 		}
 		slices.Sort(gone)
-		return s.without(b.dst(0), gone), true
+		return s.without(b.dst(0), gone), true, ""
 	}, func() {
 		if whole {
 			c.replyAsUnion(popped, lim)

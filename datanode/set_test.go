@@ -98,6 +98,8 @@ var setDiffScript = []string{
 	`SISMEMBER e ""`,
 	`SMEMBERS e`,
 	`OBJECT ENCODING e`,
+	`SPOP e`,
+	`EXISTS e`,
 	// SMOVE
 	`SADD src 1 2 a`,
 	`SMOVE src dst 1`,
