@@ -342,6 +342,9 @@ func buildSet(dst []byte, ms [][]byte, lim setLimits) (s setValue, ok bool) {
 // and how many members are new. With none new it returns s itself. ok is
 // false when the set would be too large.
 func (s setValue) add(dst []byte, ms [][]byte, lim setLimits) (ns setValue, added int, ok bool) {
+	if len(ms) == 1 && s.contains(ms[0]) {
+		return s, 0, true // the common case of SADD, without allocating
+	}
 	if s[0] == setIntset {
 		if vals, isInt := intsOf(ms); isInt {
 			fresh := vals[:0]
