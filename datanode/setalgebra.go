@@ -221,4 +221,3 @@ func cmdSintercard(c *client, args [][]byte) {
 	}
 	c.replyInt(int64(len(combine(opInter, sets, int(min(limit, math.MaxInt32))))))
 }
-
