@@ -89,6 +89,7 @@ type docExtra struct {
 	deprecatedSince string      // with replacedBy, marks the command deprecated
 	replacedBy      string
 	tips            []string // COMMAND INFO's tips
+
 }
 
 // arityOK reports whether argc arguments (the name included) fit the arity.
@@ -125,6 +126,7 @@ func buildCommandTable() map[string]*command {
 		hashCommands(),
 		listCommands(),
 		zsetCommands(),
+		setCommands(),
 		{objectCommand()},
 		keyCommands(),
 		serverCommands(),

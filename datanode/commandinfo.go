@@ -150,6 +150,8 @@ func aclCategories(cmd *command) []string {
 			has["hash"] = true
 		case "list":
 			has["list"] = true
+		case "set":
+			has["set"] = true
 		case "sorted-set":
 			has["sortedset"] = true
 		case "connection":

@@ -31,6 +31,8 @@ const (
 	// Redis's zset-max-listpack-entries and zset-max-listpack-value.
 	DefaultZsetMaxListpackEntries = 128
 	DefaultZsetMaxListpackValue   = 64
+	// DefaultSetMaxIntsetEntries is Redis's set-max-intset-entries.
+	DefaultSetMaxIntsetEntries = 512
 )
 
 // IO models, the values of Config.IOModel.
@@ -152,6 +154,7 @@ type Settings struct {
 	ListCompressDepth      int64        // list-compress-depth: accepted; lists are not compressed
 	ZsetMaxListpackEntries int64        // zset-max-listpack-entries
 	ZsetMaxListpackValue   int64        // zset-max-listpack-value
+	SetMaxIntsetEntries    int64        // set-max-intset-entries
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
 }
@@ -175,6 +178,7 @@ func DefaultConfig() Config {
 			ListMaxListpackSize:    DefaultListMaxListpackSize,
 			ZsetMaxListpackEntries: DefaultZsetMaxListpackEntries,
 			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
+			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
 			ProtectedMode:          true,
 		},
 	}
@@ -262,6 +266,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: list-compress-depth must be between 0 and 2147483647")
 	case s.ZsetMaxListpackEntries < 0 || s.ZsetMaxListpackValue < 0:
 		return fmt.Errorf("datanode: zset-max-listpack-entries and zset-max-listpack-value must not be negative")
+	case s.SetMaxIntsetEntries < 0:
+		return fmt.Errorf("datanode: set-max-intset-entries must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
 	}

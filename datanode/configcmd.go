@@ -78,6 +78,8 @@ var configParams = []configParam{
 		intSetter(0, math.MaxInt64, func(st *Settings, n int64) { st.ZsetMaxListpackEntries = n })},
 	{"zset-max-ziplist-value", func(_ *Server, st *Settings) string { return strconv.FormatInt(st.ZsetMaxListpackValue, 10) },
 		memorySetter(0, func(st *Settings, n int64) { st.ZsetMaxListpackValue = n })},
+	{"set-max-intset-entries", func(_ *Server, st *Settings) string { return strconv.FormatInt(st.SetMaxIntsetEntries, 10) },
+		intSetter(0, math.MaxInt64, func(st *Settings, n int64) { st.SetMaxIntsetEntries = n })},
 	{"protected-mode", func(_ *Server, st *Settings) string { return yesNo(st.ProtectedMode) },
 		boolSetter(func(st *Settings, b bool) { st.ProtectedMode = b })},
 	{"timeout", func(_ *Server, st *Settings) string { return strconv.FormatInt(st.Timeout, 10) },

@@ -31,7 +31,7 @@ var fuzzServer = sync.OnceValue(func() *Server {
 // ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
 	names := map[string]bool{"object": true}
-	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands()} {
+	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands(), setCommands()} {
 		for _, cmd := range family {
 			names[cmd.name] = true
 		}
@@ -109,6 +109,9 @@ var fuzzSeeds = []string{
 	"RPUSH l a b c\nLPUSH l x\nLRANGE l 0 -1\nLPOP l 2\nRPOP l 0\nLPOP l -1\nLINDEX l -1\nLSET l 0 zz\nLINSERT l BEFORE zz y\nLREM l 0 y\nLTRIM l 0 0\nLLEN l",
 	"RPUSH l a b a\nLPOS l a RANK -1 COUNT 0 MAXLEN 2\nLPOS l a RANK -9223372036854775808\nLMOVE l m LEFT RIGHT\nRPOPLPUSH m l\nLMPOP 2 l m RIGHT COUNT 9223372036854775807\nLMPOP 9223372036854775807 l LEFT\nLRANGE l -9223372036854775808 9223372036854775807",
 	"SET s v\nLPUSH s a\nLMOVE l s LEFT LEFT\nRPUSH l a\nEXPIRE l 100\nLMOVE l l LEFT RIGHT\nRENAME l k\nTYPE k\nOBJECT ENCODING k\nSCAN 0 TYPE list",
+	"SADD s 1 2 3\nSADD s a\nSMEMBERS s\nSISMEMBER s 1\nSMISMEMBER s 1 x\nSCARD s\nSREM s 1 a\nOBJECT ENCODING s\nSSCAN s 0 MATCH * COUNT 1",
+	"SADD a 1 2 x\nSADD b 2 x y\nSINTER a b\nSUNION a b\nSDIFF a b\nSINTERSTORE d a b\nSUNIONSTORE d a b\nSDIFFSTORE d a nokey\nSINTERCARD 2 a b LIMIT 1\nSINTERCARD 0 a\nSINTERCARD 3 a",
+	"SADD s a b c\nSPOP s\nSPOP s 2\nSPOP s -1\nSRANDMEMBER s -3\nSRANDMEMBER s 9223372036854775807\nSMOVE s t a\nSMOVE s s b\nSET str v\nSMOVE t str a\nSADD str x",
 }
 
 // FuzzCommands runs scripts of string and key commands and requires that
@@ -133,7 +136,7 @@ func FuzzCommands(f *testing.F) {
 			if s.lookup(args[0]) != nil && !fuzzCommandNames()[name] {
 				continue
 			}
-			if (name == "hrandfield" || name == "zrandmember") && len(args) > 2 {
+			if (name == "hrandfield" || name == "zrandmember" || name == "srandmember") && len(args) > 2 {
 				if n, ok := parseInt(args[2]); ok && (n > fuzzMaxRandomFields || n < -fuzzMaxRandomFields) {
 					continue
 				}

@@ -47,6 +47,8 @@ func validValue(typ store.Type, value []byte) bool {
 		return validList(value)
 	case store.TypeZSet:
 		return validZset(value)
+	case store.TypeSet:
+		return validSet(value)
 	}
 	return false
 }

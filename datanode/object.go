@@ -81,6 +81,10 @@ func cmdObjectEncoding(c *client, args [][]byte) {
 			c.replyBulkString("quicklist") // Redis 7.0's only list encoding
 		case typ == store.TypeZSet:
 			c.replyBulkString([...]string{"listpack", "skiplist"}[zsetValue(v).encoding()])
+		case typ == store.TypeSet && setValue(v).encoding() == setIntset:
+			c.replyBulkString("intset")
+		case typ == store.TypeSet:
+			c.replyBulkString("hashtable")
 		default:
 			c.replyBulkString(stringEncoding(v))
 		}

@@ -75,7 +75,8 @@ func zsetCompare(a, b zsetElem) int {
 	return bytes.Compare(a.member, b.member)
 }
 
-// memberHash orders a sorted set's byHash table.
+// memberHash orders a sorted set's byHash table and a hashtable set's
+// members.
 func memberHash(member []byte) uint32 { return uint32(xxhash.Sum64(member)) }
 
 // encoding returns the set's encoding byte.
