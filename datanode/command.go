@@ -21,6 +21,8 @@ const (
 	flagLoading                      // allowed while loading
 	flagStale                        // allowed on a stale replica
 	flagNoScript                     // not allowed in scripts
+	flagPubSub                       // a Pub/Sub command
+	flagBusyOK                       // allow_busy: allowed while a script is busy
 )
 
 var flagNames = []struct {
@@ -28,8 +30,8 @@ var flagNames = []struct {
 	name string
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
-	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"},
+	{flagAdmin, "admin"}, {flagPubSub, "pubsub"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
+	{flagStale, "stale"}, {flagFast, "fast"}, {flagNoAuth, "no_auth"}, {flagBusyOK, "allow_busy"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.
@@ -118,6 +120,7 @@ func buildCommandTable() map[string]*command {
 		keyCommands(),
 		serverCommands(),
 		clusterCommands(),
+		pubsubCommands(), {resetCommand()},
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -148,6 +151,7 @@ func (s *Server) lookup(name []byte) *command {
 // execute runs one command for c, as Redis's processCommand does: existence,
 // arity, authentication and memory checks, then the command itself.
 func (s *Server) execute(c *client, args [][]byte) {
+	c.takeOutbox() // messages published before this command precede its reply
 	cmd := s.lookup(args[0])
 	if cmd == nil {
 		s.cmdStats.unknown().results[resultError].Add(1)
@@ -182,6 +186,16 @@ func (s *Server) execute(c *client, args [][]byte) {
 		cs.results[resultError].Add(1)
 		c.replyError(errOOM)
 		return
+	}
+	if c.inPubSub() {
+		if msg := pubsubContextError(cmd, args); msg != "" {
+			if gate != nil {
+				gate.RUnlock()
+			}
+			cs.results[resultError].Add(1)
+			c.replyError(msg)
+			return
+		}
 	}
 	start := time.Now()
 	c.lastActive.Store(start.UnixMilli())

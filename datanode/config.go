@@ -142,6 +142,8 @@ type Settings struct {
 	HashMaxListpackValue   int64        // hash-max-listpack-value
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
+
+	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }
 
 // DefaultConfig returns a standalone configuration with Redis's defaults.
@@ -161,6 +163,8 @@ func DefaultConfig() Config {
 			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
 			HashMaxListpackValue:   DefaultHashMaxListpackValue,
 			ProtectedMode:          true,
+
+			OutputBufferLimits: DefaultOutputBufferLimits,
 		},
 	}
 }

@@ -285,6 +285,13 @@ func scriptTest(t *testing.T, name string, steps []step) {
 // redis-server is not installed. extraArgs are more redis-server options.
 func startRedis(t *testing.T, extraArgs ...string) *respConn {
 	t.Helper()
+	return dial(t, "unix", startRedisSocket(t, extraArgs...))
+}
+
+// startRedisSocket is startRedis for tests that open several connections:
+// it returns the server's unix socket path.
+func startRedisSocket(t *testing.T, extraArgs ...string) string {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server not installed: expected replies not cross-checked against Redis")
@@ -308,5 +315,5 @@ func startRedis(t *testing.T, extraArgs ...string) *respConn {
 		conn.Close()
 		return true
 	})
-	return dial(t, "unix", sock)
+	return sock
 }

@@ -1,0 +1,18 @@
+package datanode
+
+// resetCommand is RESET: it returns the connection to the state of a new
+// one, as Redis 6.2+ does.
+func resetCommand() *command {
+	return &command{name: "reset", arity: 1, flags: flagNoScript | flagLoading | flagStale | flagFast | flagNoAuth | flagBusyOK, run: cmdReset,
+		doc: commandDoc{"connection", "Reset the connection", "6.2.0", "O(1)", ""}}
+}
+
+// cmdReset drops the client's subscriptions (without the unsubscribe
+// replies), clears its name and, when a password is required, its
+// authentication, then replies +RESET.
+func cmdReset(c *client, _ [][]byte) {
+	c.srv.pubsub.dropClient(c)
+	c.setName("")
+	c.authenticated = c.srv.settings.Load().RequirePass == ""
+	c.replyStatus("RESET")
+}
