@@ -72,8 +72,8 @@ func newClient(s *Server, nc net.Conn, id uint64) *client {
 // disconnects, misbehaves or the server stops.
 func (s *Server) serveClient(c *client) {
 	defer func() {
+		s.unregister(c) // first, as Redis drops subscriptions before closing
 		c.conn.Close()
-		s.unregister(c)
 		c.releaseBuffers()
 	}()
 	var limits resp.Limits

@@ -307,13 +307,16 @@ func (l *eventLoop) run(ctx context.Context) {
 // drainQueues starts serving added connections, closes killed ones and
 // writes the messages pushed to others.
 func (l *eventLoop) drainQueues() {
-	l.wakePending.Store(false) // before the queues are read: see wake
 	var buf [64]byte
 	for {
 		if n, _ := syscall.Read(l.wakeR, buf[:]); n < len(buf) {
 			break
 		}
 	}
+	// Cleared after the pipe is drained, so that a wake that finds it set
+	// has its byte still to come or its work already queued, and before the
+	// queues are read, so that this drain sees that work.
+	l.wakePending.Store(false)
 	l.mu.Lock()
 	adds, kills, pushes := l.adds, l.kills, l.pushes
 	l.adds, l.kills, l.pushes = nil, nil, nil
@@ -376,8 +379,8 @@ func (l *eventLoop) closeConn(lc *loopConn) {
 			l.writers--
 		}
 	}
+	l.srv.unregister(lc.c) // first, as Redis drops subscriptions before closing
 	syscall.Close(lc.fd)
-	l.srv.unregister(lc.c)
 	lc.c.releaseBuffers()
 }
 

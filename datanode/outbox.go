@@ -110,10 +110,12 @@ func (c *client) takeOutbox() {
 		}
 	}
 	o.queued.Store(0)
+	// The bytes now wait in c.out: they move to its count under the lock,
+	// so that push never sees them in neither (until the owner's next
+	// setOutputBuffer, the count may exceed what c.out holds, never fall
+	// short of it). The server's total of client buffers is unchanged.
+	c.outLen.Add(n)
 	o.mu.Unlock()
-	// The bytes now wait in c.out, which setOutputBuffer counts once the
-	// owner writes them.
-	c.srv.memory.clientBuffers.Add(-n)
 }
 
 // releaseOutbox drops what a closed client had queued.
