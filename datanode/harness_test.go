@@ -290,7 +290,7 @@ func startRedis(t *testing.T, extraArgs ...string) *respConn {
 
 // startRedisSocket is startRedis for tests that open several connections:
 // it returns the server's unix socket path.
-func startRedisSocket(t *testing.T, extraArgs ...string) string {
+func startRedisSocket(t testing.TB, extraArgs ...string) string {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
