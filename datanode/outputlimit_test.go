@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,10 +44,14 @@ func TestOutputBufferLimitExceeded(t *testing.T) {
 }
 
 // subscriberClient subscribes a connection that will never read again to
-// channel and returns it with the server's record of it.
-func subscriberClient(t *testing.T, s *Server, channel string) (*respConn, *client) {
+// channel and returns it with the server's record of it. A receive buffer
+// of recvBuf bytes, if not 0, keeps what the kernels hold for it small.
+func subscriberClient(t *testing.T, s *Server, channel string, recvBuf int) (*respConn, *client) {
 	t.Helper()
 	c := s.dial(t)
+	if tc, ok := c.conn.(*net.TCPConn); ok && recvBuf > 0 {
+		tc.SetReadBuffer(recvBuf)
+	}
 	id, _ := strconv.ParseUint(strings.TrimPrefix(c.do("CLIENT", "ID"), "(integer) "), 10, 64)
 	if got := c.do("SUBSCRIBE", channel); got != `["subscribe" "`+channel+`" (integer) 1]` {
 		t.Fatalf("SUBSCRIBE: %s", got)
@@ -73,7 +78,7 @@ func TestPubSubHardLimitClosesSlowSubscriber(t *testing.T) {
 				cfg.IOModel = model
 				cfg.Settings.OutputBufferLimits.PubSub = outputBufferLimit{Hard: hard}
 			})
-			slow, _ := subscriberClient(t, s, "big")
+			slow, _ := subscriberClient(t, s, "big", 0)
 			fast := s.dial(t)
 			fast.do("SUBSCRIBE", "big")
 			var wg sync.WaitGroup
@@ -151,7 +156,7 @@ func TestPubSubSoftLimitUsesClock(t *testing.T) {
 				now = now.Add(d)
 				mu.Unlock()
 			}
-			_, sub := subscriberClient(t, s, "ch")
+			_, sub := subscriberClient(t, s, "ch", 4<<10)
 			pub := s.dial(t)
 			payload := strings.Repeat("y", 32<<10)
 			softSince := func() time.Time {
@@ -159,7 +164,10 @@ func TestPubSubSoftLimitUsesClock(t *testing.T) {
 				defer sub.outbox.mu.Unlock()
 				return sub.outbox.softSince
 			}
-			for i := 0; softSince().IsZero(); i++ {
+			// Past the soft limit, and far enough past it that the kernel
+			// taking a little more cannot bring the client back under.
+			used := func() int64 { return sub.outbox.queued.Load() + sub.outLen.Load() }
+			for i := 0; softSince().IsZero() || used() < 2*soft; i++ {
 				if i == 5000 {
 					t.Fatal("the soft limit was never reached")
 				}
