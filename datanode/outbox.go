@@ -59,7 +59,9 @@ type outbox struct {
 // the push (a parameter so that tests control the soft limit's clock). It
 // reports false when the client passed the limit: msg was not queued and the
 // connection is being closed. Any goroutine may call it; it never blocks on
-// the connection.
+// the connection. The caller adds the bytes queued to the server's total of
+// client buffers (publish does it once for all subscribers: a shared
+// counter updated per subscriber costs more than the copy).
 func (c *client) push(msg []byte, lim outputBufferLimit, now time.Time) bool {
 	o := &c.outbox
 	o.mu.Lock()
@@ -81,7 +83,6 @@ func (c *client) push(msg []byte, lim outputBufferLimit, now time.Time) bool {
 	wasEmpty := len(o.buf) == 0
 	o.buf = append(o.buf, msg...)
 	o.queued.Store(int64(len(o.buf)))
-	c.srv.memory.clientBuffers.Add(int64(len(msg)))
 	o.mu.Unlock()
 	if wasEmpty {
 		o.wake()

@@ -204,29 +204,28 @@ func (s *Server) publish(channel, msg []byte, shard bool) int64 {
 	if shard {
 		kind = kindShard
 	}
+	var receivers, queued int64
+	deliver := func(set *subscriberSet, frame []byte) {
+		for _, c := range set.clients {
+			if c.push(frame, lim, now) {
+				queued += int64(len(frame))
+			}
+		}
+		receivers += int64(len(set.clients))
+	}
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	var receivers int64
 	if set := h.subs[kind][string(channel)]; set != nil {
-		frame := appendMessage(nil, subKindWords[kind].message, nil, channel, msg)
-		for _, c := range set.clients {
-			c.push(frame, lim, now)
-		}
-		receivers += int64(len(set.clients))
+		deliver(set, appendMessage(nil, subKindWords[kind].message, nil, channel, msg))
 	}
-	if shard {
-		return receivers
-	}
-	for pattern, set := range h.subs[kindPattern] {
-		if !stringMatch([]byte(pattern), channel) {
-			continue
+	if !shard {
+		for pattern, set := range h.subs[kindPattern] {
+			if stringMatch([]byte(pattern), channel) {
+				deliver(set, appendMessage(nil, "pmessage", []byte(pattern), channel, msg))
+			}
 		}
-		frame := appendMessage(nil, "pmessage", []byte(pattern), channel, msg)
-		for _, c := range set.clients {
-			c.push(frame, lim, now)
-		}
-		receivers += int64(len(set.clients))
 	}
+	h.mu.RUnlock()
+	s.memory.clientBuffers.Add(queued)
 	return receivers
 }
 
