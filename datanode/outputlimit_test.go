@@ -146,11 +146,11 @@ func TestPubSubSoftLimitUsesClock(t *testing.T) {
 				cfg.IOModel = model
 				cfg.Settings.OutputBufferLimits.PubSub = outputBufferLimit{Soft: soft, SoftSeconds: 10}
 			})
-			s.pubsub.clock = func() time.Time {
+			s.pubsub.setClock(func() time.Time {
 				mu.Lock()
 				defer mu.Unlock()
 				return now
-			}
+			})
 			advance := func(d time.Duration) {
 				mu.Lock()
 				now = now.Add(d)

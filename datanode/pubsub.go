@@ -37,8 +37,8 @@ var subKindWords = [numSubKinds]struct{ subscribe, unsubscribe, message string }
 type pubsubHub struct {
 	mu   sync.RWMutex
 	subs [numSubKinds]map[string]*subscriberSet
-	// clock is the time pushes check the soft output buffer limit at;
-	// tests replace it before clients connect.
+	// clock is the time pushes check the soft output buffer limit at,
+	// read under mu; tests replace it with setClock.
 	clock func() time.Time
 }
 
@@ -64,6 +64,13 @@ func newPubSubHub() *pubsubHub {
 		h.subs[k] = make(map[string]*subscriberSet)
 	}
 	return h
+}
+
+// setClock makes publish read the time from clock.
+func (h *pubsubHub) setClock(clock func() time.Time) {
+	h.mu.Lock()
+	h.clock = clock
+	h.mu.Unlock()
 }
 
 // inPubSub reports whether the client has any subscription: in that
@@ -199,12 +206,12 @@ func (h *pubsubHub) remove(c *client, kind subKind, name string) {
 func (s *Server) publish(channel, msg []byte, shard bool) int64 {
 	h := s.pubsub
 	lim := s.settings.Load().OutputBufferLimits.PubSub
-	now := h.clock()
 	kind := kindChannel
 	if shard {
 		kind = kindShard
 	}
 	var receivers, queued int64
+	var now time.Time
 	deliver := func(set *subscriberSet, frame []byte) {
 		for _, c := range set.clients {
 			if c.push(frame, lim, now) {
@@ -214,6 +221,7 @@ func (s *Server) publish(channel, msg []byte, shard bool) int64 {
 		receivers += int64(len(set.clients))
 	}
 	h.mu.RLock()
+	now = h.clock()
 	if set := h.subs[kind][string(channel)]; set != nil {
 		deliver(set, appendMessage(nil, subKindWords[kind].message, nil, channel, msg))
 	}
