@@ -37,6 +37,10 @@ type client struct {
 	authenticated bool
 	closeAfter    bool // QUIT: close once the reply is sent
 	writeDeadline time.Time
+	readDeadline  bool // a read deadline is set (IOModelGoroutine)
+
+	subs   clientSubs // Pub/Sub subscriptions, guarded by the server's pubsubHub
+	outbox outbox     // messages published to the client, not yet in out
 
 	multi      *multiState // the open transaction, nil outside MULTI
 	spareMulti *multiState // the last one, kept for the next (recycleMulti)
@@ -59,12 +63,13 @@ func newClient(s *Server, nc net.Conn, id uint64) *client {
 		srv:     s,
 		id:      id,
 		conn:    nc,
-		rd:      resp.NewReader(nc, resp.DefaultBufferSize),
+		rd:      resp.NewReader(wakeableReader{nc}, resp.DefaultBufferSize),
 		out:     make([]byte, 0, outBufferKeep),
 		created: time.Now(),
 	}
 	c.lastActive.Store(c.created.UnixMilli())
 	c.multiLen.Store(-1)
+	c.outbox.wake = c.interruptRead // an event loop sets its own
 	// As in Redis, a client that connects while no password is required is
 	// authenticated, and stays so if CONFIG SET requirepass adds one later.
 	c.authenticated = s.settings.Load().RequirePass == ""
@@ -75,8 +80,8 @@ func newClient(s *Server, nc net.Conn, id uint64) *client {
 // disconnects, misbehaves or the server stops.
 func (s *Server) serveClient(c *client) {
 	defer func() {
+		s.unregister(c) // first, as Redis drops subscriptions before closing
 		c.conn.Close()
-		s.unregister(c)
 		c.unwatchAll()
 		c.releaseBuffers()
 	}()
@@ -91,14 +96,20 @@ func (s *Server) serveClient(c *client) {
 		args, err := c.rd.Parse(&limits)
 		if errors.Is(err, resp.ErrIncomplete) {
 			c.setQueryBuffer(int64(c.rd.Buffered()))
+			// The deadline is set before flush takes the outbox: a push
+			// after the take moves it to the past again (see outbox).
+			c.setReadDeadline(st)
 			if !c.flush() {
 				return
 			}
-			if st.Timeout > 0 {
-				c.conn.SetReadDeadline(time.Now().Add(time.Duration(st.Timeout) * time.Second))
-			}
 			n := c.rd.Buffered()
 			if err := c.rd.Fill(&limits); err != nil {
+				if errors.Is(err, resp.ErrWouldBlock) {
+					// Woken by a publisher (or an idle deadline, which the
+					// cron enforces): write what was pushed, then read on.
+					c.readDeadline = true
+					continue
+				}
 				var perr *resp.ProtocolError
 				if errors.As(err, &perr) {
 					c.replyError("ERR " + perr.Error())
@@ -134,9 +145,23 @@ func (s *Server) serveClient(c *client) {
 	}
 }
 
-// flush sends the buffered replies and reports whether the connection is
-// still usable.
+// setReadDeadline sets the read deadline of a connection served by its own
+// goroutine: the idle timeout, which subscribed clients are exempt from as
+// in Redis, or none, clearing a deadline a wake-up moved to the past.
+func (c *client) setReadDeadline(st *Settings) {
+	if st.Timeout > 0 && !c.inPubSub() {
+		c.conn.SetReadDeadline(time.Now().Add(time.Duration(st.Timeout) * time.Second))
+		c.readDeadline = true
+	} else if c.readDeadline {
+		c.conn.SetReadDeadline(time.Time{})
+		c.readDeadline = false
+	}
+}
+
+// flush sends the buffered replies, and the messages pushed to the client,
+// and reports whether the connection is still usable.
 func (c *client) flush() bool {
+	c.takeOutbox()
 	if len(c.out) == 0 {
 		return true
 	}

@@ -90,18 +90,16 @@ func cmdClientInfo(c *client, _ [][]byte) {
 
 func cmdClientList(c *client, args [][]byte) {
 	var ids []uint64
+	listType := "" // any
 	switch {
 	case len(args) == 2:
 	case len(args) == 4 && equalFold(args[2], "type"):
-		normal, ok := clientType(args[3])
+		typ, ok := clientType(args[3])
 		if !ok {
 			c.replyError(fmt.Sprintf("ERR Unknown client type '%s'", args[3]))
 			return
 		}
-		if !normal {
-			c.replyBulkString("")
-			return
-		}
+		listType = typ
 	case len(args) > 3 && equalFold(args[2], "id"):
 		for _, a := range args[3:] {
 			id, ok := parseInt(a)
@@ -125,29 +123,40 @@ func cmdClientList(c *client, args [][]byte) {
 		}
 	} else {
 		for _, cl := range c.srv.clientsByID() {
-			b.WriteString(cl.infoLine(now) + "\n")
+			if listType == "" || cl.clientType() == listType {
+				b.WriteString(cl.infoLine(now) + "\n")
+			}
 		}
 	}
 	c.replyBulkString(b.String())
 }
 
-// clientType parses a client type of CLIENT LIST and CLIENT KILL; every
-// CHKV client is "normal".
-func clientType(name []byte) (normal, ok bool) {
-	switch lower(name) {
-	case "normal":
-		return true, true
-	case "master", "slave", "replica", "pubsub":
-		return false, true
+// clientType parses a client type of CLIENT LIST and CLIENT KILL: normal,
+// pubsub, or another that no CHKV client has.
+func clientType(name []byte) (typ string, ok bool) {
+	switch t := lower(name); t {
+	case "normal", "pubsub":
+		return t, true
+	case "master", "slave", "replica":
+		return "replica", true
 	}
-	return false, false
+	return "", false
+}
+
+// clientType is the client's type: "pubsub" while it has subscriptions,
+// else "normal".
+func (c *client) clientType() string {
+	if c.inPubSub() {
+		return "pubsub"
+	}
+	return "normal"
 }
 
 func cmdClientKill(c *client, args [][]byte) {
 	var (
 		addr, laddr  string
 		id           uint64
-		matchNone    bool // a TYPE no CHKV client has
+		killType     string // "" for any
 		skipMe       = true
 		oldStyle     = len(args) == 3
 		hasAddr      bool
@@ -168,12 +177,12 @@ func cmdClientKill(c *client, args [][]byte) {
 				}
 				id = uint64(n)
 			case equalFold(opt, "type"):
-				normal, ok := clientType(val)
+				typ, ok := clientType(val)
 				if !ok {
 					c.replyError(fmt.Sprintf("ERR Unknown client type '%s'", val))
 					return
 				}
-				matchNone = matchNone || !normal
+				killType = typ
 			case equalFold(opt, "addr"):
 				addr, hasAddr = string(val), true
 			case equalFold(opt, "laddr"):
@@ -203,23 +212,22 @@ func cmdClientKill(c *client, args [][]byte) {
 		return
 	}
 	killed := 0
-	if !matchNone {
-		for _, cl := range c.srv.clientsByID() {
-			switch {
-			case hasAddr && peerAddr(cl.conn) != addr,
-				hasLocalAddr && localAddr(cl.conn) != laddr,
-				id != 0 && cl.id != id,
-				cl == c && skipMe:
-				continue
-			}
-			killed++
-			if cl == c {
-				c.closeAfter = true
-				continue
-			}
-			cl.conn.Close()
-			c.srv.unregister(cl)
+	for _, cl := range c.srv.clientsByID() {
+		switch {
+		case killType != "" && cl.clientType() != killType,
+			hasAddr && peerAddr(cl.conn) != addr,
+			hasLocalAddr && localAddr(cl.conn) != laddr,
+			id != 0 && cl.id != id,
+			cl == c && skipMe:
+			continue
 		}
+		killed++
+		if cl == c {
+			c.closeAfter = true
+			continue
+		}
+		cl.conn.Close()
+		c.srv.unregister(cl)
 	}
 	switch {
 	case !oldStyle:
@@ -331,6 +339,9 @@ func (c *client) infoLine(now time.Time) string {
 	if multiLen >= 0 {
 		flags = "x"
 	}
+	if c.inPubSub() {
+		flags += "P"
+	}
 	if _, unix := c.conn.LocalAddr().(*net.UnixAddr); unix {
 		flags += "U"
 	}
@@ -369,9 +380,9 @@ func (c *client) infoLine(now time.Time) string {
 	field("idle", max(now.UnixMilli()-c.lastActive.Load(), 0)/1000)
 	field("flags", flags)
 	field("db", 0)
-	field("sub", 0)
-	field("psub", 0)
-	field("ssub", 0)
+	field("sub", int64(c.subs.counts[kindChannel].Load()))
+	field("psub", int64(c.subs.counts[kindPattern].Load()))
+	field("ssub", int64(c.subs.counts[kindShard].Load()))
 	field("multi", multiLen)
 	field("qbuf", qbuf)
 	field("qbuf-free", max(int64(resp.DefaultBufferSize)-qbuf, 0))

@@ -22,6 +22,7 @@ const (
 	flagLoading                         // allowed while loading
 	flagStale                           // allowed on a stale replica
 	flagNoScript                        // not allowed in scripts
+	flagPubSub                          // a Pub/Sub command
 	flagSkipSlowlog                     // not logged in the slow log
 	flagAllowBusy                       // allowed while a script is busy
 	flagNoQueue                         // runs at once inside MULTI (internal: not reported)
@@ -33,7 +34,7 @@ var flagNames = []struct {
 	name string
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
-	{flagAdmin, "admin"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
+	{flagAdmin, "admin"}, {flagPubSub, "pubsub"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
 	{flagStale, "stale"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
 	{flagNoAuth, "no_auth"}, {flagAllowBusy, "allow_busy"}, {flagMovable, "movablekeys"},
 }
@@ -132,6 +133,7 @@ func buildCommandTable() map[string]*command {
 		serverCommands(),
 		clusterCommands(),
 		transactionCommands(),
+		pubsubCommands(), {resetCommand()},
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -164,6 +166,7 @@ func (s *Server) lookup(name []byte) *command {
 // itself, or, inside MULTI, its queueing (see multi.go). A check that fails
 // inside MULTI also makes the transaction's EXEC fail.
 func (s *Server) execute(c *client, args [][]byte) {
+	c.takeOutbox() // messages published before this command precede its reply
 	cmd := s.lookup(args[0])
 	if cmd == nil {
 		c.reject(nil, &s.cmdStats.unknown().results[resultError], unknownCommandError(args))
@@ -193,6 +196,15 @@ func (s *Server) execute(c *client, args [][]byte) {
 		}
 		c.reject(cmd, &cs.results[resultError], errOOM)
 		return
+	}
+	if c.inPubSub() {
+		if msg := pubsubContextError(cmd, args); msg != "" {
+			if gate != nil {
+				gate.RUnlock()
+			}
+			c.reject(cmd, &cs.results[resultError], msg)
+			return
+		}
 	}
 	if c.multi != nil && cmd.flags&flagNoQueue == 0 {
 		c.queue(cmd, args)

@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -134,6 +135,9 @@ func aclCategories(cmd *command) []string {
 	}
 	if cmd.flags&flagAdmin != 0 {
 		has["admin"], has["dangerous"] = true, true
+	}
+	if cmd.flags&flagPubSub != 0 {
+		has["pubsub"] = true
 	}
 	if cmd.flags&flagFast != 0 {
 		has["fast"] = true
@@ -434,7 +438,7 @@ func cmdCommandGetKeys(c *client, args [][]byte) {
 	case cmd == nil:
 		c.replyError("ERR Invalid command specified")
 		return
-	case cmd.firstKey <= 0 && cmd.keySpecs == nil:
+	case cmd.firstKey <= 0 && cmd.keySpecs == nil || slices.Contains(cmd.keyFlags, "not_key"):
 		c.replyError("ERR The command has no key arguments")
 		return
 	case !cmd.arityOK(len(line)):

@@ -157,6 +157,8 @@ type Settings struct {
 	SetMaxIntsetEntries    int64        // set-max-intset-entries
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
+
+	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }
 
 // DefaultConfig returns a standalone configuration with Redis's defaults.
@@ -180,6 +182,8 @@ func DefaultConfig() Config {
 			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
 			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
 			ProtectedMode:          true,
+
+			OutputBufferLimits: DefaultOutputBufferLimits,
 		},
 	}
 }

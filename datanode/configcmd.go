@@ -84,6 +84,8 @@ var configParams = []configParam{
 		boolSetter(func(st *Settings, b bool) { st.ProtectedMode = b })},
 	{"timeout", func(_ *Server, st *Settings) string { return strconv.FormatInt(st.Timeout, 10) },
 		intSetter(0, math.MaxInt32, func(st *Settings, n int64) { st.Timeout = n })},
+	{"client-output-buffer-limit", func(_ *Server, st *Settings) string { return st.OutputBufferLimits.String() },
+		setOutputBufferLimits},
 	{"save", func(*Server, *Settings) string { return "" },
 		fixedSetter("", "CHKV does not save snapshots")},
 	{"appendonly", func(*Server, *Settings) string { return "no" },

@@ -24,6 +24,10 @@ func connectionCommands() []*command {
 }
 
 func cmdPing(c *client, args [][]byte) {
+	if c.inPubSub() && len(args) <= 2 {
+		replySubscribedPong(c, args)
+		return
+	}
 	switch len(args) {
 	case 1:
 		c.replyStatus("PONG")

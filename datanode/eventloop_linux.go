@@ -56,11 +56,16 @@ type eventLoop struct {
 	wakeW int
 
 	stopping atomic.Bool
+	// wakePending is set while a byte written to the wake pipe has not been
+	// drained, so that a burst of wake-ups (a PUBLISH to many subscribers)
+	// costs one write.
+	wakePending atomic.Bool
 
 	mu     sync.Mutex
 	closed bool        // the loop has exited; add closes what it is given
 	adds   []*loopConn // connections to start serving
 	kills  []*loopConn // connections to close
+	pushes []*loopConn // connections with messages in their outbox
 
 	// Loop-goroutine owned.
 	conns     map[int32]*loopConn
@@ -140,10 +145,27 @@ func (l *eventLoop) closeFDs() {
 	syscall.Close(l.wakeW)
 }
 
-// wake interrupts the loop's epoll_wait. Any goroutine may call it.
+// wake interrupts the loop's epoll_wait. Any goroutine may call it, after
+// queueing what the loop is to do.
 func (l *eventLoop) wake() {
+	if l.wakePending.Swap(true) {
+		return // the loop has yet to drain its queues
+	}
 	var b = [1]byte{1}
 	syscall.Write(l.wakeW, b[:]) // EAGAIN: the pipe already holds a wake-up
+}
+
+// notifyPush is the outbox wake of a client served by the loop: the loop
+// writes what was pushed to it. Any goroutine may call it.
+func (l *eventLoop) notifyPush(lc *loopConn) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.pushes = append(l.pushes, lc)
+	l.mu.Unlock()
+	l.wake()
 }
 
 // stop asks the loop to exit, closing its clients.
@@ -177,6 +199,7 @@ func (s *Server) handOff(nc net.Conn) bool {
 		return false
 	}
 	lc.c = c
+	c.outbox.wake = func() { lc.loop.notifyPush(lc) }
 	lc.loop.add(lc)
 	return true
 }
@@ -281,7 +304,8 @@ func (l *eventLoop) run(ctx context.Context) {
 	}
 }
 
-// drainQueues starts serving added connections and closes killed ones.
+// drainQueues starts serving added connections, closes killed ones and
+// writes the messages pushed to others.
 func (l *eventLoop) drainQueues() {
 	var buf [64]byte
 	for {
@@ -289,9 +313,13 @@ func (l *eventLoop) drainQueues() {
 			break
 		}
 	}
+	// Cleared after the pipe is drained, so that a wake that finds it set
+	// has its byte still to come or its work already queued, and before the
+	// queues are read, so that this drain sees that work.
+	l.wakePending.Store(false)
 	l.mu.Lock()
-	adds, kills := l.adds, l.kills
-	l.adds, l.kills = nil, nil
+	adds, kills, pushes := l.adds, l.kills, l.pushes
+	l.adds, l.kills, l.pushes = nil, nil, nil
 	l.mu.Unlock()
 	for _, lc := range adds {
 		if lc.closing.Load() {
@@ -312,6 +340,13 @@ func (l *eventLoop) drainQueues() {
 			l.closeConn(lc)
 		}
 	}
+	for _, lc := range pushes {
+		// A connection waiting for EPOLLOUT takes its outbox when the
+		// socket drains.
+		if lc.added && !lc.closed && !lc.closing.Load() && !lc.writing {
+			l.flush(lc)
+		}
+	}
 }
 
 // shutdown closes every connection of the loop and the loop's descriptors.
@@ -319,7 +354,7 @@ func (l *eventLoop) shutdown() {
 	l.mu.Lock()
 	l.closed = true
 	adds := l.adds
-	l.adds, l.kills = nil, nil
+	l.adds, l.kills, l.pushes = nil, nil, nil
 	l.mu.Unlock()
 	for _, lc := range adds {
 		l.closeConn(lc)
@@ -344,8 +379,8 @@ func (l *eventLoop) closeConn(lc *loopConn) {
 			l.writers--
 		}
 	}
+	l.srv.unregister(lc.c) // first, as Redis drops subscriptions before closing
 	syscall.Close(lc.fd)
-	l.srv.unregister(lc.c)
 	lc.c.unwatchAll()
 	lc.c.releaseBuffers()
 }
@@ -450,11 +485,13 @@ func (l *eventLoop) serve(lc *loopConn) {
 	l.flush(lc)
 }
 
-// flush writes c.out from lc.sent on. It reports false if it closed the
-// connection. If the socket cannot take everything it watches EPOLLOUT
-// instead of EPOLLIN until the rest is written.
+// flush writes c.out from lc.sent on, after the messages pushed to the
+// client. It reports false if it closed the connection. If the socket
+// cannot take everything it watches EPOLLOUT instead of EPOLLIN until the
+// rest is written.
 func (l *eventLoop) flush(lc *loopConn) bool {
 	c := lc.c
+	c.takeOutbox()
 	for lc.sent < len(c.out) {
 		n, err := lc.Write(c.out[lc.sent:])
 		if n > 0 {

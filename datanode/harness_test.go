@@ -288,9 +288,9 @@ func startRedis(t *testing.T, extraArgs ...string) *respConn {
 	return dial(t, "unix", startRedisSocket(t, extraArgs...))
 }
 
-// startRedisSocket is startRedis returning the server's socket path, for
-// tests that need several connections.
-func startRedisSocket(t *testing.T, extraArgs ...string) string {
+// startRedisSocket is startRedis for tests that open several connections:
+// it returns the server's unix socket path.
+func startRedisSocket(t testing.TB, extraArgs ...string) string {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {

@@ -80,4 +80,5 @@ func (c *client) setOutputBuffer(n int64) {
 func (c *client) releaseBuffers() {
 	c.setQueryBuffer(0)
 	c.setOutputBuffer(0)
+	c.releaseOutbox()
 }

@@ -75,8 +75,12 @@ var multiScript = []string{
 	"A SET big x", "A CONFIG SET maxmemory 1", "A MULTI", "A GET big", "A DISCARD", "A MULTI", "A EXEC",
 	"A MULTI", "A PING", "A EXEC", "A CONFIG SET maxmemory 0",
 	"A MULTI", "A SET x 1", "B CONFIG SET maxmemory 1", "A EXEC", "B CONFIG SET maxmemory 0", "A EXEC", "A EXEC",
+	// RESET runs at once inside MULTI and discards the transaction and
+	// the watches; a subscriber cannot MULTI.
+	"A WATCH r", "A MULTI", "A SET r 1", "A RESET", "A EXEC", "B SET r 2", "A MULTI", "A GET r", "A EXEC",
+	"A SUBSCRIBE ch", "A MULTI", "A RESET", "A MULTI", "A SUBSCRIBE ch", "A EXEC", "A RESET",
 	// command metadata
-	"A COMMAND INFO multi exec discard watch unwatch",
+	"A COMMAND INFO multi exec discard watch unwatch reset",
 	"A COMMAND INFO auth hello quit",
 	"A COMMAND DOCS multi", "A COMMAND DOCS exec", "A COMMAND DOCS discard", "A COMMAND DOCS watch", "A COMMAND DOCS unwatch",
 	"A COMMAND GETKEYSANDFLAGS watch a b",

@@ -43,6 +43,7 @@ type Server struct {
 	store    *store.Store
 	commands map[string]*command
 	cmdStats *cmdStats // per-command counters, indexed by command.id
+	pubsub   *pubsubHub
 	log      *slog.Logger
 	started  time.Time
 
@@ -110,6 +111,7 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		clients: make(map[uint64]*client),
 		store:   store.New(store.Config{Seed: cfg.Seed}),
+		pubsub:  newPubSubHub(),
 
 		writeTimeout: writeTimeout,
 	}
@@ -465,11 +467,12 @@ func (s *Server) register(nc net.Conn) *client {
 
 func (s *Server) unregister(c *client) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.clients[c.id]; ok {
 		delete(s.clients, c.id)
 		s.numClients.Add(-1)
 	}
+	s.mu.Unlock()
+	s.pubsub.dropClient(c)
 }
 
 // forEachClient calls fn for every connected client, in no order.
@@ -507,7 +510,7 @@ func (s *Server) cronOnce(now time.Time) {
 	if st.Timeout > 0 {
 		idleLimit := time.Duration(st.Timeout) * time.Second
 		s.forEachClient(func(c *client) {
-			if now.Sub(time.UnixMilli(c.lastActive.Load())) > idleLimit {
+			if now.Sub(time.UnixMilli(c.lastActive.Load())) > idleLimit && !c.inPubSub() {
 				c.conn.Close()
 			}
 		})
