@@ -85,22 +85,10 @@ func (s *Server) hashLimits() hashLimits {
 	return hashLimits{entries: st.HashMaxListpackEntries, value: st.HashMaxListpackValue}
 }
 
-// lookupHash looks key up for a hash command, with read's statistics
-// and access recording when read is set (else as a write lookup). A key
-// holding another type gets a WRONGTYPE reply, and wrong reports it.
+// lookupHash is lookupTyped for a hash command.
 func (c *client) lookupHash(sl *store.Slot, key []byte, now int64, read bool) (h hashValue, expireAt int64, found, wrong bool) {
-	var v []byte
-	var typ store.Type
-	if read {
-		v, expireAt, typ, found = c.srv.lookupReadTyped(sl, key, now)
-	} else {
-		v, expireAt, typ, found = sl.PeekTyped(key, now)
-	}
-	if found && typ != store.TypeHash {
-		c.replyError(errWrongType)
-		return nil, 0, true, true
-	}
-	return hashValue(v), expireAt, found, false
+	v, expireAt, found, wrong := c.lookupTyped(sl, key, now, read, store.TypeHash)
+	return hashValue(v), expireAt, found, wrong
 }
 
 // hashBuf is scratch space for building a new hash value.

@@ -76,6 +76,24 @@ func (s *Server) lookupReadTyped(sl *store.Slot, key []byte, now int64) ([]byte,
 	return v, expireAt, typ, ok
 }
 
+// lookupTyped looks key up for a command on values of type want, with
+// lookupRead's statistics and access recording when read is set (else as
+// a write lookup, which records neither). A key holding another type gets
+// a WRONGTYPE reply, and wrong reports it.
+func (c *client) lookupTyped(sl *store.Slot, key []byte, now int64, read bool, want store.Type) (v []byte, expireAt int64, found, wrong bool) {
+	var typ store.Type
+	if read {
+		v, expireAt, typ, found = c.srv.lookupReadTyped(sl, key, now)
+	} else {
+		v, expireAt, typ, found = sl.PeekTyped(key, now)
+	}
+	if found && typ != want {
+		c.replyError(errWrongType)
+		return nil, 0, true, true
+	}
+	return v, expireAt, found, false
+}
+
 // lookupString is lookupRead for a command on strings: a key holding
 // another type gets a WRONGTYPE reply, and wrong reports it.
 func (c *client) lookupString(sl *store.Slot, key []byte, now int64) (v []byte, expireAt int64, found, wrong bool) {

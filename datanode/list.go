@@ -17,22 +17,10 @@ const (
 	errCountPositive  = "ERR count should be greater than 0"
 )
 
-// lookupList looks key up for a list command, with read's statistics and
-// access recording when read is set (else as a write lookup). A key
-// holding another type gets a WRONGTYPE reply, and wrong reports it.
+// lookupList is lookupTyped for a list command.
 func (c *client) lookupList(sl *store.Slot, key []byte, now int64, read bool) (l listValue, expireAt int64, found, wrong bool) {
-	var v []byte
-	var typ store.Type
-	if read {
-		v, expireAt, typ, found = c.srv.lookupReadTyped(sl, key, now)
-	} else {
-		v, expireAt, typ, found = sl.PeekTyped(key, now)
-	}
-	if found && typ != store.TypeList {
-		c.replyError(errWrongType)
-		return nil, 0, true, true
-	}
-	return listValue(v), expireAt, found, false
+	v, expireAt, found, wrong := c.lookupTyped(sl, key, now, read, store.TypeList)
+	return listValue(v), expireAt, found, wrong
 }
 
 // listKey is a list key a write command works on, its slot locked. l is

@@ -29,22 +29,10 @@ func (s *Server) setLimits() setLimits {
 	return setLimits{intsetEntries: s.settings.Load().SetMaxIntsetEntries}
 }
 
-// lookupSet looks key up for a set command, with read's statistics and
-// access recording when read is set (else as a write lookup). A key
-// holding another type gets a WRONGTYPE reply, and wrong reports it.
+// lookupSet is lookupTyped for a set command.
 func (c *client) lookupSet(sl *store.Slot, key []byte, now int64, read bool) (s setValue, expireAt int64, found, wrong bool) {
-	var v []byte
-	var typ store.Type
-	if read {
-		v, expireAt, typ, found = c.srv.lookupReadTyped(sl, key, now)
-	} else {
-		v, expireAt, typ, found = sl.PeekTyped(key, now)
-	}
-	if found && typ != store.TypeSet {
-		c.replyError(errWrongType)
-		return nil, 0, true, true
-	}
-	return setValue(v), expireAt, found, false
+	v, expireAt, found, wrong := c.lookupTyped(sl, key, now, read, store.TypeSet)
+	return setValue(v), expireAt, found, wrong
 }
 
 // lookupSets looks keys up for a command on several sets, a missing key

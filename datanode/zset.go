@@ -12,23 +12,10 @@ func (s *Server) zsetLimits() zsetLimits {
 	return zsetLimits{entries: st.ZsetMaxListpackEntries, value: st.ZsetMaxListpackValue}
 }
 
-// lookupZset looks key up for a sorted set command, with read's
-// statistics and access recording when read is set (else as a write
-// lookup). A key holding another type gets a WRONGTYPE reply, and wrong
-// reports it.
+// lookupZset is lookupTyped for a sorted set command.
 func (c *client) lookupZset(sl *store.Slot, key []byte, now int64, read bool) (z zsetValue, expireAt int64, found, wrong bool) {
-	var v []byte
-	var typ store.Type
-	if read {
-		v, expireAt, typ, found = c.srv.lookupReadTyped(sl, key, now)
-	} else {
-		v, expireAt, typ, found = sl.PeekTyped(key, now)
-	}
-	if found && typ != store.TypeZSet {
-		c.replyError(errWrongType)
-		return nil, 0, true, true
-	}
-	return zsetValue(v), expireAt, found, false
+	v, expireAt, found, wrong := c.lookupTyped(sl, key, now, read, store.TypeZSet)
+	return zsetValue(v), expireAt, found, wrong
 }
 
 // zsetRead runs fn on sorted set key for a read-only command; a missing

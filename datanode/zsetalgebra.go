@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"github.com/chkv/chkv/datanode/store"
 	"math"
 	"slices"
 	"time"
@@ -125,14 +126,11 @@ func (c *client) zsetAlgebra(args [][]byte, name string, op zsetOp, store, card 
 	defer locks.release()
 	srcs := make([]zsetSource, len(keys))
 	for i, key := range keys {
-		z, _, found, wrong := c.lookupZset(s.keySlot(key), key, now, true)
+		z, wrong := c.lookupAlgebraSource(s.keySlot(key), key, now)
 		if wrong {
 			return
 		}
-		if found {
-			srcs[i].z = z
-		}
-		srcs[i].weight = 1
+		srcs[i] = zsetSource{z: z, weight: 1}
 	}
 	a := zsetAlgebra{op: op, dst: dst, card: card}
 	if !c.parseAlgebraOptions(&a, srcs, rest) {
@@ -160,6 +158,29 @@ func (c *client) zsetAlgebra(args [][]byte, name string, op zsetOp, store, card 
 			}
 		}
 	}
+}
+
+// lookupAlgebraSource looks up an input of a set operation: a sorted set,
+// or, as in Redis, a set, whose members all score 1; nil for a missing key.
+// A key of another type gets a WRONGTYPE reply, and wrong reports it.
+func (c *client) lookupAlgebraSource(sl *store.Slot, key []byte, now int64) (z zsetValue, wrong bool) {
+	v, _, typ, found := c.srv.lookupReadTyped(sl, key, now)
+	switch {
+	case !found:
+		return nil, false
+	case typ == store.TypeZSet:
+		return zsetValue(v), false
+	case typ == store.TypeSet:
+		ms := setValue(v).members()
+		es := make([]zsetElem, len(ms))
+		for i, m := range ms {
+			es[i] = zsetElem{score: 1, member: m}
+		}
+		slices.SortFunc(es, zsetCompare)
+		return buildZset(nil, zsetSkiplist, es), false
+	}
+	c.replyError(errWrongType)
+	return nil, true
 }
 
 // parseAlgebraOptions parses WEIGHTS, AGGREGATE, WITHSCORES and LIMIT
