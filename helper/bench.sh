@@ -13,6 +13,10 @@
 # times, alternating Redis and the DataNodes, and the medians are compared,
 # because a shared machine's speed drifts.
 #
+# TESTS lists the redis-benchmark tests (default "set get"; e.g. "lpush rpush
+# lpop rpop sadd hset spop zadd zpopmin lrange_100 mset" for the data
+# types).
+#
 # IO_MODELS lists the DataNode I/O models to run side by side (default
 # "goroutine epoll"; "default" is the DataNode without --io-model).
 # DATANODE_FLAGS adds flags to every DataNode, e.g. "--event-loops 2".
@@ -32,6 +36,7 @@ CLIENTS=${CLIENTS:-50}
 KEYS=${KEYS:-3000000}
 ROUNDS=${ROUNDS:-3}
 IO_MODELS=${IO_MODELS:-goroutine epoll}
+TESTS=${TESTS:-set get}
 SERVER_CPUS=${SERVER_CPUS:-}
 BENCH_CPUS=${BENCH_CPUS:-}
 NICE=${NICE:-}
@@ -120,11 +125,11 @@ for i in "${!models[@]}"; do
 	ports+=($((CHKV_PORT + i)))
 	start_datanode "${ports[$i]}" "${models[$i]}"
 done
-printf '%-10s %10s %7s' test redis p99
+printf '%-14s %10s %7s' test redis p99
 for m in "${models[@]}"; do printf ' %10s %7s %6s' "$m" p99 ratio; done
 echo
 for pipeline in 1 16; do
-	for test in set get; do
+	for test in $TESTS; do
 		r_rps=() r_p99=()
 		for i in "${!models[@]}"; do eval "c_rps_$i=() c_p99_$i=()"; done
 		for _ in $(seq "$ROUNDS"); do
@@ -136,7 +141,7 @@ for pipeline in 1 16; do
 			done
 		done
 		rr=$(median "${r_rps[@]}")
-		printf '%-10s %10.0f %7s' "$test -P$pipeline" "$rr" "$(median "${r_p99[@]}")"
+		printf '%-14s %10.0f %7s' "$test -P$pipeline" "$rr" "$(median "${r_p99[@]}")"
 		for i in "${!models[@]}"; do
 			eval "cr=\$(median \"\${c_rps_$i[@]}\") cp=\$(median \"\${c_p99_$i[@]}\")"
 			printf ' %10.0f %7s %6.2f' "$cr" "$cp" "$(calc "$cr / $rr")"
