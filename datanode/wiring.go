@@ -55,6 +55,7 @@ func (s *Server) newClusterParts() error {
 		return err
 	}
 	s.own, s.member, s.migrator, s.target = own, m, migrator, migration.NewTarget(mc)
+	s.fanout = s.newFanout()
 	return nil
 }
 
