@@ -150,3 +150,47 @@ func TestPublishWithPeerCutOff(t *testing.T) {
 		}
 	}
 }
+
+// A shard subscriber is told when its slot drains away: it gets an
+// sunsubscribe push, as Redis 7.0 sends, and, subscribed again at the
+// slot's new owner, receives what is SPUBLISHed there.
+func TestShardSubscribersToldWhenSlotDrains(t *testing.T) {
+	c := startCluster(t, Options{DataNodes: 3})
+	ctx := ctxFor(t, 120*time.Second)
+	const ch = "{shard}news"
+	old := ownerOf(c, ch)
+	ps := direct(t, old).SSubscribe(ctx, ch)
+	t.Cleanup(func() { ps.Close() })
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Drain(old, false); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := ps.Receive(ctx)
+	if err != nil {
+		t.Fatalf("no push after the drain: %v", err)
+	}
+	sub, ok := msg.(*redis.Subscription)
+	if !ok || sub.Kind != "sunsubscribe" || sub.Channel != ch || sub.Count != 0 {
+		t.Fatalf("push after the drain = %#v, want sunsubscribe %s 0", msg, ch)
+	}
+	if err := c.WaitMigrated(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner := ownerOf(c, ch)
+	if owner == old {
+		t.Fatal("the drained node still owns the slot")
+	}
+	ps2 := direct(t, owner).SSubscribe(ctx, ch)
+	t.Cleanup(func() { ps2.Close() })
+	if _, err := ps2.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := direct(t, owner).SPublish(ctx, ch, "hello").Result(); err != nil || n != 1 {
+		t.Fatalf("SPUBLISH at the new owner = %d, %v", n, err)
+	}
+	if m, err := ps2.ReceiveMessage(ctx); err != nil || m.Payload != "hello" {
+		t.Fatalf("message at the new owner = %v, %v", m, err)
+	}
+}
