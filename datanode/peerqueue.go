@@ -52,6 +52,8 @@ type peerQueue struct {
 	ready chan struct{} // holds a token while msgs is not empty
 }
 
+// newPeerQueue returns the empty queue of peer id at addr; cancel stops its
+// run.
 func newPeerQueue(id, addr string, limits fanoutLimits, send sendFunc, cancel context.CancelFunc) *peerQueue {
 	return &peerQueue{id: id, addr: addr, limits: limits, send: send, cancel: cancel, ready: make(chan struct{}, 1)}
 }
@@ -105,6 +107,7 @@ type counters interface {
 	lost(n int)
 }
 
+// delivered and lost make the fan-out the counters of its peers' senders.
 func (f *fanout) delivered(n int) { f.sent.Add(int64(n)) }
 func (f *fanout) lost(n int)      { f.dropped.Add(int64(n)) }
 

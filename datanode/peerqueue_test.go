@@ -25,6 +25,7 @@ var testLimits = fanoutLimits{
 	timeout: 50 * time.Millisecond, backoff: time.Millisecond,
 }
 
+// msgOf is the test message numbered i.
 func msgOf(i int) pubMessage {
 	return pubMessage{channel: []byte("ch"), message: []byte(fmt.Sprint(i))}
 }
