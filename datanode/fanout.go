@@ -95,10 +95,15 @@ func publishRequest(from string, msgs []pubMessage) *chkvpb.PublishRequest {
 }
 
 // forward queues a copy of the message for every other DataNode. It never
-// blocks on a peer.
+// blocks on a peer. A message too large for the RPC is dropped for every
+// peer at once.
 func (f *fanout) forward(channel, message []byte) {
 	peers := f.current()
 	if len(peers.list) == 0 {
+		return
+	}
+	if len(channel)+len(message) > f.limits.maxMessage {
+		f.dropped.Add(int64(len(peers.list)))
 		return
 	}
 	m := pubMessage{channel: append([]byte(nil), channel...), message: append([]byte(nil), message...)}

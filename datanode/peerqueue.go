@@ -17,6 +17,10 @@ type fanoutLimits struct {
 	batchMessages, batchBytes int
 	// timeout bounds one RPC; backoff is the pause after one failed.
 	timeout, backoff time.Duration
+	// maxMessage is the largest message forwarded: a peer's gRPC server
+	// refuses requests over its 4 MiB default, which it reads before it
+	// checks the cluster token, so it is not raised.
+	maxMessage int
 }
 
 // defaultFanoutLimits are the limits of a server's fan-out.
@@ -24,6 +28,7 @@ var defaultFanoutLimits = fanoutLimits{
 	queueMessages: 16384, queueBytes: 16 << 20,
 	batchMessages: 512, batchBytes: 1 << 20,
 	timeout: 5 * time.Second, backoff: 200 * time.Millisecond,
+	maxMessage: 4<<20 - 64<<10,
 }
 
 // pubMessage is one PUBLISH forwarded to the other DataNodes. Its bytes

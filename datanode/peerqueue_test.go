@@ -23,6 +23,7 @@ var testLimits = fanoutLimits{
 	queueMessages: 4, queueBytes: 100,
 	batchMessages: 3, batchBytes: 50,
 	timeout: 50 * time.Millisecond, backoff: time.Millisecond,
+	maxMessage: 1000,
 }
 
 // msgOf is the test message numbered i.
@@ -147,7 +148,7 @@ func TestPeerQueueDeadPeer(t *testing.T) {
 // of the caller's.
 func TestFanoutCountsDrops(t *testing.T) {
 	top := &topology.Topology{}
-	f := &fanout{view: func() *ownership.View { return &ownership.View{Top: top, Self: -1} }}
+	f := &fanout{limits: testLimits, view: func() *ownership.View { return &ownership.View{Top: top, Self: -1} }}
 	a := newPeerQueue("a", "x", testLimits, nil, func() {})
 	b := newPeerQueue("b", "y", testLimits, nil, func() {})
 	f.peers.Store(&peerSet{top: top, list: []*peerQueue{a, b}})
@@ -161,6 +162,13 @@ func TestFanoutCountsDrops(t *testing.T) {
 	}
 	if m := a.take()[0]; string(m.message) != "payload" {
 		t.Fatalf("queued message %q changed with the caller's buffer", m.message)
+	}
+	f.forward([]byte("ch"), make([]byte, testLimits.maxMessage))
+	if got := f.dropped.Load(); got != 6 {
+		t.Fatalf("dropped = %d after a message over maxMessage, want 2 more", got)
+	}
+	if len(a.msgs) != 1 || len(b.msgs) != 4 {
+		t.Fatalf("a message over maxMessage was queued: %d, %d queued", len(a.msgs), len(b.msgs))
 	}
 }
 
