@@ -67,6 +67,9 @@ var (
 	descMigRecordsIn = metricDesc("migration_in_records_total",
 		"Key records received from other DataNodes (snapshot and catch-up rounds; a key may come more than once).")
 	descMigBytesIn = metricDesc("migration_in_bytes_total", "Bytes of key records received from other DataNodes.")
+	descFanoutSent = metricDesc("pubsub_forwarded_total", "PUBLISH messages delivered to another DataNode (one per peer).")
+	descFanoutDrop = metricDesc("pubsub_forward_dropped_total",
+		"PUBLISH messages not delivered to another DataNode: its queue was full or the call failed (one per peer).")
 )
 
 // collector exports the server's figures to Prometheus at scrape time.
@@ -80,7 +83,7 @@ func (col collector) Describe(ch chan<- *prometheus.Desc) {
 		descRSS, descMaxMemory, descEvicted, descExpired, descHits, descMisses, descNetIn, descNetOut,
 		descRegistered, descLeaseValid, descLeaseRemaining, descEpoch, descVersion, descSlots,
 		descMigrating, descStuck, descMigSlotsOut, descMigKeysOut, descMigBytesOut, descMigFailures,
-		descMigSlotsIn, descMigRecordsIn, descMigBytesIn,
+		descMigSlotsIn, descMigRecordsIn, descMigBytesIn, descFanoutSent, descFanoutDrop,
 	} {
 		ch <- d
 	}
@@ -152,6 +155,8 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descMigSlotsIn, float64(slotsIn))
 	counter(descMigRecordsIn, float64(recordsIn))
 	counter(descMigBytesIn, float64(bytesIn))
+	counter(descFanoutSent, float64(s.fanout.sent.Load()))
+	counter(descFanoutDrop, float64(s.fanout.dropped.Load()))
 }
 
 // collectCommands exports the per-command counters and histograms of

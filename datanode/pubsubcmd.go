@@ -58,7 +58,14 @@ func cmdUnsubscribe(c *client, args [][]byte)  { c.srv.pubsub.unsubscribe(c, kin
 func cmdPUnsubscribe(c *client, args [][]byte) { c.srv.pubsub.unsubscribe(c, kindPattern, args[1:]) }
 func cmdSUnsubscribe(c *client, args [][]byte) { c.srv.pubsub.unsubscribe(c, kindShard, args[1:]) }
 
-func cmdPublish(c *client, args [][]byte)  { c.replyInt(c.srv.publish(args[1], args[2], false)) }
+// cmdPublish delivers to this node's subscribers, then forwards to the
+// other DataNodes; as in Redis Cluster the reply counts local receivers.
+func cmdPublish(c *client, args [][]byte) {
+	n := c.srv.publish(args[1], args[2], false)
+	c.srv.forwardPublish(args[1], args[2])
+	c.replyInt(n)
+}
+
 func cmdSPublish(c *client, args [][]byte) { c.replyInt(c.srv.publish(args[1], args[2], true)) }
 
 func cmdPubSubChannels(c *client, args [][]byte)      { replyChannelNames(c, kindChannel, args) }

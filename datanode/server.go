@@ -52,6 +52,7 @@ type Server struct {
 	own      *ownership.Table
 	migrator *migration.Migrator
 	target   *migration.Target
+	fanout   *fanout // forwards PUBLISH to the other DataNodes
 	grpcSrv  *grpc.Server
 	drainSrv *drainport.Server // the drain port; nil when disabled
 	httpSrv  *http.Server      // /metrics and /healthz; nil when off

@@ -33,10 +33,13 @@ func (s *Server) newClusterParts() error {
 		Rate:        s.cfg.MigrationRate,
 		Workers:     s.cfg.MigrationWorkers,
 		Hook:        s.cfg.Hook,
-		HandedOff:   func(slot int, to string) { m.HandedOff(slot, to) },
-		Accepted:    func(slot int, from string) { m.Accepted(slot, from) },
-		MaxValue:    func() int { return int(s.settings.Load().ProtoMaxBulkLen) },
-		ValidValue:  validValue,
+		HandedOff: func(slot int, to string) {
+			m.HandedOff(slot, to)
+			s.unsubscribeLostShards()
+		},
+		Accepted:   func(slot int, from string) { m.Accepted(slot, from) },
+		MaxValue:   func() int { return int(s.settings.Load().ProtoMaxBulkLen) },
+		ValidValue: validValue,
 	}
 	migrator := migration.NewMigrator(mc)
 	m, err := membership.New(membership.Config{
@@ -55,6 +58,7 @@ func (s *Server) newClusterParts() error {
 		return err
 	}
 	s.own, s.member, s.migrator, s.target = own, m, migrator, migration.NewTarget(mc)
+	s.fanout = s.newFanout()
 	return nil
 }
 
@@ -80,7 +84,13 @@ func (h memberHost) Load() topology.Load {
 
 func (h memberHost) MigrationLoad() topology.MigrationLoad { return h.migrator.Load() }
 func (h memberHost) FlushData()                            { h.s.store.Flush() }
-func (h memberHost) ViewChanged(v *ownership.View)         { h.migrator.Plan(v) }
+
+// ViewChanged plans migrations for the new view and ends the shard
+// subscriptions of the slots it took away.
+func (h memberHost) ViewChanged(v *ownership.View) {
+	h.migrator.Plan(v)
+	h.s.unsubscribeLostShards()
+}
 
 // dialOptions are the options of a gRPC connection to another CHKV
 // component (grpcdial): the cluster token, the backoff of c, fixed

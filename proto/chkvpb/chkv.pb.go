@@ -2665,6 +2665,151 @@ func (x *HandoffStatusResponse) GetHandedOff() bool {
 	return false
 }
 
+// PublishRequest is a batch of PUBLISH messages a DataNode received from
+// its clients, in the order it received them.
+type PublishRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sending DataNode's ID.
+	SourceId      string            `protobuf:"bytes,1,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
+	Messages      []*PublishMessage `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishRequest) Reset() {
+	*x = PublishRequest{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishRequest) ProtoMessage() {}
+
+func (x *PublishRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
+func (*PublishRequest) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *PublishRequest) GetSourceId() string {
+	if x != nil {
+		return x.SourceId
+	}
+	return ""
+}
+
+func (x *PublishRequest) GetMessages() []*PublishMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// PublishMessage is one PUBLISH: a channel and its payload.
+type PublishMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channel       []byte                 `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	Message       []byte                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishMessage) Reset() {
+	*x = PublishMessage{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishMessage) ProtoMessage() {}
+
+func (x *PublishMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishMessage.ProtoReflect.Descriptor instead.
+func (*PublishMessage) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PublishMessage) GetChannel() []byte {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PublishMessage) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// PublishResponse says the batch was delivered to the node's subscribers.
+type PublishResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishResponse) Reset() {
+	*x = PublishResponse{}
+	mi := &file_chkvpb_chkv_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishResponse) ProtoMessage() {}
+
+func (x *PublishResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_chkvpb_chkv_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
+func (*PublishResponse) Descriptor() ([]byte, []int) {
+	return file_chkvpb_chkv_proto_rawDescGZIP(), []int{38}
+}
+
 var File_chkvpb_chkv_proto protoreflect.FileDescriptor
 
 const file_chkvpb_chkv_proto_rawDesc = "" +
@@ -2855,7 +3000,14 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\asession\x18\x02 \x01(\x04R\asession\"6\n" +
 	"\x15HandoffStatusResponse\x12\x1d\n" +
 	"\n" +
-	"handed_off\x18\x01 \x01(\bR\thandedOff*\x98\x01\n" +
+	"handed_off\x18\x01 \x01(\bR\thandedOff\"b\n" +
+	"\x0ePublishRequest\x12\x1b\n" +
+	"\tsource_id\x18\x01 \x01(\tR\bsourceId\x123\n" +
+	"\bmessages\x18\x02 \x03(\v2\x17.chkv.v1.PublishMessageR\bmessages\"D\n" +
+	"\x0ePublishMessage\x12\x18\n" +
+	"\achannel\x18\x01 \x01(\fR\achannel\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\fR\amessage\"\x11\n" +
+	"\x0fPublishResponse*\x98\x01\n" +
 	"\tNodeState\x12\x1a\n" +
 	"\x16NODE_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12NODE_STATE_JOINING\x10\x01\x12\x11\n" +
@@ -2879,13 +3031,14 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05Elect\x12\x15.chkv.v1.ElectRequest\x1a\x16.chkv.v1.ElectResponse\x129\n" +
 	"\x06Remove\x12\x16.chkv.v1.RemoveRequest\x1a\x17.chkv.v1.RemoveResponse\x12<\n" +
 	"\aUndrain\x12\x17.chkv.v1.UndrainRequest\x1a\x18.chkv.v1.UndrainResponse\x12<\n" +
-	"\aRecover\x12\x17.chkv.v1.RecoverRequest\x1a\x18.chkv.v1.RecoverResponse2\xd9\x02\n" +
+	"\aRecover\x12\x17.chkv.v1.RecoverRequest\x1a\x18.chkv.v1.RecoverResponse2\x97\x03\n" +
 	"\bDataNode\x12@\n" +
 	"\aMigrate\x12\x17.chkv.v1.MigrateRequest\x1a\x18.chkv.v1.MigrateResponse(\x010\x01\x12N\n" +
 	"\rHandoffStatus\x12\x1d.chkv.v1.HandoffStatusRequest\x1a\x1e.chkv.v1.HandoffStatusResponse\x126\n" +
 	"\x05Probe\x12\x15.chkv.v1.ProbeRequest\x1a\x16.chkv.v1.ProbeResponse\x126\n" +
 	"\x05Elect\x12\x15.chkv.v1.ElectRequest\x1a\x16.chkv.v1.ElectResponse\x12K\n" +
-	"\fPushTopology\x12\x1c.chkv.v1.PushTopologyRequest\x1a\x1d.chkv.v1.PushTopologyResponseB#Z!github.com/chkv/chkv/proto/chkvpbb\x06proto3"
+	"\fPushTopology\x12\x1c.chkv.v1.PushTopologyRequest\x1a\x1d.chkv.v1.PushTopologyResponse\x12<\n" +
+	"\aPublish\x12\x17.chkv.v1.PublishRequest\x1a\x18.chkv.v1.PublishResponseB#Z!github.com/chkv/chkv/proto/chkvpbb\x06proto3"
 
 var (
 	file_chkvpb_chkv_proto_rawDescOnce sync.Once
@@ -2900,7 +3053,7 @@ func file_chkvpb_chkv_proto_rawDescGZIP() []byte {
 }
 
 var file_chkvpb_chkv_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_chkvpb_chkv_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_chkvpb_chkv_proto_goTypes = []any{
 	(NodeState)(0),                // 0: chkv.v1.NodeState
 	(NameNodeRole)(0),             // 1: chkv.v1.NameNodeRole
@@ -2941,6 +3094,9 @@ var file_chkvpb_chkv_proto_goTypes = []any{
 	(*MigrateResponse)(nil),       // 36: chkv.v1.MigrateResponse
 	(*HandoffStatusRequest)(nil),  // 37: chkv.v1.HandoffStatusRequest
 	(*HandoffStatusResponse)(nil), // 38: chkv.v1.HandoffStatusResponse
+	(*PublishRequest)(nil),        // 39: chkv.v1.PublishRequest
+	(*PublishMessage)(nil),        // 40: chkv.v1.PublishMessage
+	(*PublishResponse)(nil),       // 41: chkv.v1.PublishResponse
 }
 var file_chkvpb_chkv_proto_depIdxs = []int32{
 	0,  // 0: chkv.v1.Node.state:type_name -> chkv.v1.NodeState
@@ -2959,45 +3115,48 @@ var file_chkvpb_chkv_proto_depIdxs = []int32{
 	5,  // 13: chkv.v1.PushTopologyRequest.topology:type_name -> chkv.v1.Topology
 	5,  // 14: chkv.v1.ElectResponse.topology:type_name -> chkv.v1.Topology
 	2,  // 15: chkv.v1.MigrateRequest.kind:type_name -> chkv.v1.MigrateRequest.Kind
-	6,  // 16: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
-	8,  // 17: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
-	8,  // 18: chkv.v1.NameNode.HeartbeatStream:input_type -> chkv.v1.HeartbeatRequest
-	15, // 19: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
-	17, // 20: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
-	11, // 21: chkv.v1.NameNode.ReportHandoff:input_type -> chkv.v1.ReportHandoffRequest
-	13, // 22: chkv.v1.NameNode.Drain:input_type -> chkv.v1.DrainRequest
-	21, // 23: chkv.v1.NameNode.Follow:input_type -> chkv.v1.FollowAck
-	33, // 24: chkv.v1.NameNode.Elect:input_type -> chkv.v1.ElectRequest
-	23, // 25: chkv.v1.NameNode.Remove:input_type -> chkv.v1.RemoveRequest
-	25, // 26: chkv.v1.NameNode.Undrain:input_type -> chkv.v1.UndrainRequest
-	27, // 27: chkv.v1.NameNode.Recover:input_type -> chkv.v1.RecoverRequest
-	35, // 28: chkv.v1.DataNode.Migrate:input_type -> chkv.v1.MigrateRequest
-	37, // 29: chkv.v1.DataNode.HandoffStatus:input_type -> chkv.v1.HandoffStatusRequest
-	29, // 30: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
-	33, // 31: chkv.v1.DataNode.Elect:input_type -> chkv.v1.ElectRequest
-	31, // 32: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
-	7,  // 33: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
-	9,  // 34: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
-	9,  // 35: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
-	16, // 36: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
-	20, // 37: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
-	12, // 38: chkv.v1.NameNode.ReportHandoff:output_type -> chkv.v1.ReportHandoffResponse
-	14, // 39: chkv.v1.NameNode.Drain:output_type -> chkv.v1.DrainResponse
-	22, // 40: chkv.v1.NameNode.Follow:output_type -> chkv.v1.FollowEvent
-	34, // 41: chkv.v1.NameNode.Elect:output_type -> chkv.v1.ElectResponse
-	24, // 42: chkv.v1.NameNode.Remove:output_type -> chkv.v1.RemoveResponse
-	26, // 43: chkv.v1.NameNode.Undrain:output_type -> chkv.v1.UndrainResponse
-	28, // 44: chkv.v1.NameNode.Recover:output_type -> chkv.v1.RecoverResponse
-	36, // 45: chkv.v1.DataNode.Migrate:output_type -> chkv.v1.MigrateResponse
-	38, // 46: chkv.v1.DataNode.HandoffStatus:output_type -> chkv.v1.HandoffStatusResponse
-	30, // 47: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
-	34, // 48: chkv.v1.DataNode.Elect:output_type -> chkv.v1.ElectResponse
-	32, // 49: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
-	33, // [33:50] is the sub-list for method output_type
-	16, // [16:33] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	40, // 16: chkv.v1.PublishRequest.messages:type_name -> chkv.v1.PublishMessage
+	6,  // 17: chkv.v1.NameNode.Register:input_type -> chkv.v1.RegisterRequest
+	8,  // 18: chkv.v1.NameNode.Heartbeat:input_type -> chkv.v1.HeartbeatRequest
+	8,  // 19: chkv.v1.NameNode.HeartbeatStream:input_type -> chkv.v1.HeartbeatRequest
+	15, // 20: chkv.v1.NameNode.Watch:input_type -> chkv.v1.WatchRequest
+	17, // 21: chkv.v1.NameNode.Status:input_type -> chkv.v1.StatusRequest
+	11, // 22: chkv.v1.NameNode.ReportHandoff:input_type -> chkv.v1.ReportHandoffRequest
+	13, // 23: chkv.v1.NameNode.Drain:input_type -> chkv.v1.DrainRequest
+	21, // 24: chkv.v1.NameNode.Follow:input_type -> chkv.v1.FollowAck
+	33, // 25: chkv.v1.NameNode.Elect:input_type -> chkv.v1.ElectRequest
+	23, // 26: chkv.v1.NameNode.Remove:input_type -> chkv.v1.RemoveRequest
+	25, // 27: chkv.v1.NameNode.Undrain:input_type -> chkv.v1.UndrainRequest
+	27, // 28: chkv.v1.NameNode.Recover:input_type -> chkv.v1.RecoverRequest
+	35, // 29: chkv.v1.DataNode.Migrate:input_type -> chkv.v1.MigrateRequest
+	37, // 30: chkv.v1.DataNode.HandoffStatus:input_type -> chkv.v1.HandoffStatusRequest
+	29, // 31: chkv.v1.DataNode.Probe:input_type -> chkv.v1.ProbeRequest
+	33, // 32: chkv.v1.DataNode.Elect:input_type -> chkv.v1.ElectRequest
+	31, // 33: chkv.v1.DataNode.PushTopology:input_type -> chkv.v1.PushTopologyRequest
+	39, // 34: chkv.v1.DataNode.Publish:input_type -> chkv.v1.PublishRequest
+	7,  // 35: chkv.v1.NameNode.Register:output_type -> chkv.v1.RegisterResponse
+	9,  // 36: chkv.v1.NameNode.Heartbeat:output_type -> chkv.v1.HeartbeatResponse
+	9,  // 37: chkv.v1.NameNode.HeartbeatStream:output_type -> chkv.v1.HeartbeatResponse
+	16, // 38: chkv.v1.NameNode.Watch:output_type -> chkv.v1.WatchEvent
+	20, // 39: chkv.v1.NameNode.Status:output_type -> chkv.v1.StatusResponse
+	12, // 40: chkv.v1.NameNode.ReportHandoff:output_type -> chkv.v1.ReportHandoffResponse
+	14, // 41: chkv.v1.NameNode.Drain:output_type -> chkv.v1.DrainResponse
+	22, // 42: chkv.v1.NameNode.Follow:output_type -> chkv.v1.FollowEvent
+	34, // 43: chkv.v1.NameNode.Elect:output_type -> chkv.v1.ElectResponse
+	24, // 44: chkv.v1.NameNode.Remove:output_type -> chkv.v1.RemoveResponse
+	26, // 45: chkv.v1.NameNode.Undrain:output_type -> chkv.v1.UndrainResponse
+	28, // 46: chkv.v1.NameNode.Recover:output_type -> chkv.v1.RecoverResponse
+	36, // 47: chkv.v1.DataNode.Migrate:output_type -> chkv.v1.MigrateResponse
+	38, // 48: chkv.v1.DataNode.HandoffStatus:output_type -> chkv.v1.HandoffStatusResponse
+	30, // 49: chkv.v1.DataNode.Probe:output_type -> chkv.v1.ProbeResponse
+	34, // 50: chkv.v1.DataNode.Elect:output_type -> chkv.v1.ElectResponse
+	32, // 51: chkv.v1.DataNode.PushTopology:output_type -> chkv.v1.PushTopologyResponse
+	41, // 52: chkv.v1.DataNode.Publish:output_type -> chkv.v1.PublishResponse
+	35, // [35:53] is the sub-list for method output_type
+	17, // [17:35] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_chkvpb_chkv_proto_init() }
@@ -3011,7 +3170,7 @@ func file_chkvpb_chkv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chkvpb_chkv_proto_rawDesc), len(file_chkvpb_chkv_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   36,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

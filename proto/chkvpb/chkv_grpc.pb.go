@@ -620,6 +620,7 @@ const (
 	DataNode_Probe_FullMethodName         = "/chkv.v1.DataNode/Probe"
 	DataNode_Elect_FullMethodName         = "/chkv.v1.DataNode/Elect"
 	DataNode_PushTopology_FullMethodName  = "/chkv.v1.DataNode/PushTopology"
+	DataNode_Publish_FullMethodName       = "/chkv.v1.DataNode/Publish"
 )
 
 // DataNodeClient is the client API for DataNode service.
@@ -645,6 +646,9 @@ type DataNodeClient interface {
 	// PushTopology stages or delivers a topology version from the active
 	// NameNode; one from an epoch lower than promised is refused (stale).
 	PushTopology(ctx context.Context, in *PushTopologyRequest, opts ...grpc.CallOption) (*PushTopologyResponse, error)
+	// Publish delivers PUBLISH messages another DataNode received to this
+	// node's subscribers, in order; the receiver never forwards them again.
+	Publish(ctx context.Context, in *PublishRequest, opts ...grpc.CallOption) (*PublishResponse, error)
 }
 
 type dataNodeClient struct {
@@ -708,6 +712,16 @@ func (c *dataNodeClient) PushTopology(ctx context.Context, in *PushTopologyReque
 	return out, nil
 }
 
+func (c *dataNodeClient) Publish(ctx context.Context, in *PublishRequest, opts ...grpc.CallOption) (*PublishResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishResponse)
+	err := c.cc.Invoke(ctx, DataNode_Publish_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataNodeServer is the server API for DataNode service.
 // All implementations must embed UnimplementedDataNodeServer
 // for forward compatibility.
@@ -731,6 +745,9 @@ type DataNodeServer interface {
 	// PushTopology stages or delivers a topology version from the active
 	// NameNode; one from an epoch lower than promised is refused (stale).
 	PushTopology(context.Context, *PushTopologyRequest) (*PushTopologyResponse, error)
+	// Publish delivers PUBLISH messages another DataNode received to this
+	// node's subscribers, in order; the receiver never forwards them again.
+	Publish(context.Context, *PublishRequest) (*PublishResponse, error)
 	mustEmbedUnimplementedDataNodeServer()
 }
 
@@ -755,6 +772,9 @@ func (UnimplementedDataNodeServer) Elect(context.Context, *ElectRequest) (*Elect
 }
 func (UnimplementedDataNodeServer) PushTopology(context.Context, *PushTopologyRequest) (*PushTopologyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PushTopology not implemented")
+}
+func (UnimplementedDataNodeServer) Publish(context.Context, *PublishRequest) (*PublishResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Publish not implemented")
 }
 func (UnimplementedDataNodeServer) mustEmbedUnimplementedDataNodeServer() {}
 func (UnimplementedDataNodeServer) testEmbeddedByValue()                  {}
@@ -856,6 +876,24 @@ func _DataNode_PushTopology_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataNode_Publish_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataNodeServer).Publish(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataNode_Publish_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataNodeServer).Publish(ctx, req.(*PublishRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataNode_ServiceDesc is the grpc.ServiceDesc for DataNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -878,6 +916,10 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PushTopology",
 			Handler:    _DataNode_PushTopology_Handler,
+		},
+		{
+			MethodName: "Publish",
+			Handler:    _DataNode_Publish_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
