@@ -33,12 +33,13 @@ func VerifyDump(payload []byte) ([]byte, error) {
 	return payload[:body-2], nil
 }
 
-// DecodeDump verifies a DUMP payload and decodes its value.
+// DecodeDump verifies a DUMP payload and decodes its value. As Redis's
+// RESTORE does, it reads the value from the whole payload: a value whose
+// last length runs into the footer reads the footer's bytes.
 func DecodeDump(payload []byte) (Value, error) {
-	body, err := VerifyDump(payload)
-	if err != nil {
+	if _, err := VerifyDump(payload); err != nil {
 		return Value{}, err
 	}
-	v, _, err := DecodeValue(body)
+	v, _, err := DecodeValue(payload)
 	return v, err
 }
