@@ -162,8 +162,9 @@ func (c *client) parseRestoreOptions(args [][]byte) (restoreOptions, bool) {
 
 // cmdRestore is RESTORE key ttl serialized-value [REPLACE] [ABSTTL]
 // [IDLETIME seconds] [FREQ frequency], checking in Redis's order: options,
-// existing key, TTL, payload footer, payload body. IDLETIME and FREQ are
-// validated; CHKV keeps a restored key's access time as new.
+// existing key, TTL, payload footer, payload body. As in Redis, FREQ sets
+// the key's LFU counter under an LFU maxmemory-policy, and IDLETIME its
+// last access time under any other.
 func cmdRestore(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	opts, ok := c.parseRestoreOptions(args)
@@ -214,6 +215,12 @@ func cmdRestore(c *client, args [][]byte) {
 	if err := sl.SetTyped(key, packed, typ, ttl, now); err != nil {
 		c.replyStoreError(err)
 		return
+	}
+	switch lfu := isLFU(s.settings.Load().MaxMemoryPolicy); {
+	case lfu && opts.freq >= 0:
+		sl.SetFreq(key, uint8(opts.freq), now)
+	case !lfu && opts.idle >= 0:
+		sl.SetIdle(key, opts.idle, now)
 	}
 	c.replyOK()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chkv/chkv/datanode/rdb"
+	"github.com/chkv/chkv/datanode/store"
 )
 
 // raw sends a command and returns its decoded reply.
@@ -228,7 +229,8 @@ func TestRestoreErrorsAgainstRedis(t *testing.T) {
 		"RESTORE n 0 " + quoted(newer), "RESTORE n 0 " + good + " BOGUS", "RESTORE n 0 " + good + " IDLETIME",
 		"RESTORE n 0 " + good + " IDLETIME -1", "RESTORE n 0 " + good + " IDLETIME x", "RESTORE n 0 " + good + " FREQ 256",
 		"RESTORE n 0 " + good + " FREQ -1", "RESTORE n 0 " + good + " FREQ 5 IDLETIME 5", "RESTORE n 0 " + good + " IDLETIME 5 FREQ 5",
-		"RESTORE n 0 " + good + " FREQ 5", "RESTORE n2 0 " + good + " IDLETIME 100 REPLACE ABSTTL", "GET n2",
+		"RESTORE n 0 " + good + " FREQ 5", "RESTORE n2 0 " + good + " IDLETIME 100 REPLACE ABSTTL", "GET n2", "OBJECT IDLETIME n2",
+		"RESTORE n3 0 " + good + " IDLETIME 99999999999", "OBJECT IDLETIME n3", "RESTORE n4 0 " + good + " FREQ 7", "OBJECT IDLETIME n4",
 		"RESTORE k -1 " + good, "RESTORE k 0 x", "RESTORE k 0 " + good + " REPLACE REPLACE",
 		// good footers around bad bodies
 		"RESTORE b 0 " + body(99), "RESTORE b 0 " + body(rdb.TypeString, 5, 'a'), "GET b", "DEL b",
@@ -239,6 +241,8 @@ func TestRestoreErrorsAgainstRedis(t *testing.T) {
 		"EXISTS b", "RESTORE k", "DUMP",
 	}
 	diffAgainstRedis(t, cmds, nil)
+	lfu := []string{"RESTORE f 0 " + good + " FREQ 200", "OBJECT FREQ f", "RESTORE g 0 " + good + " IDLETIME 1000", "OBJECT FREQ g"}
+	diffAgainstRedis(t, lfu, func(cfg *Config) { cfg.Settings.MaxMemoryPolicy = store.AllKeysLFU }, "--maxmemory-policy", "allkeys-lfu")
 }
 
 // TestRestoreRepeatedFields checks that a hash payload naming a field
