@@ -162,7 +162,11 @@ func TestDumpRestoreWithRedis(t *testing.T) {
 				t.Fatalf("%s: setup: %s", dc.name, v)
 			}
 		}
-		if got := c.do("RESTORE", "k", "0", dumpOf(t, r, "k"), "REPLACE"); got != "OK" {
+		payload := dumpOf(t, r, "k")
+		if dc.name == "compressible string" && payload[1] != 0xc3 {
+			t.Fatalf("Redis did not compress the string: LZF is not exercised")
+		}
+		if got := c.do("RESTORE", "k", "0", payload, "REPLACE"); got != "OK" {
 			t.Fatalf("%s: RESTORE in CHKV: %s", dc.name, got)
 		}
 		compareValue(t, dc, c, "k", r)
