@@ -6,8 +6,8 @@ import (
 	"strconv"
 )
 
-// quicklistNodeSize is the listpack size at which AppendList starts a new
-// quicklist node: Redis's default list-max-listpack-size of -2 (8 kB).
+// quicklistNodeSize is the largest listpack a quicklist node grows to
+// under Redis's default list-max-listpack-size of -2 (8 kB).
 const quicklistNodeSize = 8 << 10
 
 // AppendString appends the string value s, its type byte first.
@@ -16,27 +16,35 @@ func AppendString(dst, s []byte) []byte {
 }
 
 // AppendList appends the list of elems as Redis 7.0 writes a list: a
-// quicklist of listpack nodes of about quicklistNodeSize bytes.
+// quicklist of listpack nodes, split where Redis's pushes split them.
 func AppendList(dst []byte, elems [][]byte) []byte {
 	var nodes [][]byte
-	var lp [][]byte
-	size := 0
+	var lp *lpBuilder
 	for _, e := range elems {
-		if len(lp) > 0 && size+len(e) > quicklistNodeSize {
-			nodes = append(nodes, appendListpack(nil, lp))
-			lp, size = lp[:0], 0
+		if lp != nil && !nodeAllowsInsert(lp.size(), len(e)) {
+			nodes = append(nodes, lp.finish())
+			lp = nil
 		}
-		lp = append(lp, e)
-		size += len(e) + 11 // an entry's worst-case overhead
+		if lp == nil {
+			lp = newLpBuilder(nil)
+		}
+		lp.add(e)
 	}
-	if len(lp) > 0 {
-		nodes = append(nodes, appendListpack(nil, lp))
+	if lp != nil {
+		nodes = append(nodes, lp.finish())
 	}
 	dst = appendLength(append(dst, TypeListQuicklist2), uint64(len(nodes)))
 	for _, n := range nodes {
 		dst = appendString(appendLength(dst, quicklistNodePacked), n)
 	}
 	return dst
+}
+
+// nodeAllowsInsert reports whether a quicklist node whose listpack has
+// size bytes takes one more element of n bytes, by Redis 7.0's
+// _quicklistNodeAllowInsert estimate (SIZE_ESTIMATE_OVERHEAD of 8 bytes).
+func nodeAllowsInsert(size, n int) bool {
+	return size+n+8 <= quicklistNodeSize
 }
 
 // AppendIntset appends the set of vals (ascending, distinct) as an intset.
@@ -85,17 +93,17 @@ func AppendZSet(dst []byte, members [][]byte, scores []float64, listpack bool) [
 	return dst
 }
 
-// formatScore formats a score as a listpack holds it: an integer when it
-// is one (so that the listpack encodes it as one), otherwise the shortest
-// decimal that reads back exactly, or "inf"/"-inf".
+// formatScore formats a score as Redis's d2string does for a listpack:
+// an integer in (-(2^52-1), 2^52) in decimal (so the listpack encodes it
+// as an integer), "inf" and "-inf", otherwise %.17g.
 func formatScore(f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
 		return []byte("inf")
 	case math.IsInf(f, -1):
 		return []byte("-inf")
-	case f == math.Trunc(f) && math.Abs(f) < 1<<53:
+	case f > -(1<<52-1) && f < 1<<52 && f == math.Trunc(f):
 		return strconv.AppendInt(nil, int64(f), 10)
 	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64)
+	return strconv.AppendFloat(nil, f, 'g', 17, 64)
 }

@@ -128,15 +128,40 @@ func appendBacklen(dst []byte, size int) []byte {
 // appendListpack appends a listpack of elems, integers in their integer
 // encodings, as Redis's lpAppend writes them.
 func appendListpack(dst []byte, elems [][]byte) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, lpHeader)...)
+	lp := newLpBuilder(dst)
 	for _, e := range elems {
-		dst = appendLpEntry(dst, e)
+		lp.add(e)
 	}
-	dst = append(dst, lpEnd)
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start))
-	binary.LittleEndian.PutUint16(dst[start+4:], uint16(min(len(elems), lpUnknownCount)))
-	return dst
+	return lp.finish()
+}
+
+// lpBuilder builds a listpack one element at a time.
+type lpBuilder struct {
+	b     []byte // the listpack so far, without its end byte
+	start int    // where it starts in b
+	n     int    // elements
+}
+
+// newLpBuilder starts a listpack appended to dst.
+func newLpBuilder(dst []byte) *lpBuilder {
+	return &lpBuilder{b: append(dst, make([]byte, lpHeader)...), start: len(dst)}
+}
+
+// add appends an element.
+func (l *lpBuilder) add(e []byte) {
+	l.b = appendLpEntry(l.b, e)
+	l.n++
+}
+
+// size is the listpack's size in bytes, were it finished now.
+func (l *lpBuilder) size() int { return len(l.b) - l.start + 1 }
+
+// finish ends the listpack, fills in its header and returns dst with it.
+func (l *lpBuilder) finish() []byte {
+	b := append(l.b, lpEnd)
+	binary.LittleEndian.PutUint32(b[l.start:], uint32(len(b)-l.start))
+	binary.LittleEndian.PutUint16(b[l.start+4:], uint16(min(l.n, lpUnknownCount)))
+	return b
 }
 
 // appendLpEntry appends one listpack entry holding e, with its backlen.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
@@ -181,4 +182,35 @@ func FuzzDecodeValue(f *testing.F) {
 			t.Fatalf("%d bytes decoded from %d", size, len(b))
 		}
 	})
+}
+
+// TestLZFCompressRoundTrip compresses seeded random inputs of varied
+// redundancy and decompresses them back.
+func TestLZFCompressRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 300 {
+		in := make([]byte, rng.IntN(20000))
+		alphabet := 1 + rng.IntN(256)
+		for j := range in {
+			if j > 10 && rng.IntN(3) == 0 {
+				in[j] = in[j-1-rng.IntN(min(j, 9000))]
+			} else {
+				in[j] = byte(rng.IntN(alphabet))
+			}
+		}
+		c, ok := lzfCompress(nil, in, len(in)+len(in)/16+64)
+		if !ok {
+			if len(in) == 0 {
+				continue
+			}
+			t.Fatalf("case %d: %d bytes did not compress into a generous buffer", i, len(in))
+		}
+		out, ok := lzfDecompress(c, len(in))
+		if !ok || !bytes.Equal(out, in) {
+			t.Fatalf("case %d: round trip failed (%d bytes)", i, len(in))
+		}
+		if s := appendString(nil, in); len(s) > len(in)+9 {
+			t.Fatalf("case %d: appendString grew %d bytes to %d", i, len(in), len(s))
+		}
+	}
 }

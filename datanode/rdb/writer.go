@@ -18,9 +18,12 @@ func appendLength(dst []byte, n uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(dst, len64), n)
 }
 
-// appendString appends s, integer-encoded when it is the canonical form of
-// an integer that fits in 32 bits (as Redis's rdbTryIntegerEncoding), raw
-// otherwise. Nothing is compressed.
+// lzfMinLen is the shortest string Redis compresses (rdbcompression).
+const lzfMinLen = 21
+
+// appendString appends s as Redis's rdbSaveRawString does: integer-encoded
+// when it is the canonical form of an integer that fits in 32 bits,
+// LZF-compressed when that saves at least four bytes, else raw.
 func appendString(dst, s []byte) []byte {
 	if len(s) <= 11 {
 		if v, ok := parseInt(s); ok {
@@ -32,6 +35,12 @@ func appendString(dst, s []byte) []byte {
 			case v >= math.MinInt32 && v <= math.MaxInt32:
 				return binary.LittleEndian.AppendUint32(append(dst, lenEnc<<6|encInt32), uint32(v))
 			}
+		}
+	}
+	if len(s) >= lzfMinLen {
+		if c, ok := lzfCompress(nil, s, len(s)-4); ok {
+			dst = appendLength(append(dst, lenEnc<<6|encLZF), uint64(len(c)))
+			return append(appendLength(dst, uint64(len(s))), c...)
 		}
 	}
 	return append(appendLength(dst, uint64(len(s))), s...)
