@@ -49,6 +49,9 @@ func dumpCommands() []*command {
 	}
 }
 
+// cmdDump is DUMP key: the value serialized as Redis serializes it, with
+// the DUMP footer; nil for a missing key. The value is encoded while its
+// slot is locked, as it points into the store.
 func cmdDump(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	sl := s.keySlot(key)

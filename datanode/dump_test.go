@@ -56,6 +56,14 @@ func seq(n int, f func(i int) string) []string {
 	return out
 }
 
+// The commands that read back a value of each type on key "k".
+var (
+	hashReads = [][]string{{"HLEN", "k"}, {"HGETALL", "k"}, {"OBJECT", "ENCODING", "k"}}
+	listReads = [][]string{{"LLEN", "k"}, {"LRANGE", "k", "0", "-1"}, {"OBJECT", "ENCODING", "k"}}
+	setReads  = [][]string{{"SCARD", "k"}, {"SMEMBERS", "k"}, {"OBJECT", "ENCODING", "k"}}
+	zsetReads = [][]string{{"ZCARD", "k"}, {"ZRANGE", "k", "0", "-1", "WITHSCORES"}, {"OBJECT", "ENCODING", "k"}}
+)
+
 // dumpCases are values of every type in every encoding Redis 7.0 has.
 func dumpCases() []dumpCase {
 	str := func(name, v string) dumpCase {
@@ -66,24 +74,20 @@ func dumpCases() []dumpCase {
 		for i := range n {
 			args = append(args, fmt.Sprintf("field:%d", i), val(i))
 		}
-		return dumpCase{name: name, setup: [][]string{args}, sort: true,
-			reads: [][]string{{"HLEN", "k"}, {"HGETALL", "k"}, {"OBJECT", "ENCODING", "k"}}}
+		return dumpCase{name: name, setup: [][]string{args}, sort: true, reads: hashReads}
 	}
 	list := func(name string, elems []string) dumpCase {
-		return dumpCase{name: name, setup: [][]string{append([]string{"RPUSH", "k"}, elems...)},
-			reads: [][]string{{"LLEN", "k"}, {"LRANGE", "k", "0", "-1"}, {"OBJECT", "ENCODING", "k"}}}
+		return dumpCase{name: name, setup: [][]string{append([]string{"RPUSH", "k"}, elems...)}, reads: listReads}
 	}
 	set := func(name string, ms []string) dumpCase {
-		return dumpCase{name: name, setup: [][]string{append([]string{"SADD", "k"}, ms...)}, sort: true,
-			reads: [][]string{{"SCARD", "k"}, {"SMEMBERS", "k"}, {"OBJECT", "ENCODING", "k"}}}
+		return dumpCase{name: name, setup: [][]string{append([]string{"SADD", "k"}, ms...)}, sort: true, reads: setReads}
 	}
 	zset := func(name string, n int, score func(i int) string) dumpCase {
 		args := []string{"ZADD", "k"}
 		for i := range n {
 			args = append(args, score(i), fmt.Sprintf("member:%d", i))
 		}
-		return dumpCase{name: name, setup: [][]string{args},
-			reads: [][]string{{"ZCARD", "k"}, {"ZRANGE", "k", "0", "-1", "WITHSCORES"}, {"OBJECT", "ENCODING", "k"}}}
+		return dumpCase{name: name, setup: [][]string{args}, reads: zsetReads}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	random := seq(300, func(int) string { return string(rune('a' + rng.IntN(26))) })
@@ -152,10 +156,61 @@ func compareValue(t *testing.T, dc dumpCase, c *respConn, key string, r *respCon
 // a real Redis to a DataNode and back: DUMP in Redis, RESTORE in CHKV,
 // compare; DUMP in CHKV, RESTORE in Redis, compare.
 func TestDumpRestoreWithRedis(t *testing.T) {
+	roundTripWithRedis(t, dumpCases())
+}
+
+// TestDumpRestoreRandomWithRedis is TestDumpRestoreWithRedis for seeded
+// random values of sizes around the encodings' limits.
+func TestDumpRestoreRandomWithRedis(t *testing.T) {
+	roundTripWithRedis(t, randomDumpCases())
+}
+
+// randomDumpCases are 40 seeded random hashes, lists, sets and sorted
+// sets of up to 300 elements, some integers, some longer than the
+// listpack limits.
+func randomDumpCases() []dumpCase {
+	rng := rand.New(rand.NewPCG(11, 12))
+	elem := func() string {
+		if rng.IntN(3) == 0 {
+			return strconv.FormatInt(rng.Int64()>>rng.IntN(64), 10)
+		}
+		return strings.Repeat(string(rune('a'+rng.IntN(26))), rng.IntN(80))
+	}
+	var cases []dumpCase
+	for i := range 40 {
+		n := 1 + rng.IntN(300)
+		var setup []string
+		c := dumpCase{name: fmt.Sprintf("random %d", i)}
+		switch i % 4 {
+		case 0:
+			setup, c.reads, c.sort = []string{"HSET", "k"}, hashReads, true
+			for j := range n {
+				setup = append(setup, fmt.Sprintf("f%d", j), elem())
+			}
+		case 1:
+			setup, c.reads = append([]string{"RPUSH", "k"}, seq(n, func(int) string { return elem() })...), listReads
+		case 2:
+			setup, c.reads, c.sort = append([]string{"SADD", "k"}, seq(n, func(int) string { return elem() })...), setReads, true
+		case 3:
+			setup, c.reads = []string{"ZADD", "k"}, zsetReads
+			for j := range n {
+				setup = append(setup, strconv.FormatFloat(rng.NormFloat64()*1000, 'g', -1, 64), elem()+strconv.Itoa(j))
+			}
+		}
+		c.setup = [][]string{setup}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// roundTripWithRedis makes each case's value in Redis, restores Redis's
+// DUMP of it in CHKV and CHKV's DUMP of that back in Redis, comparing the
+// value on each side with the original.
+func roundTripWithRedis(t *testing.T, cases []dumpCase) {
 	s := startServer(t, nil)
 	c := s.dial(t)
 	r := startRedis(t)
-	for _, dc := range dumpCases() {
+	for _, dc := range cases {
 		r.raw("DEL", "k", "back")
 		for _, cmd := range dc.setup {
 			if v, bad := r.raw(cmd...).(respError); bad {
@@ -353,7 +408,7 @@ func TestGoRedisDumpRestore(t *testing.T) {
 func TestDumpBytesMatchRedis(t *testing.T) {
 	c := startServer(t, nil).dial(t)
 	r := startRedis(t)
-	for _, dc := range dumpCases() {
+	for _, dc := range append(dumpCases(), randomDumpCases()...) {
 		r.raw("DEL", "k")
 		c.raw("DEL", "k")
 		for _, cmd := range dc.setup {
