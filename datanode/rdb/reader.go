@@ -139,9 +139,13 @@ func (r *reader) string() ([]byte, error) {
 	return nil, ErrBadFormat
 }
 
+// maxStringLen is the longest string a value may hold: Redis's largest
+// proto-max-bulk-len default, 512 MB.
+const maxStringLen = 512 << 20
+
 // lzfString reads an LZF-compressed string: compressed length, length,
 // compressed bytes. The length is bounded by what the compressed bytes
-// can expand to.
+// can expand to, and by maxStringLen.
 func (r *reader) lzfString() ([]byte, error) {
 	clen, enc1, err := r.length()
 	if err != nil {
@@ -151,7 +155,7 @@ func (r *reader) lzfString() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if enc1 || enc2 || clen > uint64(r.remaining()) || ulen > clen*maxLZFRatio {
+	if enc1 || enc2 || clen > uint64(r.remaining()) || ulen > clen*maxLZFRatio || ulen > maxStringLen {
 		return nil, ErrBadFormat
 	}
 	in, _ := r.take(clen)
