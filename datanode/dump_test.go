@@ -295,7 +295,10 @@ func TestRestoreErrorsAgainstRedis(t *testing.T) {
 		"RESTORE b 0 " + body(99), "RESTORE b 0 " + body(rdb.TypeString, 5, 'a'), "GET b", "DEL b",
 		"RESTORE b 0 " + body(rdb.TypeString, 0x7f, 0xff), "RESTORE b 0 " + body(),
 		"RESTORE b 0 " + body(rdb.TypeSet, 0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
-		"RESTORE b 0 " + body(rdb.TypeSet, 2, 1, 'a', 1, 'a'),
+		"RESTORE b 0 " + body(rdb.TypeSet, 2, 1, 'a', 1, 'a'), "RESTORE b 0 " + body(rdb.TypeSet, 0),
+		"RESTORE b 0 " + body(rdb.TypeListQuicklist2, 0), "RESTORE b 0 " + body(rdb.TypeHash, 0),
+		"RESTORE b 0 " + body(rdb.TypeString, 0xc3, 2, 0x80, 0x10, 0, 0, 0, 0, 'a'),
+		"RESTORE b 0 " + body(rdb.TypeListQuicklist2, 1, 3, 1, 'a'), "RESTORE b 0 " + body(rdb.TypeSetIntset, 8, 2, 0, 0, 0, 2, 0, 0, 0),
 		"RESTORE b 0 " + body(rdb.TypeZSet2, 1, 1, 'a', 0, 0, 0, 0, 0, 0, 0xf8, 0x7f),
 		"EXISTS b", "RESTORE k", "DUMP",
 	}
