@@ -20,14 +20,17 @@ import (
 
 // RESTORE's error replies.
 const (
-	errBusyKey      = "BUSYKEY Target key name already exists."
-	errBadDump      = "ERR DUMP payload version or checksum are wrong"
-	errBadFormat    = "ERR Bad data format"
-	errRestoreTTL   = "ERR Invalid TTL value, must be >= 0"
-	errRestoreIdle  = "ERR Invalid IDLETIME value, must be >= 0"
-	errRestoreFreq  = "ERR Invalid FREQ value, must be >= 0 and <= 255"
-	restoreArgsBase = 4 // options follow RESTORE key ttl payload
+	errBusyKey     = "BUSYKEY Target key name already exists."
+	errBadDump     = "ERR DUMP payload version or checksum are wrong"
+	errBadFormat   = "ERR Bad data format"
+	errRestoreTTL  = "ERR Invalid TTL value, must be >= 0"
+	errRestoreIdle = "ERR Invalid IDLETIME value, must be >= 0"
+	errRestoreFreq = "ERR Invalid FREQ value, must be >= 0 and <= 255"
 )
+
+// restoreArgsBase is where RESTORE's options start, after key, ttl and
+// payload.
+const restoreArgsBase = 4
 
 // dumpCommands are DUMP and RESTORE.
 func dumpCommands() []*command {
@@ -123,7 +126,7 @@ type restoreOptions struct {
 // parseRestoreOptions parses the options after the payload as Redis does,
 // replying with the error and returning false on a bad one.
 func (c *client) parseRestoreOptions(args [][]byte) (restoreOptions, bool) {
-	o := restoreOptions{idle: -1, freq: -1}
+	o, ok := restoreOptions{idle: -1, freq: -1}, true
 	for j := restoreArgsBase; j < len(args); j++ {
 		more := j+1 < len(args)
 		switch opt := strings.ToLower(string(args[j])); {
@@ -133,34 +136,36 @@ func (c *client) parseRestoreOptions(args [][]byte) (restoreOptions, bool) {
 			o.absTTL = true
 		case opt == "idletime" && more && o.freq == -1:
 			j++
-			n, ok := parseInt(args[j])
-			if !ok {
-				c.replyError(errNotInteger)
+			if o.idle, ok = c.restoreIntOption(args[j], math.MaxInt64, errRestoreIdle); !ok {
 				return o, false
 			}
-			if n < 0 {
-				c.replyError(errRestoreIdle)
-				return o, false
-			}
-			o.idle = n
 		case opt == "freq" && more && o.idle == -1:
 			j++
-			n, ok := parseInt(args[j])
-			if !ok {
-				c.replyError(errNotInteger)
+			if o.freq, ok = c.restoreIntOption(args[j], 255, errRestoreFreq); !ok {
 				return o, false
 			}
-			if n < 0 || n > 255 {
-				c.replyError(errRestoreFreq)
-				return o, false
-			}
-			o.freq = n
 		default:
 			c.replyError(errSyntax)
 			return o, false
 		}
 	}
 	return o, true
+}
+
+// restoreIntOption parses the value of IDLETIME or FREQ, which must be in
+// [0, max], replying with the error (msg when out of range) and returning
+// false on a bad one.
+func (c *client) restoreIntOption(arg []byte, max int64, msg string) (int64, bool) {
+	n, ok := parseInt(arg)
+	switch {
+	case !ok:
+		c.replyError(errNotInteger)
+	case n < 0 || n > max:
+		c.replyError(msg)
+	default:
+		return n, true
+	}
+	return 0, false
 }
 
 // cmdRestore is RESTORE key ttl serialized-value [REPLACE] [ABSTTL]
