@@ -90,6 +90,7 @@ type docExtra struct {
 	deprecatedSince string      // with replacedBy, marks the command deprecated
 	replacedBy      string
 	tips            []string // COMMAND INFO's tips
+	categories      []string // ACL categories beyond those aclCategories derives
 
 }
 
@@ -134,6 +135,7 @@ func buildCommandTable() map[string]*command {
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
+		dumpCommands(),
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {

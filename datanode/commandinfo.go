@@ -164,6 +164,11 @@ func aclCategories(cmd *command) []string {
 			has["transaction"] = true
 		}
 	}
+	if cmd.extra != nil {
+		for _, cat := range cmd.extra.categories {
+			has[cat] = true
+		}
+	}
 	var out []string
 	for _, cat := range aclCategoryOrder {
 		if has[cat] {

@@ -31,7 +31,7 @@ var fuzzServer = sync.OnceValue(func() *Server {
 // ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
 	names := map[string]bool{"object": true}
-	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands(), setCommands()} {
+	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands(), setCommands(), dumpCommands()} {
 		for _, cmd := range family {
 			names[cmd.name] = true
 		}
@@ -112,6 +112,7 @@ var fuzzSeeds = []string{
 	"SADD s 1 2 3\nSADD s a\nSMEMBERS s\nSISMEMBER s 1\nSMISMEMBER s 1 x\nSCARD s\nSREM s 1 a\nOBJECT ENCODING s\nSSCAN s 0 MATCH * COUNT 1",
 	"SADD a 1 2 x\nSADD b 2 x y\nSINTER a b\nSUNION a b\nSDIFF a b\nSINTERSTORE d a b\nSUNIONSTORE d a b\nSDIFFSTORE d a nokey\nSINTERCARD 2 a b LIMIT 1\nSINTERCARD 0 a\nSINTERCARD 3 a",
 	"SADD s a b c\nSPOP s\nSPOP s 2\nSPOP s -1\nSRANDMEMBER s -3\nSRANDMEMBER s 9223372036854775807\nSMOVE s t a\nSMOVE s s b\nSET str v\nSMOVE t str a\nSADD str x",
+	"HSET h a 1\nDUMP h\nDUMP missing\nRESTORE h 0 \"\\x10\\f\\f\\x00\\x00\\x00\\x02\\x00\\x81a\\x02\\x01\\x01\\xff\\n\\x00\\x84\\xa6\\x93\\xe8\\xaa\\x17\\xe4\\xdb\" REPLACE\nRESTORE z 0 \"\\x05\\x01\\x01m\\x00\\x00\\x00\\x00\\x00\\x00\\xf8?\\n\\x00\\x86\\xee\\x8a=\\x9ap\\xe9\\x7f\" ABSTTL IDLETIME 5\nRESTORE z 0 x\nRESTORE y -1 x FREQ 300\nZRANGE z 0 -1 WITHSCORES\nHGETALL h",
 }
 
 // FuzzCommands runs scripts of string and key commands and requires that
