@@ -134,6 +134,7 @@ func buildCommandTable() map[string]*command {
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
+		bitmapCommands(), {lcsCommand(), copyCommand()},
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
