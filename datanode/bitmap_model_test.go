@@ -261,3 +261,41 @@ func TestBitmapRandomAgainstRedis(t *testing.T) {
 	}
 	diffAgainstRedis(t, cmds, nil)
 }
+
+// TestBitScansAgainstNaive checks findBit and countBits, which work a word
+// or four at a time, against bit-by-bit loops on random long strings.
+func TestBitScansAgainstNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 3000 {
+		v := make([]byte, 1+rng.IntN(200))
+		fill := []byte{0, 0xff}[rng.IntN(2)]
+		for i := range v {
+			v[i] = fill
+		}
+		for range rng.IntN(3) {
+			v[rng.IntN(len(v))] = byte(rng.IntN(256))
+		}
+		n := int64(len(v)) * 8
+		first := rng.Int64N(n)
+		last := first + rng.Int64N(n-first)
+		for bit := byte(0); bit < 2; bit++ {
+			want := int64(-1)
+			for i := first; i <= last; i++ {
+				if getBit(v, i) == bit {
+					want = i
+					break
+				}
+			}
+			if got := findBit(v, bit, first, last); got != want {
+				t.Fatalf("findBit(%x, %d, %d, %d) = %d, want %d", v, bit, first, last, got, want)
+			}
+		}
+		var want int64
+		for i := first; i <= last; i++ {
+			want += int64(getBit(v, i))
+		}
+		if got := countBits(v, first, last); got != want {
+			t.Fatalf("countBits(%x, %d, %d) = %d, want %d", v, first, last, got, want)
+		}
+	}
+}

@@ -29,8 +29,14 @@ func setBit(v []byte, off int64, on byte) byte {
 // popcount counts the set bits of b, eight bytes at a time.
 func popcount(b []byte) int64 {
 	var n int
+	le := binary.LittleEndian
+	for len(b) >= 32 {
+		n += bits.OnesCount64(le.Uint64(b)) + bits.OnesCount64(le.Uint64(b[8:])) +
+			bits.OnesCount64(le.Uint64(b[16:])) + bits.OnesCount64(le.Uint64(b[24:]))
+		b = b[32:]
+	}
 	for len(b) >= 8 {
-		n += bits.OnesCount64(binary.LittleEndian.Uint64(b))
+		n += bits.OnesCount64(le.Uint64(b))
 		b = b[8:]
 	}
 	for _, x := range b {
@@ -58,33 +64,43 @@ func countBits(v []byte, first, last int64) int64 {
 }
 
 // findBit returns the position of the first bit equal to bit in the
-// inclusive range first..last of v, which lies inside v, or -1.
+// inclusive range first..last of v, which lies inside v, or -1. The bytes
+// between the range's first and last are skipped eight at a time.
 func findBit(v []byte, bit byte, first, last int64) int64 {
-	var flip byte // XORed into each byte so that the sought bit reads as 1
+	var flip byte   // XORed into each byte so that the sought bit reads as 1
+	var skip uint64 // a word without the sought bit
 	if bit == 0 {
-		flip = 0xff
-	}
-	var skip uint64 // a word with no sought bit
-	if bit == 0 {
-		skip = ^uint64(0)
+		flip, skip = 0xff, ^uint64(0)
 	}
 	lo, hi := first>>3, last>>3
 	head, tail := edgeMasks(first, last)
-	for i := lo; i <= hi; i++ {
-		if i > lo && i+8 <= hi && binary.LittleEndian.Uint64(v[i:]) == skip {
-			i += 7
-			continue
+	at := func(i int64, x byte) int64 { return i<<3 + int64(bits.LeadingZeros8(x)) }
+	x := (v[lo] ^ flip) &^ head
+	if lo == hi {
+		x &^= tail
+	}
+	if x != 0 {
+		return at(lo, x)
+	}
+	if lo == hi {
+		return -1
+	}
+	mid := v[lo+1 : hi]
+	le := binary.LittleEndian
+	for len(mid) >= 32 && (le.Uint64(mid)^skip)|(le.Uint64(mid[8:])^skip)|(le.Uint64(mid[16:])^skip)|(le.Uint64(mid[24:])^skip) == 0 {
+		mid = mid[32:]
+	}
+	for len(mid) >= 8 && le.Uint64(mid) == skip {
+		mid = mid[8:]
+	}
+	base := hi - int64(len(mid))
+	for j, b := range mid {
+		if x := b ^ flip; x != 0 {
+			return at(base+int64(j), x)
 		}
-		x := v[i] ^ flip
-		if i == lo {
-			x &^= head
-		}
-		if i == hi {
-			x &^= tail
-		}
-		if x != 0 {
-			return i<<3 + int64(bits.LeadingZeros8(x))
-		}
+	}
+	if x := (v[hi] ^ flip) &^ tail; x != 0 {
+		return at(hi, x)
 	}
 	return -1
 }
