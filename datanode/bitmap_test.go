@@ -76,6 +76,9 @@ var bitmapDiffScript = []string{
 	`SADD ss 1 2 3`, `COPY ss ss2`, `SMEMBERS ss2`, `TYPE ss2`, `COPY ss hs2 REPLACE`, `TYPE hs2`, `SCARD hs2`,
 	`ZADD zs 1 a 2 b`, `COPY zs zs2`, `ZRANGE zs2 0 -1 WITHSCORES`, `TYPE zs2`, `COPY zs ls2`, `COPY zs ls2 replace`,
 	`ZSCORE ls2 b`, `OBJECT ENCODING zs2`, `OBJECT ENCODING ss2`,
+	// inside a transaction, several slots at once
+	`MULTI`, `SETBIT {x}a 1 1`, `BITOP OR {x}b {x}a nokey`, `COPY {x}b {x}c`, `BITFIELD {x}c INCRBY u8 0 1`, `LCS {x}a {x}c`,
+	`BITOP XOR r {x}a a1 cs`, `COPY r r2 REPLACE`, `GETBIT r2 1`, `EXEC`,
 }
 
 func TestBitmapAgainstRedis(t *testing.T) {
