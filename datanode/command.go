@@ -136,6 +136,7 @@ func buildCommandTable() map[string]*command {
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
 		dumpCommands(),
+		bitmapCommands(), {lcsCommand(), copyCommand()},
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {

@@ -150,6 +150,8 @@ func aclCategories(cmd *command) []string {
 			has["keyspace"] = true
 		case "string":
 			has["string"] = true
+		case "bitmap":
+			has["bitmap"] = true
 		case "hash":
 			has["hash"] = true
 		case "list":
@@ -467,6 +469,9 @@ func cmdCommandGetKeys(c *client, args [][]byte) {
 	for i, p := range pos {
 		if cmd.keySpecs != nil {
 			flags = cmd.keySpecs[refs[i].spec].flags
+		}
+		if cmd.name == "bitfield" {
+			flags = bitfieldKeyFlags(line)
 		}
 		if !withFlags {
 			c.replyBulk(line[p])

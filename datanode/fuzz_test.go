@@ -26,12 +26,13 @@ var fuzzServer = sync.OnceValue(func() *Server {
 	return s
 })
 
-// fuzzCommandNames are the commands FuzzCommands runs: the string, key
-// and hash families and OBJECT. Other known commands are skipped; unknown
+// fuzzCommandNames are the commands FuzzCommands runs: the string, key,
+// hash, list, sorted-set, set and bitmap families, LCS, COPY and OBJECT. Other known commands are skipped; unknown
 // ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
 	names := map[string]bool{"object": true}
-	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands(), setCommands(), dumpCommands()} {
+	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands(), setCommands(),
+		bitmapCommands(), {lcsCommand(), copyCommand()}, dumpCommands()} {
 		for _, cmd := range family {
 			names[cmd.name] = true
 		}
@@ -111,12 +112,16 @@ var fuzzSeeds = []string{
 	"SET s v\nLPUSH s a\nLMOVE l s LEFT LEFT\nRPUSH l a\nEXPIRE l 100\nLMOVE l l LEFT RIGHT\nRENAME l k\nTYPE k\nOBJECT ENCODING k\nSCAN 0 TYPE list",
 	"SADD s 1 2 3\nSADD s a\nSMEMBERS s\nSISMEMBER s 1\nSMISMEMBER s 1 x\nSCARD s\nSREM s 1 a\nOBJECT ENCODING s\nSSCAN s 0 MATCH * COUNT 1",
 	"SADD a 1 2 x\nSADD b 2 x y\nSINTER a b\nSUNION a b\nSDIFF a b\nSINTERSTORE d a b\nSUNIONSTORE d a b\nSDIFFSTORE d a nokey\nSINTERCARD 2 a b LIMIT 1\nSINTERCARD 0 a\nSINTERCARD 3 a",
+	"SETBIT b 7 1\nSETBIT b 8388607 1\nSETBIT b 8388608 1\nGETBIT b 7\nBITCOUNT b 0 -1 BIT\nBITPOS b 0 3\nBITPOS b 1 -1 -9 BIT\nBITOP NOT c b\nBITOP XOR c b c nokey",
+	"BITFIELD f OVERFLOW SAT INCRBY i64 0 -1 SET u63 #3 -1 GET i8 #-1\nBITFIELD f SET u8 #1048575 1\nBITFIELD_RO f GET u8 0 SET u8 0 1\nBITFIELD f OVERFLOW FAIL INCRBY u2 0 9",
+	"SET a ohmytext\nSET b mynewtext\nLCS a b IDX MINMATCHLEN 2 WITHMATCHLEN\nLCS a b LEN\nCOPY a c\nCOPY a b REPLACE DB 0\nCOPY a b DB 2147483648\nHSET h a 1\nCOPY h a REPLACE\nTYPE a",
 	"SADD s a b c\nSPOP s\nSPOP s 2\nSPOP s -1\nSRANDMEMBER s -3\nSRANDMEMBER s 9223372036854775807\nSMOVE s t a\nSMOVE s s b\nSET str v\nSMOVE t str a\nSADD str x",
 	"HSET h a 1\nDUMP h\nDUMP missing\nRESTORE h 0 \"\\x10\\f\\f\\x00\\x00\\x00\\x02\\x00\\x81a\\x02\\x01\\x01\\xff\\n\\x00\\x84\\xa6\\x93\\xe8\\xaa\\x17\\xe4\\xdb\" REPLACE\nRESTORE z 0 \"\\x05\\x01\\x01m\\x00\\x00\\x00\\x00\\x00\\x00\\xf8?\\n\\x00\\x86\\xee\\x8a=\\x9ap\\xe9\\x7f\" ABSTTL IDLETIME 5\nRESTORE z 0 x\nRESTORE y -1 x FREQ 300\nZRANGE z 0 -1 WITHSCORES\nHGETALL h",
 }
 
-// FuzzCommands runs scripts of string and key commands and requires that
-// none panics and that each answers exactly one well-formed RESP2 reply.
+// FuzzCommands runs scripts of string, key, hash, list, set, sorted-set
+// and bitmap commands, LCS and COPY, and requires that none panics and
+// that each answers exactly one well-formed RESP2 reply.
 func FuzzCommands(f *testing.F) {
 	for _, seed := range fuzzSeeds {
 		f.Add(seed)
