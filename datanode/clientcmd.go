@@ -342,6 +342,9 @@ func (c *client) infoLine(now time.Time) string {
 	if c.inPubSub() {
 		flags += "P"
 	}
+	if c.blockedNow() {
+		flags += "b"
+	}
 	if _, unix := c.conn.LocalAddr().(*net.UnixAddr); unix {
 		flags += "U"
 	}
