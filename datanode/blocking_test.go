@@ -183,3 +183,19 @@ func TestBlockingTimeoutNoLeak(t *testing.T) {
 		})
 	}
 }
+
+func TestBlockingZset(t *testing.T) {
+	compareBlockScript(t, blockScript{
+		"A BZPOPMIN z abc", "A BZPOPMAX z -1", "A BZPOPMIN z", "A BZMPOP x 1 z min", "A BZMPOP 0 0 z min",
+		"A BZMPOP 0 1 z up", "A BZMPOP 0 2 z min", "A BZMPOP 0 1 z min count 0", "A BZMPOP 0 1 z min count 1 x", "A BZMPOP -1 1 z min",
+		"A SET s x", "A BZPOPMIN s 0", "A ZADD z 1 a 2 b 3 c", "A BZPOPMIN s z 0", "A BZPOPMAX z s 0", "A BZMPOP 0 2 s z min",
+		"A BZMPOP 0 2 nosuch z max count 5", "A EXISTS z",
+		"A> BZPOPMIN z1 z2 0", "BLOCKED 1", "B ZADD z2 5 m 4 n", "A<", "B ZRANGE z2 0 -1 WITHSCORES",
+		"A> BZPOPMAX z 0", "BLOCKED 1", "B> BZMPOP 0 1 z min count 10", "BLOCKED 2", "C ZADD z 1 x 2 y 3 w", "A<", "B<",
+		"A> BZMPOP 0 2 q1 q2 max", "BLOCKED 1", "B ZADD q1 1.5 one", "A<",
+		"A BZPOPMIN nosuch 0.01", "A BZPOPMAX nosuch 0.01", "A BZMPOP 0.01 1 nosuch min",
+		"A MULTI", "A BZPOPMIN e 0", "A BZMPOP 0 1 e max", "A ZADD e 1 a", "A BZPOPMAX e 0", "A EXEC",
+		"A COMMAND INFO bzpopmin bzpopmax bzmpop",
+		"A COMMAND DOCS bzpopmin", "A COMMAND DOCS bzpopmax", "A COMMAND DOCS bzmpop",
+	})
+}

@@ -127,7 +127,7 @@ func buildCommandTable() map[string]*command {
 		stringCommands(),
 		hashCommands(),
 		listCommands(), blockingListCommands(),
-		zsetCommands(),
+		zsetCommands(), blockingZsetCommands(),
 		setCommands(),
 		{objectCommand()},
 		keyCommands(),
