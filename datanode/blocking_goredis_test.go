@@ -41,7 +41,9 @@ func TestGoRedisBlocking(t *testing.T) {
 	if got, err := rdb.BLMove(ctx, "src", "dst", "LEFT", "RIGHT", 5*time.Second).Result(); err != nil || got != "m" {
 		t.Fatalf("BLMove = %q, %v", got, err)
 	}
-	pushLater(func() error { return rdb.ZAdd(ctx, "z", redis.Z{Score: 2, Member: "two"}, redis.Z{Score: 1, Member: "one"}).Err() })
+	pushLater(func() error {
+		return rdb.ZAdd(ctx, "z", redis.Z{Score: 2, Member: "two"}, redis.Z{Score: 1, Member: "one"}).Err()
+	})
 	if got, err := rdb.BZPopMin(ctx, 5*time.Second, "z").Result(); err != nil || got.Key != "z" || got.Member != "one" || got.Score != 1 {
 		t.Fatalf("BZPopMin = %+v, %v", got, err)
 	}

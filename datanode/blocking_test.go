@@ -11,7 +11,8 @@ import (
 // command test. "X cmd" runs cmd on X and records the reply; "X> cmd"
 // only sends it; "X<" reads and records X's next reply; "BLOCKED n" waits,
 // on a control connection, until INFO reports n blocked clients, so that a
-// push is sent only once the blocking command waits; "CLOSE X" closes X.
+// push is sent only once the blocking command waits; "CLOSE X" closes X;
+// "X UNBLOCK Y args" runs CLIENT UNBLOCK on X with Y's ID and args.
 type blockScript []string
 
 // runBlockScript runs script on connections from dialer and returns the
@@ -19,9 +20,11 @@ type blockScript []string
 func runBlockScript(t *testing.T, dialer func() *respConn, script blockScript) []string {
 	t.Helper()
 	conns := map[string]*respConn{}
+	ids := map[string]string{}
 	conn := func(name string) *respConn {
 		if conns[name] == nil {
 			conns[name] = dialer()
+			ids[name] = strings.TrimPrefix(conns[name].do("CLIENT", "ID"), "(integer) ")
 		}
 		return conns[name]
 	}
@@ -35,6 +38,10 @@ func runBlockScript(t *testing.T, dialer func() *respConn, script blockScript) [
 		case who == "CLOSE":
 			conns[cmd].conn.Close()
 			delete(conns, cmd)
+		case strings.HasPrefix(cmd, "UNBLOCK "):
+			target, rest, _ := strings.Cut(strings.TrimPrefix(cmd, "UNBLOCK "), " ")
+			args := append([]string{"CLIENT", "UNBLOCK", ids[target]}, splitArgs(t, rest)...)
+			out = append(out, line+" -> "+conn(who).do(args...))
 		case strings.HasSuffix(who, ">"):
 			conn(strings.TrimSuffix(who, ">")).send(splitArgs(t, cmd)...)
 		case strings.HasSuffix(who, "<"):
@@ -197,5 +204,17 @@ func TestBlockingZset(t *testing.T) {
 		"A MULTI", "A BZPOPMIN e 0", "A BZMPOP 0 1 e max", "A ZADD e 1 a", "A BZPOPMAX e 0", "A EXEC",
 		"A COMMAND INFO bzpopmin bzpopmax bzmpop",
 		"A COMMAND DOCS bzpopmin", "A COMMAND DOCS bzpopmax", "A COMMAND DOCS bzmpop",
+	})
+}
+
+func TestBlockingClientUnblock(t *testing.T) {
+	compareBlockScript(t, blockScript{
+		"A PING", "B CLIENT UNBLOCK x", "B CLIENT UNBLOCK 1 foo", "B CLIENT UNBLOCK 1 2 3", "B CLIENT UNBLOCK 99999",
+		"B UNBLOCK A", "B UNBLOCK A error",
+		"A> BLPOP k 0", "BLOCKED 1", "B UNBLOCK A", "A<", "BLOCKED 0",
+		"A> BRPOPLPUSH k d 0", "BLOCKED 1", "B UNBLOCK A TIMEOUT", "A<",
+		"A> BZPOPMIN z 0", "BLOCKED 1", "B UNBLOCK A ERROR", "A<", "B UNBLOCK A ERROR",
+		"A> BLMPOP 0 1 k left", "A> PING", "BLOCKED 1", "B UNBLOCK A error", "A<", "A<", "B RPUSH k v", "B LLEN k",
+		"B COMMAND INFO client|unblock", "B COMMAND DOCS client|unblock",
 	})
 }
