@@ -508,6 +508,7 @@ func (s *Server) cronLoop(ctx context.Context) {
 func (s *Server) cronOnce(now time.Time) {
 	s.store.ExpireCycle(now.UnixMilli(), expireWorkPerCron)
 	s.memory.sample()
+	s.redirectBlocked()
 	st := s.settings.Load()
 	if st.Timeout > 0 {
 		idleLimit := time.Duration(st.Timeout) * time.Second
