@@ -40,8 +40,9 @@ type blockHub struct {
 	// active counts the clients blocked or about to try their keys; while
 	// it is zero, writes record no ready keys.
 	active atomic.Int64
-	// blocked is INFO's blocked_clients.
-	blocked atomic.Int64
+	// blocked is INFO's blocked_clients, timed its clients_in_timeout_table:
+	// those blocked with a timeout.
+	blocked, timed atomic.Int64
 }
 
 // tryResult is what an attempt to serve a blocking command from one key did.
@@ -145,6 +146,7 @@ func (c *client) blockingCommand(keys [][]byte, timeout time.Duration, emptyRepl
 	}
 	if timeout > 0 {
 		w.timer = time.AfterFunc(timeout, func() { hub.expire(w) })
+		hub.timed.Add(1)
 	}
 	hub.blocked.Add(1)
 	c.waiter.Store(w)
@@ -173,6 +175,7 @@ func (h *blockHub) release(w *waiter, reply []byte) {
 	}
 	if w.timer != nil {
 		w.timer.Stop()
+		h.timed.Add(-1)
 	}
 	h.blocked.Add(-1)
 	h.active.Add(-1)

@@ -47,10 +47,10 @@ func TestGoRedisBlocking(t *testing.T) {
 	if got, err := rdb.BZPopMin(ctx, 5*time.Second, "z").Result(); err != nil || got.Key != "z" || got.Member != "one" || got.Score != 1 {
 		t.Fatalf("BZPopMin = %+v, %v", got, err)
 	}
-	if _, err := rdb.BLPop(ctx, 10*time.Millisecond, "nosuch").Result(); !errors.Is(err, redis.Nil) {
+	if _, err := rdb.BLPop(ctx, time.Second, "nosuch").Result(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("BLPop timeout err = %v", err)
 	}
-	if _, err := rdb.BZPopMax(ctx, 10*time.Millisecond, "nosuch").Result(); !errors.Is(err, redis.Nil) {
+	if _, err := rdb.BZPopMax(ctx, time.Second, "nosuch").Result(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("BZPopMax timeout err = %v", err)
 	}
 	if got, err := rdb.LRange(ctx, "dst", 0, -1).Result(); err != nil || !slices.Equal(got, []string{"m"}) {

@@ -153,8 +153,17 @@ func TestBlockingClientList(t *testing.T) {
 			if !strings.Contains(list, "flags=b ") || !strings.Contains(list, "cmd=brpop ") {
 				t.Errorf("CLIENT LIST = %s", list)
 			}
-			b.do("RPUSH", "k", "v")
-			if got := a.reply(); got != `["k" "v"]` {
+			c := s.dial(t)
+			c.send("BLPOP", "k", "100")
+			waitBlocked(t, b, "2")
+			if info := b.do("INFO", "clients"); !strings.Contains(info, `clients_in_timeout_table:1\r\n`) {
+				t.Errorf("INFO clients = %s", info)
+			}
+			b.do("RPUSH", "k", "v", "w")
+			if got := c.reply(); got != `["k" "v"]` {
+				t.Errorf("BLPOP = %s", got)
+			}
+			if got := a.reply(); got != `["k" "w"]` {
 				t.Errorf("BRPOP = %s", got)
 			}
 			if got := a.do("PING"); got != "PONG" {
