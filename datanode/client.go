@@ -47,6 +47,9 @@ type client struct {
 	watching   *watchState // WATCHed keys, nil until the first WATCH
 	held       *heldSlots  // the slots a running EXEC holds, else nil
 	heldBuf    heldSlots   // what held points to, kept for the next EXEC
+	readyKeys  []string    // keys written that clients may be blocked on (blocking.go)
+
+	waiter atomic.Pointer[waiter] // the blocking command c waits in, else nil
 
 	name       atomic.Pointer[string]
 	lastActive atomic.Int64 // Unix ms of the last command
@@ -93,7 +96,7 @@ func (s *Server) serveClient(c *client) {
 			MaxQueryBuffer:  int(st.ClientQueryBufferLimit),
 			Unauthenticated: st.RequirePass != "" && !c.authenticated,
 		}
-		args, err := c.rd.Parse(&limits)
+		args, err := c.parse(&limits)
 		if errors.Is(err, resp.ErrIncomplete) {
 			c.setQueryBuffer(int64(c.rd.Buffered()))
 			// The deadline is set before flush takes the outbox: a push
@@ -101,6 +104,9 @@ func (s *Server) serveClient(c *client) {
 			c.setReadDeadline(st)
 			if !c.flush() {
 				return
+			}
+			if w := c.waiter.Load(); w != nil && w.done.Load() {
+				continue // served after the deadline was set: no wake-up to wait for
 			}
 			n := c.rd.Buffered()
 			if err := c.rd.Fill(&limits); err != nil {

@@ -34,6 +34,7 @@ func clientCommand() *command {
 			{name: "client|kill", arity: -3, flags: flagAdmin | sub, run: cmdClientKill,
 				doc: commandDoc{"connection", "Terminates open connections.", "2.4.0", "O(N) where N is the number of client connections",
 					"<ip:port | " + clientKillFilter + " [" + clientKillFilter + " ...]>"}},
+			clientUnblockCommand(sub),
 			{name: "client|help", arity: 2, flags: flagLoading | flagStale, run: cmdClientHelp,
 				doc: commandDoc{"connection", "Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""}},
 		})
@@ -271,6 +272,8 @@ func cmdClientHelp(c *client, _ [][]byte) {
 		"      Return clients with the specified IDs.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+		"    Unblock the specified blocked client.",
 		"SETINFO <option> <value>",
 		"    Set client meta attr. Options are:",
 		"    * LIB-NAME: the client lib name.",
@@ -341,6 +344,9 @@ func (c *client) infoLine(now time.Time) string {
 	}
 	if c.inPubSub() {
 		flags += "P"
+	}
+	if c.blockedNow() {
+		flags += "b"
 	}
 	if _, unix := c.conn.LocalAddr().(*net.UnixAddr); unix {
 		flags += "U"

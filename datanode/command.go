@@ -27,6 +27,7 @@ const (
 	flagAllowBusy                       // allowed while a script is busy
 	flagNoQueue                         // runs at once inside MULTI (internal: not reported)
 	flagMovable                         // keys found by key specs, not first/last/step
+	flagBlocking                        // may block the client (see blocking.go)
 )
 
 var flagNames = []struct {
@@ -34,7 +35,7 @@ var flagNames = []struct {
 	name string
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
-	{flagAdmin, "admin"}, {flagPubSub, "pubsub"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
+	{flagAdmin, "admin"}, {flagPubSub, "pubsub"}, {flagNoScript, "noscript"}, {flagBlocking, "blocking"}, {flagLoading, "loading"},
 	{flagStale, "stale"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
 	{flagNoAuth, "no_auth"}, {flagAllowBusy, "allow_busy"}, {flagMovable, "movablekeys"},
 }
@@ -126,8 +127,8 @@ func buildCommandTable() map[string]*command {
 		connectionCommands(),
 		stringCommands(),
 		hashCommands(),
-		listCommands(),
-		zsetCommands(),
+		listCommands(), blockingListCommands(),
+		zsetCommands(), blockingZsetCommands(),
 		setCommands(),
 		{objectCommand()},
 		keyCommands(),
@@ -217,6 +218,9 @@ func (s *Server) execute(c *client, args [][]byte) {
 	if gate != nil {
 		gate.RUnlock()
 	}
+	if len(c.readyKeys) > 0 && c.held == nil {
+		s.serveReady(c)
+	}
 }
 
 // reject answers a command refused before it ran (cmd, nil if unknown),
@@ -243,6 +247,7 @@ func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 	s.stats.commandsProcessed.Add(1)
 	mark := len(c.out)
 	cmd.run(c, args)
+	c.noteReady(cmd, args)
 	cs.observe(time.Since(start))
 	r := resultOK
 	if len(c.out) > mark && c.out[mark] == '-' {

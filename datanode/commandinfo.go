@@ -139,6 +139,9 @@ func aclCategories(cmd *command) []string {
 	if cmd.flags&flagPubSub != 0 {
 		has["pubsub"] = true
 	}
+	if cmd.flags&flagBlocking != 0 {
+		has["blocking"] = true
+	}
 	if cmd.flags&flagFast != 0 {
 		has["fast"] = true
 	} else {

@@ -344,7 +344,11 @@ func (l *eventLoop) drainQueues() {
 		// A connection waiting for EPOLLOUT takes its outbox when the
 		// socket drains.
 		if lc.added && !lc.closed && !lc.closing.Load() && !lc.writing {
-			l.flush(lc)
+			if lc.c.waiter.Load() != nil {
+				l.serve(lc) // a blocked client was answered: run what it sent since
+			} else {
+				l.flush(lc)
+			}
 		}
 	}
 }
@@ -423,7 +427,7 @@ func (l *eventLoop) serve(lc *loopConn) {
 			MaxQueryBuffer:  int(st.ClientQueryBufferLimit),
 			Unauthenticated: st.RequirePass != "" && !c.authenticated,
 		}
-		args, err := c.rd.Parse(&limits)
+		args, err := c.parse(&limits)
 		if err == resp.ErrIncomplete {
 			c.setQueryBuffer(int64(c.rd.Buffered()))
 			if read {

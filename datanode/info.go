@@ -172,9 +172,9 @@ func (s *Server) infoClients(b *infoBuilder) {
 	b.line("maxclients", s.settings.Load().MaxClients)
 	b.line("client_recent_max_input_buffer", maxIn)
 	b.line("client_recent_max_output_buffer", maxOut)
-	b.line("blocked_clients", 0)
+	b.line("blocked_clients", s.blocking.blocked.Load())
 	b.line("tracking_clients", 0)
-	b.line("clients_in_timeout_table", 0)
+	b.line("clients_in_timeout_table", s.blocking.timed.Load())
 }
 
 func (s *Server) infoMemory(b *infoBuilder) {

@@ -128,52 +128,66 @@ func (c *client) lmove(srcKey, dstKey []byte, from, to bool) {
 }
 
 func cmdLmpop(c *client, args [][]byte) {
-	numkeys, ok := parseInt(args[1])
-	if !ok || numkeys < 1 {
-		c.replyError(errNumkeys)
-		return
-	}
-	if numkeys >= int64(len(args))-2 {
-		c.replyError(errSyntax)
-		return
-	}
-	whereAt := 2 + int(numkeys)
-	atFront, ok := c.parseWhere(args[whereAt])
+	keys, atFront, count, ok := c.parseMpop(args, 1)
 	if !ok {
 		return
 	}
-	count := int64(-1)
+	now := time.Now().UnixMilli()
+	locks := c.lockKeys(args[:2+len(keys)], 2, 1)
+	defer locks.release()
+	for _, key := range keys {
+		k, ok := c.openList(key, now)
+		if !ok {
+			return
+		}
+		if k.l != nil {
+			k.mpop(atFront, count)
+			return
+		}
+	}
+	c.replyNullArray()
+}
+
+// parseMpop parses the numkeys, keys, LEFT|RIGHT and COUNT of LMPOP and
+// BLMPOP, numkeys at args[at]; on false it replied an error.
+func (c *client) parseMpop(args [][]byte, at int) (keys [][]byte, atFront bool, count int64, ok bool) {
+	numkeys, ok := parseInt(args[at])
+	if !ok || numkeys < 1 {
+		c.replyError(errNumkeys)
+		return nil, false, 0, false
+	}
+	if numkeys >= int64(len(args)-at)-1 {
+		c.replyError(errSyntax)
+		return nil, false, 0, false
+	}
+	whereAt := at + 1 + int(numkeys)
+	if atFront, ok = c.parseWhere(args[whereAt]); !ok {
+		return nil, false, 0, false
+	}
+	count = -1
 	for j := whereAt + 1; j < len(args); j++ {
 		if count == -1 && equalFold(args[j], "count") && j+1 < len(args) {
 			j++
 			if count, ok = parseInt(args[j]); !ok || count < 1 {
 				c.replyError(errCountPositive)
-				return
+				return nil, false, 0, false
 			}
 			continue
 		}
 		c.replyError(errSyntax)
-		return
+		return nil, false, 0, false
 	}
-	count = max(count, 1)
-	now := time.Now().UnixMilli()
-	locks := c.lockKeys(args[:whereAt], 2, 1)
-	defer locks.release()
-	for _, key := range args[2:whereAt] {
-		k, ok := c.openList(key, now)
-		if !ok {
-			return
-		}
-		if k.l == nil {
-			continue
-		}
-		n := int(min(count, int64(k.l.len())))
-		c.replyArray(2)
-		c.replyBulk(key)
-		c.replyArray(n)
-		k.pop(n, atFront, c.replyBulk)
-		k.finish()
-		return
-	}
-	c.replyNullArray()
+	return args[at+1 : whereAt], atFront, max(count, 1), true
+}
+
+// mpop pops up to count elements of the non-empty list k and replies the
+// key and them, as LMPOP does.
+func (k *listKey) mpop(atFront bool, count int64) {
+	c := k.c
+	n := int(min(count, int64(k.l.len())))
+	c.replyArray(2)
+	c.replyBulk(k.key)
+	c.replyArray(n)
+	k.pop(n, atFront, c.replyBulk)
+	k.finish()
 }

@@ -44,6 +44,7 @@ type Server struct {
 	commands map[string]*command
 	cmdStats *cmdStats // per-command counters, indexed by command.id
 	pubsub   *pubsubHub
+	blocking blockHub
 	log      *slog.Logger
 	started  time.Time
 
@@ -474,6 +475,7 @@ func (s *Server) unregister(c *client) {
 	}
 	s.mu.Unlock()
 	s.pubsub.dropClient(c)
+	s.blocking.dropClient(c)
 }
 
 // forEachClient calls fn for every connected client, in no order.
@@ -507,11 +509,12 @@ func (s *Server) cronLoop(ctx context.Context) {
 func (s *Server) cronOnce(now time.Time) {
 	s.store.ExpireCycle(now.UnixMilli(), expireWorkPerCron)
 	s.memory.sample()
+	s.redirectBlocked()
 	st := s.settings.Load()
 	if st.Timeout > 0 {
 		idleLimit := time.Duration(st.Timeout) * time.Second
 		s.forEachClient(func(c *client) {
-			if now.Sub(time.UnixMilli(c.lastActive.Load())) > idleLimit && !c.inPubSub() {
+			if now.Sub(time.UnixMilli(c.lastActive.Load())) > idleLimit && !c.inPubSub() && !c.blockedNow() {
 				c.conn.Close()
 			}
 		})

@@ -348,77 +348,82 @@ func (c *client) replyPopped(z zsetValue, lo, hi int, fromMax, nested bool) {
 	}
 }
 
-// parseZmpopKeys parses ZMPOP's numkeys and returns the keys after it and
-// the arguments after them; on false it has replied Redis's error.
-func (c *client) parseZmpopKeys(args [][]byte) (keys [][]byte, rest [][]byte, ok bool) {
-	n, ok := parseInt(args[1])
+// parseZmpop parses the numkeys (at args[at]), keys, MIN|MAX and COUNT of
+// ZMPOP and BZMPOP; on false it has replied Redis's error.
+func (c *client) parseZmpop(args [][]byte, at int) (keys [][]byte, fromMax bool, count int64, ok bool) {
+	n, ok := parseInt(args[at])
 	if !ok || n < 1 {
 		c.replyError(errNumkeysPositive)
-		return nil, nil, false
+		return nil, false, 0, false
 	}
-	if n >= int64(len(args)-2) {
+	if n >= int64(len(args)-at-1) {
 		c.replyError(errSyntax)
-		return nil, nil, false
+		return nil, false, 0, false
 	}
-	return args[2 : 2+n], args[2+n:], true
-}
-
-func cmdZmpop(c *client, args [][]byte) {
-	keys, rest, ok := c.parseZmpopKeys(args)
-	if !ok {
-		return
-	}
-	var fromMax bool
+	keys, rest := args[at+1:at+1+int(n)], args[at+1+int(n):]
 	switch {
 	case equalFold(rest[0], "min"):
 	case equalFold(rest[0], "max"):
 		fromMax = true
 	default:
 		c.replyError(errSyntax)
-		return
+		return nil, false, 0, false
 	}
-	count := int64(-1)
+	count = -1
 	for j := 1; j < len(rest); j++ {
 		if count != -1 || !equalFold(rest[j], "count") || j+1 >= len(rest) {
 			c.replyError(errSyntax)
-			return
+			return nil, false, 0, false
 		}
 		j++
-		if n, ok := parseInt(rest[j]); !ok || n < 1 {
+		if count, ok = parseInt(rest[j]); !ok || count < 1 {
 			c.replyError(errZsetCountPositve)
-			return
-		} else {
-			count = n
+			return nil, false, 0, false
 		}
 	}
-	count = max(count, 1)
-	s := c.srv
-	now := time.Now().UnixMilli()
-	locks := c.lockKeys(keys, 0, 1)
-	defer locks.release()
-	for _, key := range keys {
-		sl := s.keySlot(key)
-		z, expireAt, found, wrong := c.lookupZset(sl, key, now, false)
-		if wrong {
-			return
-		}
-		if !found {
-			continue
-		}
-		lo, hi := popSpan(z, count, fromMax)
-		mark := len(c.out)
-		c.replyArray(2)
-		c.replyBulk(key)
-		c.replyArray(hi - lo)
-		c.replyPopped(z, lo, hi, fromMax, true)
-		scratch := getZsetBuf()
-		defer putZsetBuf(scratch)
-		*scratch = z.deleteRange(*scratch, lo, hi)
-		if err := storeZsetValue(sl, key, *scratch, expireAt, now); err != nil {
-			c.out = c.out[:mark]
-			c.replyStoreError(err)
-		}
+	return keys, fromMax, max(count, 1), true
+}
+
+func cmdZmpop(c *client, args [][]byte) {
+	keys, fromMax, count, ok := c.parseZmpop(args, 1)
+	if !ok {
 		return
 	}
+	locks := c.lockKeys(keys, 0, 1)
+	defer locks.release()
+	now := time.Now().UnixMilli()
+	for _, key := range keys {
+		if c.zmpopKey(key, fromMax, count, now) != tryEmpty {
+			return
+		}
+	}
 	c.out = append(c.out, "*-1\r\n"...)
+}
+
+// zmpopKey pops up to count elements of key's sorted set, its slot locked
+// by the caller, and replies the key and them, as ZMPOP does.
+func (c *client) zmpopKey(key []byte, fromMax bool, count int64, now int64) tryResult {
+	sl := c.srv.keySlot(key)
+	z, expireAt, found, wrong := c.lookupZset(sl, key, now, false)
+	if wrong {
+		return tryError
+	}
+	if !found {
+		return tryEmpty
+	}
+	lo, hi := popSpan(z, count, fromMax)
+	mark := len(c.out)
+	c.replyArray(2)
+	c.replyBulk(key)
+	c.replyArray(hi - lo)
+	c.replyPopped(z, lo, hi, fromMax, true)
+	scratch := getZsetBuf()
+	defer putZsetBuf(scratch)
+	*scratch = z.deleteRange(*scratch, lo, hi)
+	if err := storeZsetValue(sl, key, *scratch, expireAt, now); err != nil {
+		c.out = c.out[:mark]
+		c.replyStoreError(err)
+		return tryError
+	}
+	return tryServed
 }
