@@ -134,6 +134,7 @@ func buildCommandTable() map[string]*command {
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
+		scriptingCommands(),
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -180,6 +181,10 @@ func (s *Server) execute(c *client, args [][]byte) {
 	st := s.settings.Load()
 	if st.RequirePass != "" && !c.authenticated && cmd.flags&flagNoAuth == 0 {
 		c.reject(cmd, &cs.results[resultError], errNoAuth)
+		return
+	}
+	if s.busy(c, cmd, args) {
+		c.reject(cmd, &cs.results[resultError], errBusyScript)
 		return
 	}
 	var gate *sync.RWMutex

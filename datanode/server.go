@@ -43,6 +43,9 @@ type Server struct {
 	store    *store.Store
 	commands map[string]*command
 	cmdStats *cmdStats // per-command counters, indexed by command.id
+
+	scripts    scriptCache // EVAL's compiled scripts (scripting.go)
+	scriptRuns scriptRuns  // the scripts running now (scriptrun.go)
 	pubsub   *pubsubHub
 	log      *slog.Logger
 	started  time.Time

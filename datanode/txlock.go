@@ -64,10 +64,11 @@ func (c *client) lockKeys(args [][]byte, first, step int) keyLocks {
 
 // wholeKeyspace reports whether cmd works on slots rather than on key
 // arguments: on every slot (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHALL,
-// FLUSHDB), or, for CLUSTER GETKEYSINSLOT, on one named by number. EXEC
+// FLUSHDB), or, for CLUSTER GETKEYSINSLOT, on one named by number, or
+// on keys found by key specs (scripts may touch any). EXEC
 // holds every slot for a transaction with such a command.
 func (cmd *command) wholeKeyspace() bool {
-	return cmd.firstKey == 0 && (cmd.flags&(flagWrite|flagReadOnly) != 0 || cmd.name == "cluster")
+	return cmd.firstKey == 0 && (cmd.flags&(flagWrite|flagReadOnly) != 0 || cmd.keySpecs != nil || cmd.name == "cluster")
 }
 
 // holdSlots locks the slots the transaction's commands touch, in ascending
