@@ -111,13 +111,3 @@ func TestScriptingAgainstRedis(t *testing.T) {
 	diffAgainstRedis(t, scriptingDiffScript, nil)
 }
 
-// TestScriptingCommandInfoAgainstRedis checks COMMAND INFO and DOCS of
-// the scripting commands against redis-server.
-func TestScriptingCommandInfoAgainstRedis(t *testing.T) {
-	var cmds []string
-	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script", "script|load", "script|exists", "script|flush", "script|kill", "script|help"} {
-		cmds = append(cmds, "COMMAND INFO "+name, "COMMAND DOCS "+name)
-	}
-	cmds = append(cmds, "COMMAND GETKEYS EVAL x 2 a b c", "COMMAND GETKEYSANDFLAGS EVAL_RO x 1 a b")
-	diffAgainstRedis(t, cmds, nil)
-}

@@ -46,9 +46,9 @@ type Server struct {
 
 	scripts    scriptCache // EVAL's compiled scripts (scripting.go)
 	scriptRuns scriptRuns  // the scripts running now (scriptrun.go)
-	pubsub   *pubsubHub
-	log      *slog.Logger
-	started  time.Time
+	pubsub     *pubsubHub
+	log        *slog.Logger
+	started    time.Time
 
 	// The cluster-mode parts (wiring.go); all nil when standalone.
 	member   *membership.Member
