@@ -110,4 +110,3 @@ var scriptingDiffScript = []string{
 func TestScriptingAgainstRedis(t *testing.T) {
 	diffAgainstRedis(t, scriptingDiffScript, nil)
 }
-

@@ -94,22 +94,12 @@ func luaStrings(L *lua.LState, ss [][]byte) *lua.LTable {
 func (c *client) holdScriptSlots(keys [][]byte) {
 	h := &c.heldBuf
 	h.all, h.ids = len(keys) == 0 && c.srv.member == nil, h.ids[:0]
-	st := c.srv.store
-	if h.all {
-		for id := range slot.Count {
-			st.Slot(id).Lock()
-		}
-	} else {
+	if !h.all {
 		for _, k := range keys {
 			h.ids = append(h.ids, slot.Of(k))
 		}
-		slices.Sort(h.ids)
-		h.ids = slices.Compact(h.ids)
-		for _, id := range h.ids {
-			st.Slot(id).Lock()
-		}
 	}
-	c.held = h
+	c.lockHeld(h)
 }
 
 // hasID reports whether slot id is held.

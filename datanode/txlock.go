@@ -83,6 +83,12 @@ func (c *client) holdSlots(m *multiState) {
 		}
 		h.ids = q.cmd.appendKeySlots(h.ids, q.args)
 	}
+	c.lockHeld(h)
+}
+
+// lockHeld locks the slots h names, in ascending order, and records them
+// in c.held until releaseSlots; h.ids need not be sorted.
+func (c *client) lockHeld(h *heldSlots) {
 	st := c.srv.store
 	if h.all {
 		for id := range slot.Count {
