@@ -27,6 +27,8 @@ const (
 	flagAllowBusy                       // allowed while a script is busy
 	flagNoQueue                         // runs at once inside MULTI (internal: not reported)
 	flagMovable                         // keys found by key specs, not first/last/step
+	flagSkipMonitor                     // not shown by MONITOR
+	flagNoMandatoryKeys                 // may be called without keys
 )
 
 var flagNames = []struct {
@@ -35,8 +37,8 @@ var flagNames = []struct {
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagPubSub, "pubsub"}, {flagNoScript, "noscript"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
-	{flagNoAuth, "no_auth"}, {flagAllowBusy, "allow_busy"}, {flagMovable, "movablekeys"},
+	{flagStale, "stale"}, {flagSkipMonitor, "skip_monitor"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
+	{flagNoAuth, "no_auth"}, {flagNoMandatoryKeys, "no_mandatory_keys"}, {flagAllowBusy, "allow_busy"}, {flagMovable, "movablekeys"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.

@@ -5,6 +5,7 @@ package datanode
 // numkeys argument): COMMAND INFO reports them and CHKV finds the keys of
 // a call with them (COMMAND GETKEYS, cluster admission).
 type keySpec struct {
+	notes string // COMMAND INFO's notes, if any
 	flags []string
 	begin int // begin_search index: the position where the search starts
 	// find_keys: a range (lastKey relative to begin, negative from the
@@ -75,7 +76,13 @@ func (cmd *command) specKeys(args [][]byte) (refs []keyRef, ok bool) {
 func (c *client) replyKeySpecs(cmd *command) {
 	c.replyArray(len(cmd.keySpecs))
 	for _, ks := range cmd.keySpecs {
-		c.replyArray(6)
+		if ks.notes != "" {
+			c.replyArray(8)
+			c.replyBulkString("notes")
+			c.replyBulkString(ks.notes)
+		} else {
+			c.replyArray(6)
+		}
 		c.replyBulkString("flags")
 		c.replyArray(len(ks.flags))
 		for _, f := range ks.flags {

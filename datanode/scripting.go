@@ -91,9 +91,14 @@ func (sc *scriptCache) flush() {
 
 // scriptingCommands are EVAL, EVALSHA, their read-only forms and SCRIPT.
 func scriptingCommands() []*command {
-	const evalFlags = flagNoScript | flagStale | flagMovable
+	const evalFlags = flagNoScript | flagStale | flagSkipMonitor | flagNoMandatoryKeys | flagMovable
 	spec := []keySpec{{flags: []string{"RW", "access", "update"}, begin: 2, keynum: true, firstKey: 1, keyStep: 1}}
 	roSpec := []keySpec{{flags: []string{"RO", "access"}, begin: 2, keynum: true, firstKey: 1, keyStep: 1}}
+	const notes = "We cannot tell how the keys will be used so we assume the worst, "
+	evalSpec := []keySpec{spec[0]}
+	evalSpec[0].notes = notes + "RW and UPDATE"
+	evalROSpec := []keySpec{roSpec[0]}
+	evalROSpec[0].notes = notes + "RO and ACCESS"
 	evalArgs := func(first docArg) *docExtra {
 		return &docExtra{args: []docArg{first, {name: "numkeys", typ: argInteger},
 			{name: "key", typ: argKey, keySpec: 0, optional: true, multiple: true},
@@ -103,11 +108,11 @@ func scriptingCommands() []*command {
 	sha := docArg{name: "sha1", typ: argString}
 	const complexity = "Depends on the script that is executed."
 	return []*command{
-		{name: "eval", arity: -3, flags: evalFlags, run: cmdEval(false, false), keySpecs: spec, extra: evalArgs(script),
+		{name: "eval", arity: -3, flags: evalFlags, run: cmdEval(false, false), keySpecs: evalSpec, extra: evalArgs(script),
 			doc: commandDoc{"scripting", "Execute a Lua script server side", "2.6.0", complexity, ""}},
 		{name: "evalsha", arity: -3, flags: evalFlags, run: cmdEval(true, false), keySpecs: spec, extra: evalArgs(sha),
 			doc: commandDoc{"scripting", "Execute a Lua script server side", "2.6.0", complexity, ""}},
-		{name: "eval_ro", arity: -3, flags: evalFlags | flagReadOnly, run: cmdEval(false, true), keySpecs: roSpec, extra: evalArgs(script),
+		{name: "eval_ro", arity: -3, flags: evalFlags | flagReadOnly, run: cmdEval(false, true), keySpecs: evalROSpec, extra: evalArgs(script),
 			doc: commandDoc{"scripting", "Execute a read-only Lua script server side", "7.0.0", complexity, ""}},
 		{name: "evalsha_ro", arity: -3, flags: evalFlags | flagReadOnly, run: cmdEval(true, true), keySpecs: roSpec, extra: evalArgs(sha),
 			doc: commandDoc{"scripting", "Execute a read-only Lua script server side", "7.0.0", complexity, ""}},
@@ -120,16 +125,27 @@ func scriptCommand() *command {
 	const sub = flagNoScript
 	return newContainer("script", -2, 0, commandDoc{"scripting", "A container for Lua scripts management commands", "2.6.0", "Depends on subcommand.", ""},
 		[]*command{
-			{name: "script|load", arity: 3, flags: sub | flagStale, run: cmdScriptLoad,
-				doc: commandDoc{"scripting", "Load the specified Lua script into the script cache.", "2.6.0", "O(N) with N being the length in bytes of the script body.", "script"}},
 			{name: "script|exists", arity: -3, flags: sub, run: cmdScriptExists,
-				doc: commandDoc{"scripting", "Check existence of scripts in the script cache.", "2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "sha1 [sha1 ...]"}},
-			{name: "script|flush", arity: -2, flags: sub, run: cmdScriptFlush,
-				doc: commandDoc{"scripting", "Remove all the scripts from the script cache.", "2.6.0", "O(N) with N being the number of scripts in cache", "[ASYNC | SYNC]"}},
-			{name: "script|kill", arity: 2, flags: sub | flagAllowBusy, run: cmdScriptKill,
-				doc: commandDoc{"scripting", "Kill the script currently in execution.", "2.6.0", "O(1)", ""}},
+				extra: &docExtra{tips: []string{"request_policy:all_shards", "response_policy:agg_logical_and"}},
+				doc:   commandDoc{"scripting", "Check existence of scripts in the script cache.", "2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "sha1 [sha1 ...]"}},
 			{name: "script|help", arity: 2, flags: flagLoading | flagStale, run: cmdScriptHelp,
 				doc: commandDoc{"scripting", "Show helpful text about the different subcommands", "5.0.0", "O(1)", ""}},
+			{name: "script|flush", arity: -2, flags: sub, run: cmdScriptFlush,
+				extra: &docExtra{tips: []string{"request_policy:all_nodes", "response_policy:all_succeeded"},
+					history: [][2]string{{"6.2.0", "Added the `ASYNC` and `SYNC` flushing mode modifiers."}},
+					args: []docArg{{name: "async", typ: "oneof", since: "6.2.0", optional: true, args: []docArg{
+						{name: "async", typ: "pure-token", token: "ASYNC"}, {name: "sync", typ: "pure-token", token: "SYNC"}}}}},
+				doc: commandDoc{"scripting", "Remove all the scripts from the script cache.", "2.6.0", "O(N) with N being the number of scripts in cache", ""}},
+			{name: "script|debug", arity: 3, flags: sub, run: cmdScriptDebug,
+				extra: &docExtra{args: []docArg{{name: "mode", typ: "oneof", args: []docArg{{name: "yes", typ: "pure-token", token: "YES"},
+					{name: "sync", typ: "pure-token", token: "SYNC"}, {name: "no", typ: "pure-token", token: "NO"}}}}},
+				doc: commandDoc{"scripting", "Set the debug mode for executed scripts.", "3.2.0", "O(1)", ""}},
+			{name: "script|kill", arity: 2, flags: sub | flagAllowBusy, run: cmdScriptKill,
+				extra: &docExtra{tips: []string{"request_policy:all_shards", "response_policy:one_succeeded"}},
+				doc:   commandDoc{"scripting", "Kill the script currently in execution.", "2.6.0", "O(1)", ""}},
+			{name: "script|load", arity: 3, flags: sub | flagStale, run: cmdScriptLoad,
+				extra: &docExtra{tips: []string{"request_policy:all_nodes", "response_policy:all_succeeded"}},
+				doc:   commandDoc{"scripting", "Load the specified Lua script into the script cache.", "2.6.0", "O(N) with N being the length in bytes of the script body.", "script"}},
 		})
 }
 
@@ -156,6 +172,20 @@ func cmdScriptFlush(c *client, args [][]byte) {
 	}
 	c.srv.scripts.flush()
 	c.replyOK()
+}
+
+// cmdScriptDebug answers SCRIPT DEBUG: the Lua debugger (LDB) is not
+// implemented; the modes are checked as Redis does.
+func cmdScriptDebug(c *client, args [][]byte) {
+	if !equalFold(args[2], "no") && !equalFold(args[2], "yes") && !equalFold(args[2], "sync") {
+		c.replyError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+		return
+	}
+	if equalFold(args[2], "no") {
+		c.replyOK()
+		return
+	}
+	c.replyError("ERR SCRIPT DEBUG is not supported by CHKV")
 }
 
 func cmdScriptHelp(c *client, _ [][]byte) {

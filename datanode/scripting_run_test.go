@@ -65,6 +65,8 @@ func TestScriptUndeclaredKey(t *testing.T) {
 // busy-reply-threshold; meanwhile other clients get BUSY, and afterwards
 // the node serves them again. A script that wrote cannot be killed.
 func TestScriptKill(t *testing.T) {
+	// Under IOModelEpoll the clients of the script's event loop wait for
+	// it: goroutines make the test independent of the clients' loops.
 	s := startServer(t, func(cfg *Config) { cfg.IOModel = IOModelGoroutine })
 	admin := s.dial(t)
 	if got := admin.do("CONFIG", "SET", "busy-reply-threshold", "50"); got != "OK" {

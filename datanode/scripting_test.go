@@ -110,3 +110,15 @@ var scriptingDiffScript = []string{
 func TestScriptingAgainstRedis(t *testing.T) {
 	diffAgainstRedis(t, scriptingDiffScript, nil)
 }
+
+// TestScriptingCommandInfoAgainstRedis checks COMMAND INFO and DOCS of
+// the scripting commands against redis-server. SCRIPT itself is left out:
+// redis-server lists its subcommands in its dictionary's random order.
+func TestScriptingCommandInfoAgainstRedis(t *testing.T) {
+	var cmds []string
+	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "script|load", "script|exists", "script|flush", "script|kill", "script|help", "script|debug"} {
+		cmds = append(cmds, "COMMAND INFO "+name, "COMMAND DOCS "+name)
+	}
+	cmds = append(cmds, "COMMAND GETKEYS EVAL x 2 a b c", "COMMAND GETKEYSANDFLAGS EVAL_RO x 1 a b", "COMMAND GETKEYS EVAL x 0")
+	diffAgainstRedis(t, cmds, nil)
+}
