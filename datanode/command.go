@@ -13,22 +13,22 @@ type cmdFlag uint32
 
 // Command flags. Only those CHKV acts on or reports are defined.
 const (
-	flagWrite       cmdFlag = 1 << iota // modifies the keyspace
-	flagReadOnly                        // reads the keyspace only
-	flagDenyOOM                         // refused when over maxmemory
-	flagAdmin                           // administrative
-	flagNoAuth                          // allowed before AUTH
-	flagFast                            // O(1) or O(log N)
-	flagLoading                         // allowed while loading
-	flagStale                           // allowed on a stale replica
-	flagNoScript                        // not allowed in scripts
-	flagPubSub                          // a Pub/Sub command
-	flagSkipSlowlog                     // not logged in the slow log
-	flagAllowBusy                       // allowed while a script is busy
-	flagNoQueue                         // runs at once inside MULTI (internal: not reported)
-	flagMovable                         // keys found by key specs, not first/last/step
-	flagSkipMonitor                     // not shown by MONITOR
-	flagNoMandatoryKeys                 // may be called without keys
+	flagWrite           cmdFlag = 1 << iota // modifies the keyspace
+	flagReadOnly                            // reads the keyspace only
+	flagDenyOOM                             // refused when over maxmemory
+	flagAdmin                               // administrative
+	flagNoAuth                              // allowed before AUTH
+	flagFast                                // O(1) or O(log N)
+	flagLoading                             // allowed while loading
+	flagStale                               // allowed on a stale replica
+	flagNoScript                            // not allowed in scripts
+	flagPubSub                              // a Pub/Sub command
+	flagSkipSlowlog                         // not logged in the slow log
+	flagAllowBusy                           // allowed while a script is busy
+	flagNoQueue                             // runs at once inside MULTI (internal: not reported)
+	flagMovable                             // keys found by key specs, not first/last/step
+	flagSkipMonitor                         // not shown by MONITOR
+	flagNoMandatoryKeys                     // may be called without keys
 )
 
 var flagNames = []struct {
