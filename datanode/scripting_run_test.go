@@ -2,10 +2,12 @@ package datanode
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,17 +49,50 @@ func TestScriptAtomicIncrement(t *testing.T) {
 	}
 }
 
-// TestScriptUndeclaredKey checks that a script declaring keys may not
-// touch a key of another slot.
+// TestScriptUndeclaredKey checks that a standalone script may touch keys
+// it did not declare, and stays atomic on them: one script declares "lo"
+// (slot 4878) and increments "hi" (slot 16140) too, waiting for it as it
+// is above; the other declares "hi" and increments "lo", below, which it
+// gets only if free, else it is refused before changing anything. So "lo"
+// and "hi" always move together.
 func TestScriptUndeclaredKey(t *testing.T) {
 	s := startServer(t, nil)
+	const clients, rounds = 4, 100
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for range clients {
+		cc := s.dial(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				cc.send("EVAL", "redis.call('incr','hi'); return redis.call('incr', KEYS[1])", "1", "lo")
+				cc.send("EVAL", "redis.call('incr','lo'); return redis.call('incr', KEYS[1])", "1", "hi")
+			}
+			for range 2 * rounds {
+				got := cc.reply()
+				if strings.Contains(got, errUndeclaredBusy) {
+					refused.Add(1)
+				} else if strings.HasPrefix(got, "(error)") {
+					t.Errorf("EVAL: %s", got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	c := s.dial(t)
-	got := c.do("EVAL", "return redis.call('get','b')", "1", "a")
-	if !strings.Contains(got, "Script attempted to access a non local key in a cluster node") {
-		t.Fatalf("got %s", got)
+	want := 2*clients*rounds - refused.Load()
+	if got, w := c.do("MGET", "lo", "hi"), fmt.Sprintf(`["%d" "%d"]`, want, want); got != w {
+		t.Fatalf("MGET lo hi = %s, want %s (%d refused)", got, w, refused.Load())
 	}
 	if got := c.do("EVAL", "return redis.call('get','{a}x')", "1", "a"); got != "(nil)" {
 		t.Fatalf("same-slot key: got %s", got)
+	}
+	if got := c.do("EVAL", "return redis.call('keys','*')", "1", "a"); !strings.Contains(got, errNonLocalKey) {
+		t.Fatalf("KEYS from a script with keys: got %s", got)
+	}
+	if got := c.do("EVAL", "return #redis.call('keys','*')", "0"); got != "(integer) 2" {
+		t.Fatalf("KEYS from a keyless script: got %s", got)
 	}
 }
 

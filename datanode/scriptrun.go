@@ -17,11 +17,18 @@ import (
 // Running a script. A script runs atomically: it holds the slots of its
 // declared KEYS locked (every slot, standalone, when it declares none)
 // for its whole run, as EXEC holds its transaction's (txlock.go), and the
-// commands it calls lock through c.lock, which skips them. A command on a
-// key outside the held slots, or on the whole keyspace when not every
-// slot is held, is refused with Redis Cluster's error for a non-local key:
-// waiting for another slot while holding some could deadlock. Inside EXEC
-// the transaction holds every slot for a script (see wholeKeyspace).
+// commands it calls lock through c.lock, which skips them. Inside EXEC the
+// transaction holds every slot for a script (see wholeKeyspace).
+//
+// A key the script did not declare: in cluster mode it is refused with
+// Redis Cluster's error for a non-local key. Standalone, its slot is added
+// to the held ones for the rest of the run (extendHeld): waiting for it
+// if it is above every held slot, which keeps every wait in ascending
+// slot order as EXEC's and multi-key commands' are, so no deadlock;
+// otherwise only if it is free at once, and the command is refused when
+// another client holds it (errUndeclaredBusy). A command on the whole
+// keyspace (KEYS, SCAN, FLUSHALL...) needs every slot held, so a script
+// that declared keys may not call one.
 
 const (
 	errNonLocalKey     = "Script attempted to access a non local key in a cluster node"
@@ -32,6 +39,7 @@ const (
 	errWriteFromRO     = "Write commands are not allowed from read-only scripts."
 	errLuaArgType      = "Lua redis lib command arguments must be strings or integers"
 	errLuaNoArgs       = "Please specify at least one argument for this redis lib call"
+	errUndeclaredBusy  = "Script attempted to access a key not declared in KEYS whose slot another client holds; declare the key in KEYS"
 )
 
 // scriptRun is one run of a script.
@@ -100,6 +108,22 @@ func (c *client) holdScriptSlots(keys [][]byte) {
 		}
 	}
 	c.lockHeld(h)
+}
+
+// extendHeld adds slot id, not held, to the held slots of a standalone
+// script, locking it: waiting if it is above every held slot, else only
+// if it is free. It reports whether the slot is held now.
+func (c *client) extendHeld(id int) bool {
+	h := c.held
+	sl := c.srv.store.Slot(id)
+	if len(h.ids) == 0 || id > h.ids[len(h.ids)-1] {
+		sl.Lock()
+	} else if !sl.TryLock() {
+		return false
+	}
+	i, _ := slices.BinarySearch(h.ids, id)
+	h.ids = slices.Insert(h.ids, i, id)
+	return true
 }
 
 // hasID reports whether slot id is held.
@@ -227,8 +251,13 @@ func (c *client) scriptCommand(r *scriptRun, args [][]byte) ([]byte, string) {
 		return nil, errNonLocalKey
 	}
 	for _, i := range cmd.callKeys(args) {
-		if !c.held.hasID(slot.Of(args[i])) {
-			return nil, errNonLocalKey
+		if id := slot.Of(args[i]); !c.held.hasID(id) {
+			if s.member != nil {
+				return nil, errNonLocalKey
+			}
+			if !c.extendHeld(id) {
+				return nil, errUndeclaredBusy
+			}
 		}
 	}
 	mark := len(c.out)
