@@ -69,14 +69,69 @@ func newScriptVM() *scriptVM {
 	for i, name := range []string{"REPL_NONE", "REPL_AOF", "REPL_SLAVE", "REPL_REPLICA", "REPL_ALL"} {
 		redis.RawSetString(name, lua.LNumber([]int{0, 1, 2, 2, 3}[i]))
 	}
-	g.RawSetString("redis", redis)
 	g.RawSetString("error", L.NewFunction(luaError))
 	g.RawSetString("tostring", L.NewFunction(luaToStringFunc))
-	g.RawSetString("cjson", newCJSON(L))
-	g.RawSetString("bit", newBitLib(L))
+	g.RawSetString("pcall", L.NewFunction(vm.pcall))
+	for _, lib := range []struct {
+		name string
+		t    *lua.LTable
+	}{{"redis", redis}, {"cjson", newCJSON(L)}, {"bit", newBitLib(L)}} {
+		g.RawSetString(lib.name, lib.t)
+	}
+	for _, name := range []string{"redis", "cjson", "bit", lua.StringLibName, lua.TabLibName, lua.MathLibName} {
+		g.RawSetString(name, readOnlyTable(L, g.RawGetString(name).(*lua.LTable)))
+	}
 	vm.handler = L.NewFunction(vm.errorHandler)
 	protectGlobals(L)
 	return vm
+}
+
+// readOnlyTable returns a proxy of t whose fields cannot be set, as
+// Redis 7 makes its libraries' tables read-only.
+func readOnlyTable(L *lua.LState, t *lua.LTable) *lua.LTable {
+	proxy, mt := L.NewTable(), L.NewTable()
+	mt.RawSetString("__index", t)
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Attempt to modify a readonly table")
+		return 0
+	}))
+	L.SetMetatable(proxy, mt)
+	return proxy
+}
+
+// raiseRedisError raises Redis's error table for msg, without a position
+// in the message, as the C functions of Redis's Lua API do (luaError).
+func raiseRedisError(L *lua.LState, msg string) {
+	L.Error(errorTable(L, msg), 1)
+}
+
+// pcall is Redis 7's pcall: an error table raised by redis.call (or any
+// {err=...} table) is returned as its message string. A killed script's
+// error is raised again, so that pcall cannot catch SCRIPT KILL.
+func (vm *scriptVM) pcall(L *lua.LState) int {
+	top := L.GetTop()
+	if top == 0 {
+		L.ArgError(1, "value expected")
+	}
+	if err := L.PCall(top-1, lua.MultRet, nil); err != nil {
+		var v lua.LValue = lua.LString(err.Error())
+		if apiErr, ok := err.(*lua.ApiError); ok {
+			v = apiErr.Object
+		}
+		if vm.run != nil && vm.run.killed.Load() {
+			L.Error(v, 0)
+		}
+		if t, ok := v.(*lua.LTable); ok {
+			if e, ok := t.RawGetString("err").(lua.LString); ok {
+				v = e
+			}
+		}
+		L.Push(lua.LFalse)
+		L.Push(v)
+		return 2
+	}
+	L.Insert(lua.LTrue, 1)
+	return L.GetTop()
 }
 
 // protectGlobals makes reading an undefined global and writing any global
@@ -215,7 +270,7 @@ func luaStatusReply(L *lua.LState) int {
 // luaSHA1Hex is redis.sha1hex(s).
 func luaSHA1Hex(L *lua.LState) int {
 	if L.GetTop() != 1 {
-		L.RaiseError("wrong number of arguments")
+		raiseRedisError(L, "wrong number of arguments")
 	}
 	sum := sha1.Sum([]byte(luaToString(L.Get(1))))
 	L.Push(lua.LString(hex.EncodeToString(sum[:])))
@@ -226,14 +281,14 @@ func luaSHA1Hex(L *lua.LState) int {
 // having no Redis log file.
 func luaLog(L *lua.LState) int {
 	if L.GetTop() < 2 {
-		L.RaiseError("redis.log() requires two arguments or more.")
+		raiseRedisError(L, "redis.log() requires two arguments or more.")
 	}
 	n, ok := L.Get(1).(lua.LNumber)
 	if !ok {
-		L.RaiseError("First argument must be a number (log level).")
+		raiseRedisError(L, "First argument must be a number (log level).")
 	}
 	if n < 0 || n > 3 {
-		L.RaiseError("Invalid debug level.")
+		raiseRedisError(L, "Invalid debug level.")
 	}
 	return 0
 }
@@ -242,14 +297,14 @@ func luaLog(L *lua.LState) int {
 // RESP3.
 func luaSetResp(L *lua.LState) int {
 	if L.GetTop() != 1 {
-		L.RaiseError("redis.setresp() requires one argument.")
+		raiseRedisError(L, "redis.setresp() requires one argument.")
 	}
 	n, ok := L.Get(1).(lua.LNumber)
 	if !ok || n != 2 && n != 3 {
-		L.RaiseError("RESP version must be 2 or 3.")
+		raiseRedisError(L, "RESP version must be 2 or 3.")
 	}
 	if n == 3 {
-		L.RaiseError("RESP3 is not supported by this server.")
+		raiseRedisError(L, "RESP3 is not supported by CHKV scripts")
 	}
 	return 0
 }
