@@ -3,6 +3,7 @@ package datanode
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,11 +30,17 @@ const (
 // Redis's lua_scripts dictionary.
 type scriptCache struct {
 	mu      sync.RWMutex
-	scripts map[string]*lua.FunctionProto
+	scripts map[string]*cachedScript
+}
+
+// cachedScript is a compiled script and its shebang's flags.
+type cachedScript struct {
+	proto    *lua.FunctionProto
+	noWrites bool // flags=no-writes: write commands are refused
 }
 
 // get returns the compiled script with the SHA1 sha (any case), or nil.
-func (sc *scriptCache) get(sha []byte) *lua.FunctionProto {
+func (sc *scriptCache) get(sha []byte) *cachedScript {
 	var buf [40]byte
 	if len(sha) != len(buf) {
 		return nil
@@ -49,31 +56,76 @@ func (sc *scriptCache) get(sha []byte) *lua.FunctionProto {
 	return sc.scripts[string(buf[:])]
 }
 
-// load compiles body unless cached and returns its SHA1 and proto, or
-// Redis's compile error.
-func (sc *scriptCache) load(body []byte) (string, *lua.FunctionProto, string) {
+// load compiles body unless cached and returns its SHA1 and compiled
+// form, or Redis's error for a bad shebang or a compile error.
+func (sc *scriptCache) load(body []byte) (string, *cachedScript, string) {
 	sum := sha1.Sum(body)
 	sha := hex.EncodeToString(sum[:])
 	sc.mu.RLock()
-	proto := sc.scripts[sha]
+	cs := sc.scripts[sha]
 	sc.mu.RUnlock()
-	if proto != nil {
-		return sha, proto, ""
+	if cs != nil {
+		return sha, cs, ""
 	}
-	chunk, err := parse.Parse(strings.NewReader(string(body)), "user_script")
+	src := string(body)
+	cs = &cachedScript{}
+	if strings.HasPrefix(src, "#!") {
+		var msg string
+		if cs.noWrites, msg = parseShebang(src); msg != "" {
+			return "", nil, msg
+		}
+		src = src[strings.IndexByte(src, '\n'):] // the line still counts
+	}
+	chunk, err := parse.Parse(strings.NewReader(src), "user_script")
 	if err == nil {
-		proto, err = lua.Compile(chunk, "user_script")
+		cs.proto, err = lua.Compile(chunk, "user_script")
 	}
 	if err != nil {
 		return "", nil, "ERR Error compiling script (new function): " + compileErrorText(err)
 	}
 	sc.mu.Lock()
 	if sc.scripts == nil {
-		sc.scripts = make(map[string]*lua.FunctionProto)
+		sc.scripts = make(map[string]*cachedScript)
 	}
-	sc.scripts[sha] = proto
+	sc.scripts[sha] = cs
 	sc.mu.Unlock()
-	return sha, proto, ""
+	return sha, cs, ""
+}
+
+// scriptFlagNames are the flags a script's shebang may set.
+var scriptFlagNames = []string{"no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"}
+
+// parseShebang reads a "#!lua flags=..." first line as Redis 7.0's
+// evalExtractShebangFlags, returning whether no-writes is set, or the
+// error. The other flags are accepted and have no effect.
+func parseShebang(src string) (noWrites bool, msg string) {
+	end := strings.IndexByte(src, '\n')
+	if end < 0 {
+		return false, "ERR Invalid script shebang"
+	}
+	parts := strings.Fields(src[:end])
+	if len(parts) == 0 {
+		return false, "ERR Invalid engine in script shebang"
+	}
+	if parts[0] != "#!lua" {
+		return false, "ERR Unexpected engine in script shebang: " + parts[0]
+	}
+	for _, p := range parts[1:] {
+		flags, ok := strings.CutPrefix(p, "flags=")
+		if !ok {
+			return false, "ERR Unknown lua shebang option: " + p
+		}
+		if flags == "" {
+			continue
+		}
+		for _, f := range strings.Split(flags, ",") {
+			if !slices.Contains(scriptFlagNames, f) {
+				return false, "ERR Unexpected flag in script shebang: " + f
+			}
+			noWrites = noWrites || f == "no-writes"
+		}
+	}
+	return noWrites, ""
 }
 
 // compileErrorText is a gopher-lua parse error on one line, as Redis's
@@ -224,21 +276,21 @@ func cmdEval(bySHA, readOnly bool) func(c *client, args [][]byte) {
 			return
 		}
 		var sha string
-		var proto *lua.FunctionProto
+		var cs *cachedScript
 		if bySHA {
-			if proto = c.srv.scripts.get(args[1]); proto == nil {
+			if cs = c.srv.scripts.get(args[1]); cs == nil {
 				c.replyError(errNoScript)
 				return
 			}
 			sha = strings.ToLower(string(args[1]))
 		} else {
 			var msg string
-			if sha, proto, msg = c.srv.scripts.load(args[1]); msg != "" {
+			if sha, cs, msg = c.srv.scripts.load(args[1]); msg != "" {
 				c.replyError(msg)
 				return
 			}
 		}
 		keys := args[3 : 3+numkeys]
-		c.runScript(&scriptRun{sha: sha, proto: proto, keys: keys, argv: args[3+numkeys:], readOnly: readOnly})
+		c.runScript(&scriptRun{sha: sha, proto: cs.proto, keys: keys, argv: args[3+numkeys:], readOnly: readOnly || cs.noWrites})
 	}
 }

@@ -47,7 +47,7 @@ type scriptRun struct {
 	sha        string
 	proto      *lua.FunctionProto
 	keys, argv [][]byte
-	readOnly   bool // EVAL_RO, EVALSHA_RO: write commands are refused
+	readOnly   bool // EVAL_RO, EVALSHA_RO, flags=no-writes: write commands are refused
 
 	c      *client
 	start  time.Time
@@ -239,6 +239,11 @@ func (c *client) scriptCommand(r *scriptRun, args [][]byte) ([]byte, string) {
 	if cmd.subcommands != nil {
 		if sub := cmd.subcommand(args[1]); sub != nil && sub.flags&flagNoScript != 0 {
 			return nil, errNoScriptFromLua
+		}
+	}
+	if cmd.flags&flagDenyOOM != 0 {
+		if st := s.settings.Load(); st.MaxMemory > 0 && !s.freeMemory(st) {
+			return nil, "-" + errOOM
 		}
 	}
 	if cmd.flags&flagWrite != 0 {
