@@ -111,7 +111,7 @@ func TestScriptKill(t *testing.T) {
 		t.Fatalf("SCRIPT KILL idle: %s", got)
 	}
 	runaway := s.dial(t)
-	runaway.send("EVAL", "while true do end", "0")
+	runaway.send("EVAL", "local i = 0\nwhile true do i = i + 1 end", "0")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := admin.do("PING")
@@ -126,7 +126,7 @@ func TestScriptKill(t *testing.T) {
 	if got := admin.do("SCRIPT", "KILL"); got != "OK" {
 		t.Fatalf("SCRIPT KILL: %s", got)
 	}
-	if got := runaway.reply(); !strings.HasPrefix(got, "(error) ERR Script killed by user with SCRIPT KILL...") {
+	if got := runaway.reply(); !strings.HasPrefix(got, "(error) ERR Script killed by user with SCRIPT KILL... script: ") || !strings.HasSuffix(got, ", on @user_script:2.") {
 		t.Fatalf("killed script's reply: %s", got)
 	}
 	if got := admin.do("SET", "k", "v"); got != "OK" {

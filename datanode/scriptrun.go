@@ -139,14 +139,18 @@ func (h *heldSlots) hasID(id int) bool {
 // luaCallFunction: the error table's message, then the script and the
 // position it was raised at.
 func (c *client) replyScriptError(r *scriptRun, err error) {
-	if r.killed.Load() {
-		c.replyError(errScriptKilled + " script: " + r.sha + ", on @user_script:1.")
-		return
-	}
 	apiErr, ok := err.(*lua.ApiError)
 	t, isTable := (*lua.LTable)(nil), false
 	if ok {
 		t, isTable = apiErr.Object.(*lua.LTable)
+	}
+	if r.killed.Load() {
+		line := "1"
+		if isTable && t.RawGetString("line") != lua.LNil {
+			line = luaToString(t.RawGetString("line"))
+		}
+		c.replyError(errScriptKilled + " script: " + r.sha + ", on @user_script:" + line + ".")
+		return
 	}
 	if !isTable {
 		msg := err.Error()
