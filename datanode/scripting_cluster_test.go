@@ -21,6 +21,7 @@ func TestScriptClusterMode(t *testing.T) {
 	s := startClusterNode(t, nn, "dn-a")
 	c := s.dial(t)
 	mine, theirs := keyInSlotRange(0, 8000), keyInSlotRange(8000, slot.Count)
+	mine2 := keyInSlotRange(slot.OfString(mine)+1, 8000)
 	testutil.Eventually(t, 5*time.Second, "registration", func() bool { return s.member.Registered() })
 	self.RESPAddr = s.Addr().String()
 	nn.set(func(f *fakeNameNode) { f.top = splitTopology(1, self, other, 8000) })
@@ -36,6 +37,26 @@ func TestScriptClusterMode(t *testing.T) {
 		{[]string{"EVAL", incr, "1", theirs}, "(error) MOVED " + strconv.Itoa(slot.OfString(theirs)) + " 127.0.0.1:7777"},
 		{[]string{"EVAL", "return redis.call('incr', KEYS[1]) + redis.call('incr', '{" + mine + "}x')", "1", mine}, "(integer) 3"},
 		{[]string{"EVAL", "return 7", "0"}, "(integer) 7"},
+	} {
+		if got := c.do(step.cmd...); got != step.want {
+			t.Errorf("%v = %s, want %s", step.cmd, got, step.want)
+		}
+	}
+	// Inside MULTI, EXEC admits the scripts' KEYS like any key.
+	for _, step := range []struct {
+		cmd  []string
+		want string
+	}{
+		{[]string{"MULTI"}, "OK"},
+		{[]string{"EVAL", incr, "1", mine}, "QUEUED"},
+		{[]string{"EXEC"}, "[(integer) 3]"},
+		{[]string{"MULTI"}, "OK"},
+		{[]string{"EVAL", incr, "1", mine}, "QUEUED"},
+		{[]string{"EVAL", incr, "1", mine2}, "QUEUED"},
+		{[]string{"EXEC"}, "(error) CROSSSLOT Keys in request don't hash to the same slot"},
+		{[]string{"MULTI"}, "OK"},
+		{[]string{"EVAL", incr, "1", theirs}, "(error) MOVED " + strconv.Itoa(slot.OfString(theirs)) + " 127.0.0.1:7777"},
+		{[]string{"EXEC"}, "(error) EXECABORT Transaction discarded because of previous errors."},
 	} {
 		if got := c.do(step.cmd...); got != step.want {
 			t.Errorf("%v = %s, want %s", step.cmd, got, step.want)
