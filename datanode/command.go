@@ -13,21 +13,23 @@ type cmdFlag uint32
 
 // Command flags. Only those CHKV acts on or reports are defined.
 const (
-	flagWrite       cmdFlag = 1 << iota // modifies the keyspace
-	flagReadOnly                        // reads the keyspace only
-	flagDenyOOM                         // refused when over maxmemory
-	flagAdmin                           // administrative
-	flagNoAuth                          // allowed before AUTH
-	flagFast                            // O(1) or O(log N)
-	flagLoading                         // allowed while loading
-	flagStale                           // allowed on a stale replica
-	flagNoScript                        // not allowed in scripts
-	flagPubSub                          // a Pub/Sub command
-	flagSkipSlowlog                     // not logged in the slow log
-	flagAllowBusy                       // allowed while a script is busy
-	flagNoQueue                         // runs at once inside MULTI (internal: not reported)
-	flagMovable                         // keys found by key specs, not first/last/step
-	flagBlocking                        // may block the client (see blocking.go)
+	flagWrite           cmdFlag = 1 << iota // modifies the keyspace
+	flagReadOnly                            // reads the keyspace only
+	flagDenyOOM                             // refused when over maxmemory
+	flagAdmin                               // administrative
+	flagNoAuth                              // allowed before AUTH
+	flagFast                                // O(1) or O(log N)
+	flagLoading                             // allowed while loading
+	flagStale                               // allowed on a stale replica
+	flagNoScript                            // not allowed in scripts
+	flagPubSub                              // a Pub/Sub command
+	flagSkipSlowlog                         // not logged in the slow log
+	flagAllowBusy                           // allowed while a script is busy
+	flagNoQueue                             // runs at once inside MULTI (internal: not reported)
+	flagMovable                             // keys found by key specs, not first/last/step
+	flagSkipMonitor                         // not shown by MONITOR
+	flagNoMandatoryKeys                     // may be called without keys
+	flagBlocking                            // may block the client (see blocking.go)
 )
 
 var flagNames = []struct {
@@ -36,8 +38,8 @@ var flagNames = []struct {
 }{
 	{flagWrite, "write"}, {flagReadOnly, "readonly"}, {flagDenyOOM, "denyoom"},
 	{flagAdmin, "admin"}, {flagPubSub, "pubsub"}, {flagNoScript, "noscript"}, {flagBlocking, "blocking"}, {flagLoading, "loading"},
-	{flagStale, "stale"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
-	{flagNoAuth, "no_auth"}, {flagAllowBusy, "allow_busy"}, {flagMovable, "movablekeys"},
+	{flagStale, "stale"}, {flagSkipMonitor, "skip_monitor"}, {flagSkipSlowlog, "skip_slowlog"}, {flagFast, "fast"},
+	{flagNoAuth, "no_auth"}, {flagNoMandatoryKeys, "no_mandatory_keys"}, {flagAllowBusy, "allow_busy"}, {flagMovable, "movablekeys"},
 }
 
 // names returns the Redis names of the set flags, in COMMAND's order.
@@ -138,6 +140,7 @@ func buildCommandTable() map[string]*command {
 		pubsubCommands(), {resetCommand()},
 		dumpCommands(),
 		bitmapCommands(), {lcsCommand(), copyCommand()},
+		scriptingCommands(),
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -184,6 +187,10 @@ func (s *Server) execute(c *client, args [][]byte) {
 	st := s.settings.Load()
 	if st.RequirePass != "" && !c.authenticated && cmd.flags&flagNoAuth == 0 {
 		c.reject(cmd, &cs.results[resultError], errNoAuth)
+		return
+	}
+	if s.busy(c, cmd, args) {
+		c.reject(cmd, &cs.results[resultError], errBusyScript)
 		return
 	}
 	var gate *sync.RWMutex

@@ -130,7 +130,7 @@ func aclCategories(cmd *command) []string {
 	if cmd.flags&flagWrite != 0 {
 		has["write"] = true
 	}
-	if cmd.flags&flagReadOnly != 0 {
+	if cmd.flags&flagReadOnly != 0 && cmd.doc.group != "scripting" {
 		has["read"] = true
 	}
 	if cmd.flags&flagAdmin != 0 {
@@ -167,6 +167,8 @@ func aclCategories(cmd *command) []string {
 			has["connection"] = true
 		case "transactions":
 			has["transaction"] = true
+		case "scripting":
+			has["scripting"] = true
 		}
 	}
 	if cmd.extra != nil {
@@ -463,7 +465,7 @@ func cmdCommandGetKeys(c *client, args [][]byte) {
 			pos = append(pos, r.pos)
 		}
 	}
-	if len(pos) == 0 {
+	if len(pos) == 0 && cmd.flags&flagNoMandatoryKeys == 0 {
 		c.replyError("ERR Invalid arguments specified for command")
 		return
 	}

@@ -157,6 +157,7 @@ type Settings struct {
 	SetMaxIntsetEntries    int64        // set-max-intset-entries
 	ProtectedMode          bool         // protected-mode
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
+	BusyReplyThreshold     int64        // busy-reply-threshold (lua-time-limit) in ms
 
 	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }
@@ -182,6 +183,7 @@ func DefaultConfig() Config {
 			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
 			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
 			ProtectedMode:          true,
+			BusyReplyThreshold:     5000,
 
 			OutputBufferLimits: DefaultOutputBufferLimits,
 		},

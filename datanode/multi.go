@@ -226,7 +226,7 @@ func cmdExec(c *client, _ [][]byte) {
 func (m *multiState) slot() (int, string) {
 	id := -1
 	for _, q := range m.cmds {
-		for _, i := range q.cmd.keyPositions(len(q.args)) {
+		for _, i := range q.cmd.callKeys(q.args) {
 			ks := slot.Of(q.args[i])
 			if id >= 0 && ks != id {
 				return -1, ownership.ErrCrossSlot

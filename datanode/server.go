@@ -43,10 +43,13 @@ type Server struct {
 	store    *store.Store
 	commands map[string]*command
 	cmdStats *cmdStats // per-command counters, indexed by command.id
-	pubsub   *pubsubHub
-	blocking blockHub
-	log      *slog.Logger
-	started  time.Time
+
+	scripts    scriptCache // EVAL's compiled scripts (scripting.go)
+	scriptRuns scriptRuns  // the scripts running now (scriptrun.go)
+	pubsub     *pubsubHub
+	blocking   blockHub
+	log        *slog.Logger
+	started    time.Time
 
 	// The cluster-mode parts (wiring.go); all nil when standalone.
 	member   *membership.Member

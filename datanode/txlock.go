@@ -64,10 +64,11 @@ func (c *client) lockKeys(args [][]byte, first, step int) keyLocks {
 
 // wholeKeyspace reports whether cmd works on slots rather than on key
 // arguments: on every slot (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHALL,
-// FLUSHDB), or, for CLUSTER GETKEYSINSLOT, on one named by number. EXEC
+// FLUSHDB), or, for CLUSTER GETKEYSINSLOT, on one named by number, or
+// on keys found by key specs (scripts may touch any). EXEC
 // holds every slot for a transaction with such a command.
 func (cmd *command) wholeKeyspace() bool {
-	return cmd.firstKey == 0 && (cmd.flags&(flagWrite|flagReadOnly) != 0 || cmd.name == "cluster")
+	return cmd.firstKey == 0 && (cmd.flags&(flagWrite|flagReadOnly) != 0 || cmd.keySpecs != nil || cmd.name == "cluster")
 }
 
 // holdSlots locks the slots the transaction's commands touch, in ascending
@@ -82,6 +83,12 @@ func (c *client) holdSlots(m *multiState) {
 		}
 		h.ids = q.cmd.appendKeySlots(h.ids, q.args)
 	}
+	c.lockHeld(h)
+}
+
+// lockHeld locks the slots h names, in ascending order, and records them
+// in c.held until releaseSlots; h.ids need not be sorted.
+func (c *client) lockHeld(h *heldSlots) {
 	st := c.srv.store
 	if h.all {
 		for id := range slot.Count {

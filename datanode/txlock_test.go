@@ -13,7 +13,7 @@ import (
 // helpers the rest go through (txlock.go) and Server.lockKeys, which the
 // client's lockKeys wraps.
 var slotLockers = map[string]bool{
-	"lock": true, "unlock": true, "holdSlots": true, "releaseSlots": true, "lockKeys": true, "release": true,
+	"lock": true, "unlock": true, "holdSlots": true, "lockHeld": true, "extendHeld": true, "releaseSlots": true, "lockKeys": true, "release": true,
 }
 
 // TestArchitectureSlotLocking checks that commands lock slots through

@@ -38,6 +38,9 @@ type Slot struct {
 // Lock locks the slot.
 func (sl *Slot) Lock() { sl.mu.Lock() }
 
+// TryLock locks the slot if it is free and reports whether it did.
+func (sl *Slot) TryLock() bool { return sl.mu.TryLock() }
+
 // Unlock unlocks the slot.
 func (sl *Slot) Unlock() { sl.mu.Unlock() }
 
