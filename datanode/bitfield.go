@@ -136,10 +136,9 @@ func (c *client) bitfield(args [][]byte, readOnly bool) {
 	if !ok {
 		return
 	}
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	if last < 0 {
 		v, _, _, wrong := c.lookupString(sl, key, now)

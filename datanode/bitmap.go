@@ -114,10 +114,9 @@ func cmdSetbit(c *client, args [][]byte) {
 		c.replyError(errBitValue)
 		return
 	}
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	old, expireAt, found, wrong := c.peekString(sl, key, now)
 	if wrong {
@@ -201,10 +200,9 @@ func bitRange(n, start, end int64, isBit bool) (first, last int64, empty bool) {
 }
 
 func cmdBitcount(c *client, args [][]byte) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	// As Redis 7.0: the key first, so a missing key answers 0 whatever
 	// the other arguments.
@@ -263,10 +261,9 @@ func cmdBitpos(c *client, args [][]byte) {
 		c.replyError(errBitposBit)
 		return
 	}
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	v, _, found, wrong := c.lookupString(sl, key, now)
 	if wrong {

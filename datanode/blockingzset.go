@@ -65,8 +65,7 @@ func cmdBzmpop(c *client, args [][]byte) {
 		return
 	}
 	c.blockingCommand(keys, timeout, nullArrayReply, nil, func(c *client, key []byte) tryResult {
-		sl := c.srv.keySlot(key)
-		c.lock(sl)
+		sl := c.lockKeySlot(key)
 		defer c.unlock(sl)
 		return c.zmpopKey(key, fromMax, count, time.Now().UnixMilli())
 	})

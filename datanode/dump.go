@@ -180,8 +180,7 @@ func cmdRestore(c *client, args [][]byte) {
 		return
 	}
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	if _, _, exists := sl.Peek(key, now); exists && !opts.replace {
 		c.replyError(errBusyKey)

@@ -192,8 +192,7 @@ func cmdHmset(c *client, args [][]byte) {
 func (c *client) hsetGeneric(args [][]byte) (int, bool) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
@@ -229,8 +228,7 @@ func (c *client) hsetGeneric(args [][]byte) (int, bool) {
 func cmdHsetnx(c *client, args [][]byte) {
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
@@ -251,10 +249,9 @@ func cmdHsetnx(c *client, args [][]byte) {
 }
 
 func cmdHget(c *client, args [][]byte) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, _, found, wrong := c.lookupHash(sl, key, now, true)
 	if wrong {
@@ -270,10 +267,9 @@ func cmdHget(c *client, args [][]byte) {
 }
 
 func cmdHmget(c *client, args [][]byte) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, _, found, wrong := c.lookupHash(sl, key, now, true)
 	if wrong {
@@ -292,10 +288,9 @@ func cmdHmget(c *client, args [][]byte) {
 }
 
 func cmdHdel(c *client, args [][]byte) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
@@ -342,10 +337,8 @@ func cmdHdel(c *client, args [][]byte) {
 // hashRead runs fn on hash key for a read-only command; a missing key is
 // replied with missing (a RESP reply) without calling fn.
 func (c *client) hashRead(key []byte, missing func(), fn func(h hashValue)) {
-	s := c.srv
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, _, found, wrong := c.lookupHash(sl, key, now, true)
 	switch {
@@ -407,8 +400,7 @@ func cmdHincrby(c *client, args [][]byte) {
 	}
 	s, key, field := c.srv, args[1], args[2]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {
@@ -458,8 +450,7 @@ func cmdHincrbyfloat(c *client, args [][]byte) {
 	}
 	s, key, field := c.srv, args[1], args[2]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	h, expireAt, found, wrong := c.lookupHash(sl, key, now, false)
 	if wrong {

@@ -283,10 +283,9 @@ func (c *client) expireGeneric(name string, args [][]byte, base int64, seconds b
 	}
 	when += base
 
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	_, current, found := sl.Get(key, now) // a write lookup: touches, no stats
 	if !found {

@@ -155,8 +155,7 @@ func (k *listKey) replace(l listValue) bool {
 // withList locks key's slot and runs fn on the key for a write; on a
 // WRONGTYPE it replies and does not call fn.
 func (c *client) withList(key []byte, fn func(k *listKey)) {
-	sl := c.srv.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	if k, ok := c.openList(key, time.Now().UnixMilli()); ok {
 		fn(k)
@@ -167,8 +166,7 @@ func (c *client) withList(key []byte, fn func(k *listKey)) {
 // replied with missing without calling fn.
 func (c *client) listRead(key []byte, missing func(), fn func(l listValue)) {
 	now := time.Now().UnixMilli()
-	sl := c.srv.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	l, _, found, wrong := c.lookupList(sl, key, now, true)
 	switch {

@@ -42,8 +42,7 @@ const (
 func (c *client) objectLookup(args [][]byte, fn func(v []byte, typ store.Type)) {
 	s, key := c.srv, args[2]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	v, _, typ, ok := sl.PeekTyped(key, now)
 	s.countLookup(ok)

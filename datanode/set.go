@@ -93,8 +93,7 @@ func (b setBuf) put() { b.hb.put() }
 // the store refused.
 func (c *client) setWrite(key []byte, fn func(s setValue, found bool, b setBuf) (setValue, bool, string), done func()) {
 	now := time.Now().UnixMilli()
-	sl := c.srv.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	s, expireAt, found, wrong := c.lookupSet(sl, key, now, false)
 	if wrong {
@@ -120,8 +119,7 @@ func (c *client) setWrite(key []byte, fn func(s setValue, found bool, b setBuf) 
 // replied with missing without calling fn.
 func (c *client) setRead(key []byte, missing func(), fn func(s setValue)) {
 	now := time.Now().UnixMilli()
-	sl := c.srv.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	s, _, found, wrong := c.lookupSet(sl, key, now, true)
 	switch {

@@ -250,10 +250,9 @@ func (c *client) setGeneric(name string, flags int, key, val, expire []byte, int
 }
 
 func cmdGetset(c *client, args [][]byte) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	mark := len(c.out)
 	if v, _, ok, wrong := c.lookupString(sl, key, now); wrong {
@@ -290,10 +289,9 @@ func cmdGetex(c *client, args [][]byte) {
 		c.replyError(errSyntax)
 		return
 	}
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	v, _, found, wrong := c.lookupString(sl, key, now)
 	if wrong {
@@ -446,10 +444,9 @@ func (c *client) incrDecr(key []byte, incr int64) {
 }
 
 func cmdIncrbyfloat(c *client, args [][]byte) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	// As Redis: the key's type first, then its value, then the increment.
 	v, expireAt, found, wrong := c.peekString(sl, key, now)
@@ -572,10 +569,9 @@ func cmdGetrange(c *client, args [][]byte) {
 		c.replyError(errNotInteger)
 		return
 	}
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	v, _, found, wrong := c.lookupString(sl, key, now)
 	if wrong {
@@ -615,8 +611,7 @@ func cmdSetrange(c *client, args [][]byte) {
 		return
 	}
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	old, expireAt, found, wrong := c.peekString(sl, key, now)
 	if wrong {

@@ -24,8 +24,8 @@ type heldSlots struct {
 	ids []int // otherwise these, ascending
 }
 
-// has reports whether sl is held. It is not inlined, so that lock and
-// unlock are.
+// has reports whether sl is held. It is kept out of line: lock and unlock
+// call it only inside EXEC or a script.
 //
 //go:noinline
 func (h *heldSlots) has(sl *store.Slot) bool {
@@ -36,13 +36,21 @@ func (h *heldSlots) has(sl *store.Slot) bool {
 	return ok
 }
 
-// lock locks sl unless the client's running EXEC holds it. The common
-// case, outside EXEC, is inlined.
+// lock locks sl unless the client's running EXEC holds it; outside EXEC
+// it costs a nil check more than the slot's Lock.
 func (c *client) lock(sl *store.Slot) {
 	if c.held != nil && c.held.has(sl) {
 		return
 	}
 	sl.Lock()
+}
+
+// lockKeySlot locks, as lock does, the slot of key and returns it; the
+// caller unlocks it with c.unlock.
+func (c *client) lockKeySlot(key []byte) *store.Slot {
+	sl := c.srv.keySlot(key)
+	c.lock(sl)
+	return sl
 }
 
 // unlock undoes lock.

@@ -22,8 +22,7 @@ func (c *client) lookupZset(sl *store.Slot, key []byte, now int64, read bool) (z
 // key is replied with missing (a RESP reply) without calling fn.
 func (c *client) zsetRead(key []byte, missing func(), fn func(z zsetValue)) {
 	now := time.Now().UnixMilli()
-	sl := c.srv.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	z, _, found, wrong := c.lookupZset(sl, key, now, true)
 	switch {
@@ -42,8 +41,7 @@ func (c *client) zsetRead(key []byte, missing func(), fn func(z zsetValue)) {
 // keeping the key's TTL.
 func (c *client) zsetWrite(key []byte, missing func(), fn func(z zsetValue, scratch *[]byte) (zsetValue, bool)) {
 	now := time.Now().UnixMilli()
-	sl := c.srv.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	z, expireAt, found, wrong := c.lookupZset(sl, key, now, false)
 	switch {

@@ -24,8 +24,7 @@ func cmdZscore(c *client, args [][]byte) {
 
 func cmdZmscore(c *client, args [][]byte) {
 	now := time.Now().UnixMilli()
-	sl := c.srv.keySlot(args[1])
-	c.lock(sl)
+	sl := c.lockKeySlot(args[1])
 	defer c.unlock(sl)
 	z, _, found, wrong := c.lookupZset(sl, args[1], now, true)
 	if wrong {

@@ -72,8 +72,7 @@ func (c *client) zadd(args [][]byte, incr bool) {
 	}
 	s, key := c.srv, args[1]
 	now := time.Now().UnixMilli()
-	sl := s.keySlot(key)
-	c.lock(sl)
+	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
 	z, expireAt, found, wrong := c.lookupZset(sl, key, now, false)
 	if wrong {
