@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chkv/chkv/helper/testutil"
 	"github.com/chkv/chkv/helper/workload"
 )
 
@@ -43,6 +45,8 @@ func TestDrainMovesLargeList(t *testing.T) {
 	// retrying while the slot moves; it reports how many were acknowledged.
 	wctx, stop := context.WithCancel(ctx)
 	acked := make(chan int, 1)
+	var pushed atomic.Int64 // elements acknowledged so far
+	pushed.Store(elems)
 	go func() {
 		n := elems
 		defer func() { acked <- n }()
@@ -53,9 +57,12 @@ func TestDrainMovesLargeList(t *testing.T) {
 				continue
 			}
 			n++
+			pushed.Store(int64(n))
 		}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// moreThan waits for more acknowledged pushes than the given count.
+	moreThan := func(than int64) func() bool { return func() bool { return pushed.Load() > than } }
+	testutil.Eventually(t, 30*time.Second, "pushes before the drain", moreThan(elems))
 	if err := c.Drain(dn, false); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +71,7 @@ func TestDrainMovesLargeList(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("not drained; migration %+v", dn.MigrationLoad())
 	}
-	time.Sleep(200 * time.Millisecond) // a few writes to the new owner
+	testutil.Eventually(t, 30*time.Second, "pushes to the new owner", moreThan(pushed.Load()))
 	stop()
 	total := <-acked
 	if total == elems {
