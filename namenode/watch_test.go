@@ -400,8 +400,8 @@ func TestWatchBeats(t *testing.T) {
 	if first.GetBeatMs() != 0 || len(first.GetTopology()) == 0 {
 		t.Fatalf("first event %v, want the current topology", first)
 	}
-	start := time.Now()
 	const beats = 4
+	var start time.Time
 	for i := range beats {
 		ev, err := stream.Recv()
 		if err != nil {
@@ -410,9 +410,15 @@ func TestWatchBeats(t *testing.T) {
 		if ev.GetBeatMs() != uint32(interval.Milliseconds()) || len(ev.GetTopology()) != 0 {
 			t.Fatalf("event %d with nothing committed: %v, want a beat of %v", i, ev, interval)
 		}
+		if i == 0 {
+			start = time.Now()
+		}
 	}
-	// The first beat comes at once, the others one interval apart.
-	if elapsed := time.Since(start); elapsed < (beats-1)*interval {
-		t.Fatalf("%d beats in %v: sent faster than every %v", beats, elapsed, interval)
+	// The first beat comes at once, the others one interval apart: the last
+	// is sent 3 intervals after the first. The first may reach us late (a
+	// loaded machine), so allow one interval of that and still catch a
+	// NameNode that beats without waiting.
+	if elapsed := time.Since(start); elapsed < (beats-2)*interval {
+		t.Fatalf("%d beats in %v after the first: sent faster than every %v", beats-1, elapsed, interval)
 	}
 }
