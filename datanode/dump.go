@@ -258,6 +258,12 @@ func (s *Server) packRestored(v rdb.Value) (store.Type, []byte, error) {
 		if added != len(v.Elems)/2 {
 			return 0, nil, errRestoreValue
 		}
+		if h.encoding() == hashListpackFull {
+			var ok bool
+			if h, ok = h.rebuildTable(nil, 0, 0); !ok {
+				return 0, nil, errRestoreValue
+			}
+		}
 		return store.TypeHash, h, nil
 	case rdb.KindSet:
 		set, ok := buildSet(nil, v.Elems, s.setLimits())
