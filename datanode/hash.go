@@ -213,12 +213,13 @@ func (c *client) setTableFields(sl *store.Slot, key []byte, h hashValue, pairs [
 	if done == len(pairs) {
 		return added, true
 	}
-	t, more, ok := h.grownWith(pairs[done:])
+	more := 0
+	size, fill, ok := h.grownWith(pairs[done:], &more)
 	if !ok {
 		c.replyError(errHashTooLarge)
 		return 0, false
 	}
-	if err := sl.SetTyped(key, t, store.TypeHash, expireAt, now); err != nil {
+	if err := sl.SetTypedFunc(key, size, store.TypeHash, expireAt, now, fill); err != nil {
 		c.replyStoreError(err)
 		return 0, false
 	}
@@ -242,8 +243,8 @@ func (c *client) delTableFields(sl *store.Slot, key []byte, h hashValue, fields 
 	case h.len() == 0:
 		sl.Delete(key)
 	case h.wasteful():
-		t, _ := h.rebuildTable(nil, 0, 0) // smaller than h
-		if err := sl.SetTyped(key, t, store.TypeHash, expireAt, now); err != nil {
+		size, fill, _ := h.tablePlan(0, 0) // smaller than h
+		if err := sl.SetTypedFunc(key, size, store.TypeHash, expireAt, now, fill); err != nil {
 			c.replyStoreError(err)
 			return 0, false
 		}

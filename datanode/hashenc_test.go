@@ -158,7 +158,8 @@ func FuzzValidHash(f *testing.F) {
 			// A table received from a peer is then written in place.
 			h.tableSetMany([][]byte{[]byte("f"), []byte("value"), []byte("new"), []byte("v")})
 			h.tableDel([]byte("f"))
-			if _, _, ok := h.grownWith([][]byte{[]byte("g"), []byte("w")}); !ok {
+			var added int
+			if _, _, ok := h.grownWith([][]byte{[]byte("g"), []byte("w")}, &added); !ok {
 				t.Fatal("could not grow a small table")
 			}
 		}

@@ -130,20 +130,22 @@ func (h hashValue) tableSetMany(pairs [][]byte) (added, done int) {
 	return added, done
 }
 
-// grownWith returns h rebuilt as a table with room for pairs and with
-// them set, and how many of their fields are new; false when it would
-// exceed htMaxSize.
-func (h hashValue) grownWith(pairs [][]byte) (hashValue, int, bool) {
+// grownWith returns the plan (see tablePlan) of h rebuilt as a table
+// with room for pairs and with them set, the count of their fields that
+// are new set by fill in *added; false when it would exceed htMaxSize.
+func (h hashValue) grownWith(pairs [][]byte, added *int) (int, func(t []byte), bool) {
 	extra := 0
 	for i := 0; i+1 < len(pairs); i += 2 {
 		extra += recordSize(pairs[i], pairs[i+1])
 	}
-	t, ok := h.rebuildTable(nil, len(pairs)/2, extra)
+	size, fill, ok := h.tablePlan(len(pairs)/2, extra)
 	if !ok {
-		return nil, 0, false
+		return 0, nil, false
 	}
-	added, _ := t.tableSetMany(pairs) // it has room for them all
-	return t, added, true
+	return size, func(t []byte) {
+		fill(t)
+		*added, _ = hashValue(t).tableSetMany(pairs) // it has room for them all
+	}, true
 }
 
 // tableDel removes field in place and reports whether it was there.
@@ -177,6 +179,21 @@ func tableSizes(count, data int) (slots, size int) {
 // dst[:0] (which must not overlap h), or false when it would exceed
 // htMaxSize.
 func (h hashValue) rebuildTable(dst []byte, extraFields, extraBytes int) (hashValue, bool) {
+	size, fill, ok := h.tablePlan(extraFields, extraBytes)
+	if !ok {
+		return nil, false
+	}
+	t := slices.Grow(dst[:0], size)[:size]
+	fill(t)
+	return t, true
+}
+
+// tablePlan returns the size of h (either encoding) rebuilt as a table
+// with room for extraFields more fields taking extraBytes more record
+// bytes, and a function that writes it into a value of that size (such as
+// the store's memory, see store.Slot.SetTypedFunc), or false when it would
+// exceed htMaxSize.
+func (h hashValue) tablePlan(extraFields, extraBytes int) (int, func(t []byte), bool) {
 	count, data := h.len(), extraBytes
 	h.each(func(f hashField) bool {
 		data += f.end - f.start
@@ -184,22 +201,25 @@ func (h hashValue) rebuildTable(dst []byte, extraFields, extraBytes int) (hashVa
 	})
 	slots, size := tableSizes(count+extraFields, data)
 	if size > htMaxSize {
-		return nil, false
+		return 0, nil, false
 	}
-	t := hashValue(slices.Grow(dst[:0], size)[:size])
-	clear(t[:htHeader+8*slots])
-	t[0] = hashTable
-	t.putU32(htCount, count)
-	t.putU32(htSlots, slots)
-	used := htHeader + 8*slots
-	idx := t.index()
-	h.each(func(f hashField) bool {
-		rhindex.Insert(idx, uint64(fieldHash(f.field))<<32|uint64(used))
-		used += copy(t[used:], h[f.start:f.end])
-		return true
-	})
-	t.putU32(htUsed, used)
-	return t, true
+	return size, func(b []byte) {
+		t := hashValue(b)
+		clear(t[:htHeader+8*slots])
+		t[0] = hashTable
+		t.putU32(htCount, count)
+		t.putU32(htSlots, slots)
+		used := htHeader + 8*slots
+		idx := t.index()
+		h.each(func(f hashField) bool {
+			rhindex.Insert(idx, uint64(fieldHash(f.field))<<32|uint64(used))
+			used += copy(t[used:], h[f.start:f.end])
+			return true
+		})
+		t.putU32(htUsed, used)
+		t.putU32(htGarbage, 0)
+		clear(t[used:]) // the spare bytes travel with the value: no stale memory
+	}, true
 }
 
 // validTable reports whether b is a well-formed table-encoded hash: every

@@ -62,7 +62,13 @@ func TestHashTableModel(t *testing.T) {
 			added, done := h.tableSetMany(pairs)
 			if done < len(pairs) {
 				var more int
-				h, more, _ = h.grownWith(pairs[done:])
+				size, fill, _ := h.grownWith(pairs[done:], &more)
+				t := make(hashValue, size)
+				for i := range t {
+					t[i] = 0xee // fill must not rely on zeroed memory
+				}
+				fill(t)
+				h = t
 				added += more
 				rebuilds++
 			}
