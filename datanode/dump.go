@@ -101,11 +101,7 @@ func appendRDBValue(dst []byte, typ store.Type, v []byte) []byte {
 			}
 			return rdb.AppendIntset(dst, vals)
 		}
-		members := make([][]byte, set.len())
-		for i := range members {
-			members[i] = set.member(i, nil)
-		}
-		return rdb.AppendSet(dst, members)
+		return rdb.AppendSet(dst, set.members())
 	case store.TypeZSet:
 		z := zsetValue(v)
 		members, scores := make([][]byte, z.len()), make([]float64, z.len())

@@ -187,7 +187,7 @@ func (c *client) setHash(sl *store.Slot, key []byte, h hashValue, found bool, pa
 	if !found {
 		h = emptyHash()
 	} else if h.encoding() == hashTable {
-		return c.setTableFields(sl, key, h, pairs, expireAt, now)
+		return c.setTableFields(sl, key, store.TypeHash, h, pairs, expireAt, now)
 	}
 	hb := getHashBuf()
 	defer hb.put()
@@ -205,9 +205,11 @@ func (c *client) setHash(sl *store.Slot, key []byte, h hashValue, found bool, pa
 	return added, c.storeHash(sl, key, nh, expireAt, now)
 }
 
-// setTableFields is setHash for a table-encoded hash: in place while the
-// value has room, then in a rebuilt value with room for the rest.
-func (c *client) setTableFields(sl *store.Slot, key []byte, h hashValue, pairs [][]byte, expireAt, now int64) (int, bool) {
+// setTableFields sets the field/value pairs of pairs in key's value h, a
+// table of type typ (a hash, or a set with empty values): in place while
+// the value has room, then in a rebuilt value with room for the rest. It
+// returns how many fields are new; on false it has replied an error.
+func (c *client) setTableFields(sl *store.Slot, key []byte, typ store.Type, h hashValue, pairs [][]byte, expireAt, now int64) (int, bool) {
 	added, done := 0, 0
 	sl.Modify(key, now, func(v []byte) { added, done = hashValue(v).tableSetMany(pairs) })
 	if done == len(pairs) {
@@ -219,18 +221,18 @@ func (c *client) setTableFields(sl *store.Slot, key []byte, h hashValue, pairs [
 		c.replyError(errHashTooLarge)
 		return 0, false
 	}
-	if err := sl.SetTypedFunc(key, size, store.TypeHash, expireAt, now, fill); err != nil {
+	if err := sl.SetTypedFunc(key, size, typ, expireAt, now, fill); err != nil {
 		c.replyStoreError(err)
 		return 0, false
 	}
 	return added + more, true
 }
 
-// delTableFields deletes fields from the table-encoded hash key, whose
-// value is h, in place, and returns how many were there; on false it has
-// replied an error. It deletes the key with its last field, and compacts
-// a table that has become mostly garbage.
-func (c *client) delTableFields(sl *store.Slot, key []byte, h hashValue, fields [][]byte, expireAt, now int64) (int, bool) {
+// delTableFields deletes fields from key's value h, a table of type typ,
+// in place, and returns how many were there; on false it has replied an
+// error. It deletes the key with its last field, and compacts a table
+// that has become mostly garbage.
+func (c *client) delTableFields(sl *store.Slot, key []byte, typ store.Type, h hashValue, fields [][]byte, expireAt, now int64) (int, bool) {
 	deleted := 0
 	sl.Modify(key, now, func(v []byte) {
 		for _, f := range fields {
@@ -244,7 +246,7 @@ func (c *client) delTableFields(sl *store.Slot, key []byte, h hashValue, fields 
 		sl.Delete(key)
 	case h.wasteful():
 		size, fill, _ := h.tablePlan(0, 0) // smaller than h
-		if err := sl.SetTypedFunc(key, size, store.TypeHash, expireAt, now, fill); err != nil {
+		if err := sl.SetTypedFunc(key, size, typ, expireAt, now, fill); err != nil {
 			c.replyStoreError(err)
 			return 0, false
 		}
@@ -359,7 +361,7 @@ func cmdHdel(c *client, args [][]byte) {
 		return
 	}
 	if h.encoding() == hashTable {
-		if deleted, ok := c.delTableFields(sl, key, h, args[2:], expireAt, now); ok {
+		if deleted, ok := c.delTableFields(sl, key, store.TypeHash, h, args[2:], expireAt, now); ok {
 			c.replyInt(int64(deleted))
 		}
 		return

@@ -205,10 +205,8 @@ func (h hashValue) tablePlan(extraFields, extraBytes int) (int, func(t []byte), 
 	}
 	return size, func(b []byte) {
 		t := hashValue(b)
-		clear(t[:htHeader+8*slots])
-		t[0] = hashTable
+		t.initTable(slots)
 		t.putU32(htCount, count)
-		t.putU32(htSlots, slots)
 		used := htHeader + 8*slots
 		idx := t.index()
 		h.each(func(f hashField) bool {
@@ -217,9 +215,17 @@ func (h hashValue) tablePlan(extraFields, extraBytes int) (int, func(t []byte), 
 			return true
 		})
 		t.putU32(htUsed, used)
-		t.putU32(htGarbage, 0)
 		clear(t[used:]) // the spare bytes travel with the value: no stale memory
 	}, true
+}
+
+// initTable writes an empty table with an index of slots positions at the
+// start of h.
+func (h hashValue) initTable(slots int) {
+	clear(h[:htHeader+8*slots])
+	h[0] = hashTable
+	h.putU32(htSlots, slots)
+	h.putU32(htUsed, htHeader+8*slots)
 }
 
 // validTable reports whether b is a well-formed table-encoded hash: every
