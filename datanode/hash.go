@@ -587,18 +587,32 @@ func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
 		c.replyArray(0)
 		return
 	}
-	fs := h.fields()
 	if count < 0 || count == 1 {
 		n := count
 		if n < 0 {
 			n = -n
 		}
 		c.replyArray(int(n) * per)
+		if h.encoding() == hashTable {
+			for range n {
+				reply(h.randomField())
+			}
+			return
+		}
+		fs := h.fields()
 		for range n {
 			reply(fs[rand.IntN(len(fs))])
 		}
 		return
 	}
+	if h.encoding() == hashTable && 2*count <= int64(h.len()) {
+		c.replyArray(int(count) * per)
+		for _, f := range h.randomFields(int(count)) {
+			reply(f)
+		}
+		return
+	}
+	fs := h.fields()
 	if count >= int64(len(fs)) {
 		c.replyArray(len(fs) * per)
 		for _, f := range fs {

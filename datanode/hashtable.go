@@ -319,3 +319,20 @@ func (h hashValue) randomField() hashField {
 		}
 	}
 }
+
+// randomFields returns k distinct fields of a table chosen at random (k
+// at most half its fields): distinct random index positions, a few tries
+// each, since the index is at least 1/8 full.
+func (h hashValue) randomFields(k int) []hashField {
+	t := h.index()
+	seen := make(map[int]bool, k)
+	out := make([]hashField, 0, k)
+	for len(out) < k {
+		q := rand.IntN(t.Len())
+		if e := t.At(q); e != 0 && !seen[q] {
+			seen[q] = true
+			out = append(out, h.next(int(uint32(e))))
+		}
+	}
+	return out
+}

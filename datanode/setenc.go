@@ -106,18 +106,10 @@ func (s setValue) randomDistinct(k int) [][]byte {
 		}
 		return ms[:k]
 	}
-	// Few of many: distinct random index positions, a few tries each (the
-	// index is at least 1/8 full).
-	h := hashValue(s)
-	t := h.index()
-	seen := make(map[int]bool, k)
-	out := make([][]byte, 0, k)
-	for len(out) < k {
-		q := rand.IntN(t.Len())
-		if e := t.At(q); e != 0 && !seen[q] {
-			seen[q] = true
-			out = append(out, h.next(int(uint32(e))).field)
-		}
+	fs := hashValue(s).randomFields(k)
+	out := make([][]byte, len(fs))
+	for i, f := range fs {
+		out[i] = f.field
 	}
 	return out
 }
