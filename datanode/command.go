@@ -134,7 +134,7 @@ func buildCommandTable() map[string]*command {
 		setCommands(),
 		{objectCommand()},
 		keyCommands(),
-		serverCommands(),
+		serverCommands(), {memoryCommand()},
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
