@@ -68,3 +68,23 @@ func TestSortAgainstRedis(t *testing.T) {
 		diffAgainstRedis(t, []string{"RPUSH nums 1 " + v, "SORT nums", "SORT nums ALPHA"}, nil)
 	}
 }
+
+// TestSortTransactionsAndScripts checks SORT with patterns inside MULTI
+// and from scripts (where a set's own order gives way to ALPHA), and that
+// SORT STORE wakes a client blocked on its destination, against Redis.
+func TestSortTransactionsAndScripts(t *testing.T) {
+	t.Setenv("LC_ALL", "C")
+	diffAgainstRedis(t, []string{
+		"RPUSH l a b c d", "MSET w_a 4 w_b 3 w_c 2 w_d 1 o_a A o_d D",
+		"MULTI", "SORT l BY w_* GET o_* GET #", "SET w_a 0", "SORT l BY w_* STORE d", "LRANGE d 0 -1", "EXEC",
+		"EVAL \"return redis.call('sort', KEYS[1], 'by', 'w_*', 'get', '#', 'get', 'o_*')\" 1 l",
+		"EVAL \"return redis.call('sort_ro', KEYS[1], 'by', 'w_*', 'desc')\" 1 l",
+		"SADD s c a b", "EVAL \"return redis.call('sort', KEYS[1], 'by', 'nosort')\" 1 s",
+		"EVAL \"return redis.call('sort', KEYS[1], 'by', 'nosort', 'desc')\" 1 s",
+		"EVAL \"return redis.call('sort', KEYS[1], 'by', 'nokey', 'alpha', 'store', KEYS[2])\" 2 s d", "LRANGE d 0 -1",
+	}, nil)
+	compareBlockScript(t, blockScript{
+		"B RPUSH src 3 1 2",
+		"A> BLPOP dst 0", "BLOCKED 1", "B SORT src STORE dst", "A<", "B LRANGE dst 0 -1",
+	})
+}
