@@ -34,6 +34,10 @@ var sortDiffScript = []string{
 	"SORT l BY w_* GET # GET w_*", "SORT l GET nostar", "SORT l GET #", "SORT l GET ## ", "SORT l BY nosort GET o_* LIMIT 1 2",
 	"SORT l BY w_* DESC GET o_* STORE d", "LRANGE d 0 -1", "TYPE d", "SORT l GET oh_*->", "SORT l GET o_*->name",
 	"SORT_RO l BY w_* GET # GET o_*",
+	// C strings: a pattern ends at a NUL byte for '*', "#" and "->", not for the key.
+	"SET \"o_a\\x00x\" nul", "SORT l GET \"o_*\\x00x\" GET \"#\\x00\" GET \"o_*\\x00->\"", "SORT l BY \"w\\x00*\" DESC",
+	"HSET \"n\\x00a\" f 1", "SORT l BY \"*\\x00a->f\" ALPHA", "RPUSH nul \"b\\x00a\" \"b\\x00b\" b", "SORT nul ALPHA", "SORT nul ALPHA STORE d",
+	"LRANGE d 0 -1", "SORT nul BY w_* ALPHA",
 	// STORE: replaces any type, drops the TTL, an empty result deletes.
 	"SET d x EX 100", "SORT l ALPHA STORE d", "TYPE d", "TTL d", "LRANGE d 0 -1", "SORT nokey STORE d", "EXISTS d",
 	"SORT l LIMIT 0 0 STORE d", "SORT l STORE d", "SORT l ALPHA STORE d STORE e", "EXISTS d", "LRANGE e 0 -1",
