@@ -52,8 +52,10 @@ func (c *client) sort(args [][]byte, readonly bool) {
 		ids = append(ids, slot.Of(o.store))
 	}
 	for attempt := 0; ; attempt++ {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
 		unlock := c.srv.store.LockSlots(ids)
-		locked := slices.Clone(ids) // sorted now
+		locked := slices.Clone(ids)
 		missing, done := c.sortLocked(key, o, func(id int) bool {
 			_, found := slices.BinarySearch(locked, id)
 			return found
