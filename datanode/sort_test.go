@@ -1,6 +1,9 @@
 package datanode
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // sortDiffScript exercises SORT and SORT_RO on every type, with each
 // option and error, for TestSortAgainstRedis. Sets hold integers or a
@@ -91,4 +94,22 @@ func TestSortTransactionsAndScripts(t *testing.T) {
 		"B RPUSH src 3 1 2",
 		"A> BLPOP dst 0", "BLOCKED 1", "B SORT src STORE dst", "A<", "B LRANGE dst 0 -1",
 	})
+}
+
+// TestSortAlphaTiesStable pins down where CHKV departs from Redis: with BY
+// and a LIMIT narrower than the result, Redis sorts with a partial
+// quicksort that, from 7 elements on, does not keep ALPHA ties (equal or
+// missing BY values) in the elements' order (it answers "30 2 3 ..."
+// here); CHKV's sort is stable in every case, as Redis's is without LIMIT.
+func TestSortAlphaTiesStable(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.dial(t)
+	args := []string{"RPUSH", "l"}
+	for i := 1; i <= 30; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	c.do(args...)
+	if got := c.do("SORT", "l", "BY", "nokey_*", "ALPHA", "LIMIT", "0", "5"); got != `["1" "2" "3" "4" "5"]` {
+		t.Errorf("SORT BY nokey_* ALPHA LIMIT 0 5 = %s", got)
+	}
 }
