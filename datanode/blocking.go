@@ -51,7 +51,11 @@ type tryResult int
 const (
 	tryEmpty  tryResult = iota // the key holds nothing to pop: nothing replied
 	tryServed                  // the command was served and replied
-	tryError                   // an error was replied (WRONGTYPE)
+	tryError                   // an error was replied (WRONGTYPE): a blocked client keeps waiting
+	// tryFailed is an error replied that ends the command even when it was
+	// blocked: BLMOVE's destination is not a list when the source gets an
+	// element, which Redis answers with WRONGTYPE, leaving the element.
+	tryFailed
 )
 
 // blockTry tries to serve a blocking command from key for c, locking what it
@@ -268,6 +272,9 @@ func (s *Server) serveReady(c *client) {
 			r := w.try(sc, []byte(key))
 			if r == tryEmpty {
 				break
+			}
+			if r == tryFailed {
+				h.release(w, sc.out)
 			}
 			if r == tryServed {
 				h.release(w, sc.out)

@@ -48,6 +48,7 @@ type client struct {
 	held       *heldSlots  // the slots a running EXEC holds, else nil
 	heldBuf    heldSlots   // what held points to, kept for the next EXEC
 	readyKeys  []string    // keys written that clients may be blocked on (blocking.go)
+	inScript   bool        // a script's redis.call runs the current command (SORT orders a set then)
 
 	waiter atomic.Pointer[waiter] // the blocking command c waits in, else nil
 

@@ -74,6 +74,13 @@ type command struct {
 	// keySpecs, when set, replace the key spec derived from firstKey,
 	// lastKey and keyStep (see keyspec.go).
 	keySpecs []keySpec
+	// getKeys, when set, finds the keys of a call instead of keySpecs, as
+	// Redis's getkeys_proc does for SORT.
+	getKeys func(args [][]byte) []keyRef
+	// patternKeys, when set, reports whether a call reads keys its
+	// arguments do not name (SORT's BY and GET patterns): EXEC, which
+	// cannot know them in advance, then holds every slot.
+	patternKeys func(args [][]byte) bool
 }
 
 // commandDoc is what COMMAND DOCS reports for a command.
@@ -94,7 +101,9 @@ type docExtra struct {
 	replacedBy      string
 	tips            []string // COMMAND INFO's tips
 	categories      []string // ACL categories beyond those aclCategories derives
-
+	// notCategories are ACL categories aclCategories derives that Redis
+	// does not give the command (SORT is generic but not @keyspace).
+	notCategories []string
 }
 
 // arityOK reports whether argc arguments (the name included) fit the arity.
@@ -134,12 +143,12 @@ func buildCommandTable() map[string]*command {
 		setCommands(),
 		{objectCommand()},
 		keyCommands(),
-		serverCommands(),
+		serverCommands(), {memoryCommand()},
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
 		dumpCommands(),
-		bitmapCommands(), {lcsCommand(), copyCommand()},
+		bitmapCommands(), {lcsCommand(), copyCommand()}, sortCommands(),
 		scriptingCommands(),
 	} {
 		for _, cmd := range family {

@@ -180,7 +180,7 @@ func (sl *Slot) overwrite(q int, h uint32, key, value []byte, vlen int, fill fun
 		if exp {
 			binary.LittleEndian.PutUint64(sl.slab[e.exp:], uint64(expireAt))
 		}
-		sl.slab[off] = sl.slab[off]&^hdrTypeMask | byte(typ)<<hdrTypeShift
+		sl.slab[off] = sl.slab[off]&^(hdrTypeMask|hdrRaw) | byte(typ)<<hdrTypeShift
 		binary.LittleEndian.PutUint32(sl.slab[e.acc:], acc)
 		if out {
 			copy(a.bytes(e.ref(sl.slab), e.vlen), value)
@@ -264,6 +264,7 @@ func (sl *Slot) SetExpire(key []byte, expireAt int64, now int64) (bool, error) {
 	acc := binary.LittleEndian.Uint32(sl.slab[e.acc:])
 	newOff := sl.used
 	sl.used += putEntry(sl.slab, newOff, e.keyBytes(sl.slab), e.vlen, value, ref, out, expireAt, acc, e.typ())
+	sl.slab[newOff] |= e.flags & hdrRaw
 	sl.idx[q] = makeEnt(entHash(sl.idx[q]), newOff, exp)
 	sl.addGarbage(oldSize)
 	if exp {
