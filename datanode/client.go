@@ -51,6 +51,11 @@ type client struct {
 
 	waiter atomic.Pointer[waiter] // the blocking command c waits in, else nil
 
+	inScript   bool        // a script's redis.call is running (MONITOR's "lua")
+	postponed  [][]byte    // the command CLIENT PAUSE holds (pause.go)
+	monitoring atomic.Bool // in MONITOR mode (monitor.go)
+	noEvict    atomic.Bool // CLIENT NO-EVICT on
+
 	name       atomic.Pointer[string]
 	lastActive atomic.Int64 // Unix ms of the last command
 	lastCmd    atomic.Pointer[string]

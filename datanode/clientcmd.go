@@ -35,6 +35,12 @@ func clientCommand() *command {
 				doc: commandDoc{"connection", "Terminates open connections.", "2.4.0", "O(N) where N is the number of client connections",
 					"<ip:port | " + clientKillFilter + " [" + clientKillFilter + " ...]>"}},
 			clientUnblockCommand(sub),
+			{name: "client|pause", arity: -3, flags: flagAdmin | sub, run: cmdClientPause,
+				doc: commandDoc{"connection", "Suspends commands processing.", "3.0.0", "O(1)", "timeout [WRITE | ALL]"}},
+			{name: "client|unpause", arity: 2, flags: flagAdmin | sub, run: cmdClientUnpause,
+				doc: commandDoc{"connection", "Resumes processing commands from paused clients.", "6.2.0", "O(N) Where N is the number of paused clients", ""}},
+			{name: "client|no-evict", arity: 3, flags: flagAdmin | sub, run: cmdClientNoEvict,
+				doc: commandDoc{"connection", "Sets the client eviction mode of the connection.", "7.0.0", "O(1)", "<ON | OFF>"}},
 			{name: "client|help", arity: 2, flags: flagLoading | flagStale, run: cmdClientHelp,
 				doc: commandDoc{"connection", "Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""}},
 		})
@@ -338,18 +344,24 @@ func (c *client) infoLine(now time.Time) string {
 		cmd = *p
 	}
 	flags := ""
-	multiLen := c.multiLen.Load()
-	if multiLen >= 0 {
-		flags = "x"
+	if c.monitoring.Load() {
+		flags = "O"
 	}
 	if c.inPubSub() {
 		flags += "P"
+	}
+	multiLen := c.multiLen.Load()
+	if multiLen >= 0 {
+		flags += "x"
 	}
 	if c.blockedNow() {
 		flags += "b"
 	}
 	if _, unix := c.conn.LocalAddr().(*net.UnixAddr); unix {
 		flags += "U"
+	}
+	if c.noEvict.Load() {
+		flags += "e"
 	}
 	if flags == "" {
 		flags = "N"

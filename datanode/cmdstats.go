@@ -2,6 +2,7 @@ package datanode
 
 import (
 	"math/bits"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -80,6 +81,11 @@ type cmdStat struct {
 	results [numResults]atomic.Uint64
 	buckets [latencyBuckets]atomic.Uint64
 	sumNs   atomic.Uint64
+	// rejected counts the runs refused before they ran, failed the runs
+	// that answered an error: INFO commandstats' rejected_calls and
+	// failed_calls.
+	rejected atomic.Uint64
+	failed   atomic.Uint64
 	// pad keeps two commands' counters off one cache line.
 	_ [64]byte
 }
@@ -90,11 +96,47 @@ func (st *cmdStat) observe(d time.Duration) {
 	st.sumNs.Add(uint64(max(d, 0)))
 }
 
+// cmdTotals are one command's counters at one moment, as INFO
+// commandstats reports them.
+type cmdTotals struct {
+	calls, sumNs, rejected, failed uint64
+}
+
+// snapshot reads the command's counters.
+func (st *cmdStat) snapshot() cmdTotals {
+	var t cmdTotals
+	for i := range st.buckets {
+		t.calls += st.buckets[i].Load()
+	}
+	t.sumNs = st.sumNs.Load()
+	t.rejected = st.rejected.Load()
+	t.failed = st.failed.Load()
+	return t
+}
+
+// minus returns the counts since base.
+func (t cmdTotals) minus(base cmdTotals) cmdTotals {
+	return cmdTotals{t.calls - base.calls, t.sumNs - base.sumNs, t.rejected - base.rejected, t.failed - base.failed}
+}
+
 // cmdStats are the per-command counters of a server, indexed by command
-// id; the last entry counts unknown commands.
+// id; the last entry counts unknown commands. The counters only grow (they
+// are Prometheus counters); CONFIG RESETSTAT records them in base, which
+// INFO commandstats subtracts.
 type cmdStats struct {
 	names []string // by id: the command's name; "unknown" last
 	stats []cmdStat
+	mu    sync.Mutex
+	base  []cmdTotals // by id: the counters at the last CONFIG RESETSTAT
+}
+
+// reset makes INFO commandstats start from zero.
+func (cs *cmdStats) reset() {
+	cs.mu.Lock()
+	for id := range cs.stats {
+		cs.base[id] = cs.stats[id].snapshot()
+	}
+	cs.mu.Unlock()
 }
 
 // unknownCommand is the command label of commands the node does not know.
@@ -110,6 +152,7 @@ func newCmdStats(table map[string]*command) *cmdStats {
 	}
 	cs.names = append(cs.names, unknownCommand)
 	cs.stats = make([]cmdStat, len(cs.names))
+	cs.base = make([]cmdTotals, len(cs.names))
 	return cs
 }
 

@@ -270,7 +270,9 @@ func (c *client) scriptCommand(r *scriptRun, args [][]byte) ([]byte, string) {
 		}
 	}
 	mark := len(c.out)
+	c.inScript = true
 	s.call(c, cmd, &s.cmdStats.stats[cmd.id], args)
+	c.inScript = false
 	reply := slices.Clone(c.out[mark:])
 	c.out = c.out[:mark]
 	return reply, ""
