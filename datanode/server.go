@@ -42,7 +42,7 @@ type Server struct {
 	settings atomic.Pointer[Settings]
 	store    *store.Store
 	commands map[string]*command
-	cmdStats *cmdStats // per-command counters, indexed by command.id
+	cmdStats *cmdStats  // per-command counters, indexed by command.id
 	errors   errorStats // error replies by code (INFO errorstats)
 	monitors monitors   // the clients in MONITOR mode (monitor.go)
 	slowlog  slowlog    // SLOWLOG's entries
