@@ -109,7 +109,7 @@ func cmdSlowlogGet(c *client, args [][]byte) {
 			count = math.MaxInt64
 		}
 	default:
-		c.replyError("ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.")
+		c.replyError(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%s'. Try SLOWLOG HELP.", args[1]))
 		return
 	}
 	l := &c.srv.slowlog
