@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -167,7 +168,7 @@ func cmdClientPause(c *client, args [][]byte) {
 			return
 		}
 	} else if len(args) != 3 {
-		c.replyError("ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.")
+		c.replyError(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP.", args[1]))
 		return
 	}
 	ms, ok := parseInt(args[2])
