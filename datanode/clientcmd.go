@@ -276,6 +276,10 @@ func cmdClientHelp(c *client, _ [][]byte) {
 		"      Return clients of specified type.",
 		"    * ID <client-id> [<client-id> ...]",
 		"      Return clients with the specified IDs.",
+		"UNPAUSE",
+		"    Stop the current client pause, resuming traffic.",
+		"PAUSE <timeout> [WRITE|ALL]",
+		"    Suspend all, or just write, clients for <timeout> milliseconds.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
 		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
@@ -284,6 +288,8 @@ func cmdClientHelp(c *client, _ [][]byte) {
 		"    Set client meta attr. Options are:",
 		"    * LIB-NAME: the client lib name.",
 		"    * LIB-VER: the client lib version.",
+		"NO-EVICT (ON|OFF)",
+		"    Protect current client connection from eviction.",
 	})
 }
 

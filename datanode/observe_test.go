@@ -3,6 +3,7 @@ package datanode
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,5 +249,94 @@ func TestMonitor(t *testing.T) {
 	}
 	if redis != "" && node != redis {
 		t.Errorf("MONITOR differs\nnode:\n%s\nredis:\n%s", node, redis)
+	}
+}
+
+// TestMonitorSlowIsDisconnected gives a monitor that never reads more
+// output than client-output-buffer-limit normal allows: it is
+// disconnected, and the server goes on serving the writer.
+func TestMonitorSlowIsDisconnected(t *testing.T) {
+	for _, model := range []string{IOModelGoroutine, IOModelEpoll} {
+		t.Run(model, func(t *testing.T) {
+			if model == IOModelEpoll && !epollSupported {
+				t.Skip("no epoll")
+			}
+			s := startServer(t, func(cfg *Config) {
+				cfg.IOModel = model
+				cfg.Settings.OutputBufferLimits.Normal = outputBufferLimit{Hard: 1 << 20}
+			})
+			m, c := s.dial(t), s.dial(t)
+			if got := m.do("MONITOR"); got != "OK" {
+				t.Fatalf("MONITOR = %s", got)
+			}
+			// m never reads again. Each SET queues ~64 KiB for it; the
+			// socket buffers take some megabytes, then its limit is hit.
+			value := strings.Repeat("v", 64<<10)
+			monitors := func() int { return strings.Count(c.do("CLIENT", "LIST"), " flags=O ") }
+			for i := 0; monitors() == 1; i++ {
+				if i > 10000 {
+					t.Fatal("the monitor was never disconnected")
+				}
+				if got := c.do("SET", "k", value); got != "OK" {
+					t.Fatalf("SET = %s", got)
+				}
+			}
+			if _, err := m.readUntilClosed(10 * time.Second); err != nil {
+				t.Errorf("the monitor's connection was not closed: %v", err)
+			}
+			if got := s.monitors.n.Load(); got != 0 {
+				t.Errorf("%d monitors left", got)
+			}
+		})
+	}
+}
+
+// TestMonitorConcurrent runs writers while monitors come and go, for the
+// race detector, and checks that a monitor sees each writer's commands in
+// the order it sent them.
+func TestMonitorConcurrent(t *testing.T) {
+	s := startServer(t, nil)
+	m := s.dial(t)
+	m.do("MONITOR")
+	const writers, each = 4, 50
+	done := make(chan struct{})
+	for w := range writers {
+		c := s.dial(t)
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				c.send("SET", "k"+strconv.Itoa(w), strconv.Itoa(i))
+				if _, err := readReply(c.r); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	churn := s.dial(t)
+	for range 5 {
+		churn.do("MONITOR")
+		churn.do("RESET")
+	}
+	for range writers {
+		<-done
+	}
+	next := make([]int, writers)
+	re := regexp.MustCompile(`"SET" "k(\d)" "(\d+)"$`)
+	for seen := 0; seen < writers*each; {
+		l := m.reply()
+		if strings.HasSuffix(l, `"RESET"`) {
+			continue
+		}
+		g := re.FindStringSubmatch(l)
+		if g == nil {
+			t.Fatalf("unexpected monitor line %q", l)
+		}
+		seen++
+		w, _ := strconv.Atoi(g[1])
+		i, _ := strconv.Atoi(g[2])
+		if i != next[w] {
+			t.Fatalf("writer %d: saw value %d, want %d", w, i, next[w])
+		}
+		next[w]++
 	}
 }
