@@ -309,8 +309,14 @@ func (s *Server) clientsByID() []*client {
 }
 
 // peerAddr is a client's address as CLIENT LIST prints it: ip:port, or the
-// socket path and ":0" for a Unix socket.
-func peerAddr(conn net.Conn) string { return formatAddr(conn.RemoteAddr(), conn.LocalAddr()) }
+// socket path and ":0" for a Unix socket; "" for the HTTP API's clients,
+// which have no connection.
+func peerAddr(conn net.Conn) string {
+	if conn == nil {
+		return ""
+	}
+	return formatAddr(conn.RemoteAddr(), conn.LocalAddr())
+}
 
 // localAddr is the address a client connected to, as CLIENT LIST's laddr.
 func localAddr(conn net.Conn) string { return formatAddr(conn.LocalAddr(), conn.LocalAddr()) }

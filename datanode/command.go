@@ -268,9 +268,13 @@ func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 	c.noteReady(cmd, args)
 	d := time.Since(start)
 	cs.observe(d)
-	st := s.settings.Load()
-	s.maybeSlowlog(st, c, cmd, args, d)
-	s.maybeLatency(st, cmd, d)
+	// The slow log and the latency monitor cost two comparisons unless
+	// the command was slow.
+	if st := s.settings.Load(); (st.SlowlogLogSlowerThan >= 0 && d.Microseconds() >= st.SlowlogLogSlowerThan) ||
+		(st.LatencyMonitorThreshold > 0 && d.Milliseconds() >= st.LatencyMonitorThreshold) {
+		s.maybeSlowlog(st, c, cmd, args, d)
+		s.maybeLatency(st, cmd, d)
+	}
 	if s.monitors.n.Load() > 0 {
 		s.maybeFeedMonitors(c, cmd, args)
 	}

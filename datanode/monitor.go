@@ -148,7 +148,9 @@ func appendMonitorLine(b []byte, now time.Time, c *client, args [][]byte, fromSc
 	case fromScript:
 		b = append(b, "lua"...)
 	default:
-		if a, ok := c.conn.LocalAddr().(*net.UnixAddr); ok {
+		if c.conn == nil { // the HTTP API's client
+			b = append(b, "http"...)
+		} else if a, ok := c.conn.LocalAddr().(*net.UnixAddr); ok {
 			b = append(b, "unix:"...)
 			b = append(b, a.Name...)
 		} else {
