@@ -20,15 +20,15 @@ func latencyCommand() *command {
 	return newContainer("latency", -2, 0, commandDoc{"server", "A container for latency diagnostics commands.", "2.8.13", "Depends on subcommand.", ""},
 		[]*command{
 			{name: "latency|latest", arity: 2, flags: sub, run: cmdLatencyLatest,
-				doc: commandDoc{"server", "Returns the latest latency samples for all events.", "2.8.13", "O(1)", ""}},
+				doc: commandDoc{"server", "Return the latest latency samples for all events.", "2.8.13", "O(1)", ""}},
 			{name: "latency|history", arity: 3, flags: sub, run: cmdLatencyHistory,
-				doc: commandDoc{"server", "Returns timestamp-latency samples for an event.", "2.8.13", "O(1)", "event"}},
+				doc: commandDoc{"server", "Return timestamp-latency samples for the event.", "2.8.13", "O(1)", "event"}},
 			{name: "latency|reset", arity: -2, flags: sub, run: cmdLatencyReset,
-				doc: commandDoc{"server", "Resets the latency data for one or more events.", "2.8.13", "O(1)", "[event [event ...]]"}},
+				doc: commandDoc{"server", "Reset latency data for one or more events.", "2.8.13", "O(1)", "[event [event ...]]"}},
 			{name: "latency|doctor", arity: 2, flags: sub, run: cmdLatencyDoctor,
-				doc: commandDoc{"server", "Returns a human-readable latency analysis report.", "2.8.13", "O(1)", ""}},
+				doc: commandDoc{"server", "Return a human readable latency analysis report.", "2.8.13", "O(1)", ""}},
 			{name: "latency|help", arity: 2, flags: flagLoading | flagStale, run: cmdLatencyHelp,
-				doc: commandDoc{"server", "Returns helpful text about the different subcommands.", "2.8.13", "O(1)", ""}},
+				doc: commandDoc{"server", "Show helpful text about the different subcommands.", "2.8.13", "O(1)", ""}},
 		})
 }
 

@@ -11,7 +11,7 @@ import (
 // monitorCommand is MONITOR.
 func monitorCommand() *command {
 	return &command{name: "monitor", arity: 1, flags: flagAdmin | flagNoScript | flagLoading | flagStale, run: cmdMonitor,
-		doc: commandDoc{"server", "Listens for all requests received by the server in real-time.", "1.0.0", "", ""}}
+		doc: commandDoc{"server", "Listen for all requests received by the server in real time", "1.0.0", "O(1)", ""}}
 }
 
 // errMonitorInMulti is Redis's reply to MONITOR run by EXEC.

@@ -25,11 +25,11 @@ func slowlogCommand() *command {
 	return newContainer("slowlog", -2, 0, commandDoc{"server", "A container for slow log commands.", "2.2.12", "Depends on subcommand.", ""},
 		[]*command{
 			{name: "slowlog|get", arity: -2, flags: sub, run: cmdSlowlogGet,
-				doc: commandDoc{"server", "Returns the slow log's entries.", "2.2.12", "O(N) where N is the number of entries returned", "[count]"}},
+				doc: commandDoc{"server", "Get the slow log's entries", "2.2.12", "O(N) where N is the number of entries returned", "[count]"}},
 			{name: "slowlog|len", arity: 2, flags: sub, run: cmdSlowlogLen,
-				doc: commandDoc{"server", "Returns the number of entries in the slow log.", "2.2.12", "O(1)", ""}},
+				doc: commandDoc{"server", "Get the slow log's length", "2.2.12", "O(1)", ""}},
 			{name: "slowlog|reset", arity: 2, flags: sub, run: cmdSlowlogReset,
-				doc: commandDoc{"server", "Clears all entries from the slow log.", "2.2.12", "O(N) where N is the number of entries in the slowlog", ""}},
+				doc: commandDoc{"server", "Clear all entries from the slow log", "2.2.12", "O(N) where N is the number of entries in the slowlog", ""}},
 			{name: "slowlog|help", arity: 2, flags: flagLoading | flagStale, run: cmdSlowlogHelp,
 				doc: commandDoc{"server", "Show helpful text about the different subcommands", "6.2.0", "O(1)", ""}},
 		})
