@@ -340,3 +340,50 @@ func TestMonitorConcurrent(t *testing.T) {
 		next[w]++
 	}
 }
+
+// clientFields returns the field names of a CLIENT INFO reply and its
+// flags.
+func clientFields(info string) (names []string, flags string) {
+	for _, f := range strings.Fields(strings.Trim(info, `"\n`)) {
+		k, v, _ := strings.Cut(f, "=")
+		names = append(names, k)
+		if k == "flags" {
+			flags = v
+		}
+	}
+	return names, flags
+}
+
+// TestMonitorClientInfo compares a monitor's CLIENT INFO with Redis's: the
+// fields (Redis 7.0's, then the lib-name and lib-ver of 7.2, which CHKV
+// adds for CLIENT SETINFO) and the O flag; the command is then shown to
+// the monitor itself.
+func TestMonitorClientInfo(t *testing.T) {
+	node, redis := bothServers(t, func(t *testing.T, dial func() *respConn) string {
+		m := dial()
+		m.do("MONITOR")
+		names, flags := clientFields(m.reply2("CLIENT", "INFO"))
+		line := readMonitor(t, m, 1)[0]
+		return strings.Join(names, " ") + " | " + strings.TrimSuffix(flags, "U") + " | " + line
+	})
+	want := "id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free argv-mem multi-mem rbs rbp obl oll omem tot-mem events cmd user redir resp"
+	if node != want+` lib-name lib-ver | O | [client] "CLIENT" "INFO"` {
+		t.Errorf("datanode: %s", node)
+	}
+	if redis != "" && redis != want+` | O | [client] "CLIENT" "INFO"` {
+		t.Errorf("redis: %s", redis)
+	}
+}
+
+// reply2 sends a command and returns its reply's text.
+func (c *respConn) reply2(args ...string) string {
+	c.t.Helper()
+	c.send(args...)
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	v, err := readReply(c.r)
+	if err != nil {
+		c.t.Fatalf("read reply: %v", err)
+	}
+	b, _ := v.([]byte)
+	return string(b)
+}
