@@ -282,8 +282,11 @@ func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 	if len(c.out) > mark && c.out[mark] == '-' {
 		r = classifyError(c.out[mark+1:])
 		cs.failed.Add(1)
-		s.errors.record(c.out[mark+1:])
+		if !c.errorCounted {
+			s.errors.record(c.out[mark+1:])
+		}
 	}
+	c.errorCounted = false
 	cs.results[r].Add(1)
 }
 

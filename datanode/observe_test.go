@@ -387,3 +387,27 @@ func (c *respConn) reply2(args ...string) string {
 	b, _ := v.([]byte)
 	return string(b)
 }
+
+// TestErrorStatsScripts: an error reply of redis.call counts once, when
+// its command ran, not again as the script's reply; an error the script
+// makes itself counts as the script's reply.
+func TestErrorStatsScripts(t *testing.T) {
+	node, redis := bothServers(t, func(t *testing.T, dial func() *respConn) string {
+		c := dial()
+		c.do("SET", "a", "x")
+		c.do("CONFIG", "RESETSTAT")
+		c.do("EVAL", "return redis.call('incr','a')", "0")
+		c.do("EVAL", "return redis.pcall('incr','a')", "0")
+		c.do("EVAL", "return redis.error_reply('MY err')", "0")
+		return infoFields(c, "everything", "errorstat_", "total_error_replies", "cmdstat_eval:", "cmdstat_incr:")
+	})
+	want := "cmdstat_eval:calls=3,rejected_calls=0,failed_calls=3\n" +
+		"cmdstat_incr:calls=2,rejected_calls=0,failed_calls=2\n" +
+		"errorstat_ERR:count=2\nerrorstat_MY:count=1\ntotal_error_replies:3"
+	if node != want {
+		t.Errorf("datanode:\n%s\nwant:\n%s", node, want)
+	}
+	if redis != "" && redis != want {
+		t.Errorf("redis:\n%s\nwant:\n%s", redis, want)
+	}
+}
