@@ -411,3 +411,14 @@ func TestErrorStatsScripts(t *testing.T) {
 		t.Errorf("redis:\n%s\nwant:\n%s", redis, want)
 	}
 }
+
+func TestMonitorScripts(t *testing.T) {
+	scriptTest(t, "refused", []step{
+		{"MONITOR x", "(error) ERR wrong number of arguments for 'monitor' command"},
+		{"MULTI", "OK"},
+		{"MONITOR", "QUEUED"},
+		{"EXEC", "[(error) ERR MONITOR isn't allowed for DENY BLOCKING client]"},
+		{"EVAL \"return redis.call('monitor')\" 0", "*"},
+		{"EVAL \"return redis.pcall('monitor')\" 0", "(error) ERR This Redis command is not allowed from script"},
+	})
+}
