@@ -33,7 +33,7 @@ type clientPause struct {
 // mayReplicateCommands are the commands that CLIENT PAUSE WRITE holds
 // besides those flagged write: Redis's "may-replicate" ones.
 var mayReplicateCommands = map[string]bool{
-	"eval": true, "evalsha": true, "publish": true, "spublish": true, "pfcount": true, "script": true,
+	"eval": true, "evalsha": true, "publish": true, "spublish": true, "pfcount": true,
 }
 
 // pauses reports whether cmd, run by c with args, must wait for the pause
