@@ -28,6 +28,9 @@ type clientPause struct {
 	tmr  *time.Timer // ends it
 	// waiting are the postponed clients, in arrival order.
 	waiting []*waiter
+	// ended is closed when the current pause ends; the HTTP API's
+	// clients, which have no connection owner to postpone them, wait on it.
+	ended chan struct{}
 }
 
 // mayReplicateCommands are the commands that CLIENT PAUSE WRITE holds
@@ -36,7 +39,7 @@ var mayReplicateCommands = map[string]bool{
 	"eval": true, "evalsha": true, "publish": true, "spublish": true, "pfcount": true,
 }
 
-// pauses reports whether cmd, run by c with args, must wait for the pause
+// pauses reports whether cmd, run by c, must wait for a pause of kind
 // to end. A monitor is never paused (it is a replica to Redis).
 func (c *client) pauses(kind int32, cmd *command) bool {
 	if c.monitoring.Load() {
@@ -68,6 +71,17 @@ func (s *Server) postpone(c *client, args [][]byte) bool {
 	if p.kind.Load() == pauseOff {
 		return false
 	}
+	for c.conn == nil && p.kind.Load() != pauseOff {
+		// The HTTP API's client: its request's goroutine waits here,
+		// holding no lock, and then runs the command.
+		ended := p.ended
+		p.mu.Unlock()
+		<-ended
+		p.mu.Lock()
+	}
+	if c.conn == nil {
+		return false
+	}
 	c.postponed = make([][]byte, len(args))
 	for i, a := range args {
 		c.postponed[i] = slices.Clone(a)
@@ -85,6 +99,9 @@ func (s *Server) pauseClients(kind int32, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	end := time.Now().Add(d)
+	if p.kind.Load() == pauseOff {
+		p.ended = make(chan struct{})
+	}
 	if kind > p.kind.Load() {
 		p.kind.Store(kind)
 	}
@@ -121,6 +138,10 @@ func (s *Server) unpauseClients() {
 	}
 	waiting := p.waiting
 	p.waiting = nil
+	if p.ended != nil {
+		close(p.ended)
+		p.ended = nil
+	}
 	p.mu.Unlock()
 	for _, w := range waiting {
 		w.done.Store(true)
@@ -128,16 +149,9 @@ func (s *Server) unpauseClients() {
 	}
 }
 
-// stopPause stops the pause's timer when the server stops.
-func (s *Server) stopPause() {
-	p := &s.pause
-	p.mu.Lock()
-	if p.tmr != nil {
-		p.tmr.Stop()
-		p.tmr = nil
-	}
-	p.mu.Unlock()
-}
+// stopPause ends any pause when the server stops, stopping its timer and
+// releasing the HTTP requests that wait.
+func (s *Server) stopPause() { s.unpauseClients() }
 
 // dropPaused forgets a postponed client that disconnected.
 func (s *Server) dropPaused(c *client) {

@@ -164,3 +164,30 @@ func TestClientPauseDisconnect(t *testing.T) {
 		t.Errorf("admin flags: %s", admin.do("CLIENT", "INFO"))
 	}
 }
+
+// TestClientPauseHTTPClient pauses a write of the HTTP API, whose client
+// has no connection: its request waits until CLIENT UNPAUSE.
+func TestClientPauseHTTPClient(t *testing.T) {
+	s := startServer(t, nil)
+	admin := s.dial(t)
+	admin.do("CLIENT", "PAUSE", "60000", "WRITE")
+	reply := make(chan string, 1)
+	go func() { reply <- string(kvBackend{s}.Do([]byte("SET"), []byte("k"), []byte("v"))) }()
+	if got := string(kvBackend{s}.Do([]byte("GET"), []byte("k"))); got != "$-1\r\n" {
+		t.Errorf("GET during the pause = %q", got)
+	}
+	select {
+	case got := <-reply:
+		t.Fatalf("SET answered %q during the pause", got)
+	default:
+	}
+	admin.do("CLIENT", "UNPAUSE")
+	select {
+	case got := <-reply:
+		if got != "+OK\r\n" {
+			t.Errorf("SET after the pause = %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the paused SET never ran")
+	}
+}
