@@ -128,6 +128,14 @@ type cmdStats struct {
 	stats []cmdStat
 	mu    sync.Mutex
 	base  []cmdTotals // by id: the counters at the last CONFIG RESETSTAT
+	// subNames, sub and subBase are the same for subcommands, indexed by
+	// the subcommand's id: INFO commandstats reports subcommands, as
+	// Redis does (cmdstat_client|list), where the metrics report their
+	// container.
+	subNames []string
+	sub      []cmdStat
+	subBase  []cmdTotals
+	hasSubs  []bool // by id: the command is a container
 }
 
 // reset makes INFO commandstats start from zero.
@@ -136,7 +144,33 @@ func (cs *cmdStats) reset() {
 	for id := range cs.stats {
 		cs.base[id] = cs.stats[id].snapshot()
 	}
+	for id := range cs.sub {
+		cs.subBase[id] = cs.sub[id].snapshot()
+	}
 	cs.mu.Unlock()
+}
+
+// observeSub records, for INFO commandstats, the run of the subcommand
+// args[1] of the container cmd that took d: refused if its arity is wrong
+// (the container's run answered the error), else failed or not.
+func (cs *cmdStats) observeSub(cmd *command, args [][]byte, d time.Duration, failed bool) {
+	if len(args) < 2 {
+		return
+	}
+	sub := cmd.subcommand(args[1])
+	if sub == nil {
+		return
+	}
+	st := &cs.sub[sub.id]
+	switch {
+	case !sub.arityOK(len(args)):
+		st.rejected.Add(1)
+	case failed:
+		st.failed.Add(1)
+		fallthrough
+	default:
+		st.observe(d)
+	}
 }
 
 // unknownCommand is the command label of commands the node does not know.
@@ -149,10 +183,18 @@ func newCmdStats(table map[string]*command) *cmdStats {
 	for _, cmd := range table {
 		cmd.id = len(cs.names)
 		cs.names = append(cs.names, cmd.name)
+		cs.hasSubs = append(cs.hasSubs, cmd.subcommands != nil)
+		for _, sub := range cmd.subcommands {
+			sub.id = len(cs.subNames)
+			cs.subNames = append(cs.subNames, sub.name)
+		}
 	}
 	cs.names = append(cs.names, unknownCommand)
+	cs.hasSubs = append(cs.hasSubs, false)
 	cs.stats = make([]cmdStat, len(cs.names))
 	cs.base = make([]cmdTotals, len(cs.names))
+	cs.sub = make([]cmdStat, len(cs.subNames))
+	cs.subBase = make([]cmdTotals, len(cs.subNames))
 	return cs
 }
 

@@ -279,7 +279,8 @@ func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 		s.maybeFeedMonitors(c, cmd, args)
 	}
 	r := resultOK
-	if len(c.out) > mark && c.out[mark] == '-' {
+	failed := len(c.out) > mark && c.out[mark] == '-'
+	if failed {
 		r = classifyError(c.out[mark+1:])
 		cs.failed.Add(1)
 		if !c.errorCounted {
@@ -287,6 +288,9 @@ func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 		}
 	}
 	c.errorCounted = false
+	if cmd.subcommands != nil {
+		s.cmdStats.observeSub(cmd, args, d, failed)
+	}
 	cs.results[r].Add(1)
 }
 

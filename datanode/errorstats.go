@@ -74,22 +74,28 @@ func (s *Server) infoCommandStats(b *infoBuilder) {
 		line string
 	}
 	var rows []row
-	for id := range cs.stats[:len(cs.stats)-1] {
-		now := cs.stats[id].snapshot()
-		st := now.minus(cs.base[id])
+	add := func(name string, st cmdTotals) {
 		if st.calls == 0 && st.rejected == 0 && st.failed == 0 {
-			continue
+			return
 		}
 		usec := st.sumNs / 1000
 		perCall := 0.0
 		if st.calls > 0 {
 			perCall = float64(usec) / float64(st.calls)
 		}
-		rows = append(rows, row{cs.names[id], strings.Join([]string{
+		rows = append(rows, row{name, strings.Join([]string{
 			"calls=" + utoa(st.calls), "usec=" + utoa(usec),
 			"usec_per_call=" + formatFloat2(perCall),
 			"rejected_calls=" + utoa(st.rejected), "failed_calls=" + utoa(st.failed),
 		}, ",")})
+	}
+	for id := range cs.stats[:len(cs.stats)-1] {
+		if !cs.hasSubs[id] { // a container's runs are its subcommands'
+			add(cs.names[id], cs.stats[id].snapshot().minus(cs.base[id]))
+		}
+	}
+	for id := range cs.sub {
+		add(cs.subNames[id], cs.sub[id].snapshot().minus(cs.subBase[id]))
 	}
 	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.name, b.name) })
 	for _, r := range rows {

@@ -116,18 +116,25 @@ func TestErrorStats(t *testing.T) {
 		c.do("MULTI")
 		c.do("LPUSH", "a", "y")
 		c.do("EXEC")
-		before := infoFields(c, "everything", "errorstat_", "total_error_replies", "cmdstat_set:", "cmdstat_get:", "cmdstat_incr:", "cmdstat_lpush:")
+		c.do("CONFIG", "GET")
+		c.do("CONFIG", "SET", "maxmemory", "abc")
+		c.do("CLIENT", "ID")
+		before := infoFields(c, "everything", "errorstat_", "total_error_replies", "cmdstat_set:", "cmdstat_get:", "cmdstat_incr:", "cmdstat_lpush:",
+			"cmdstat_config|get:", "cmdstat_config|set:", "cmdstat_client|id:", "cmdstat_client:", "cmdstat_config:")
 		c.do("CONFIG", "RESETSTAT")
 		after := infoFields(c, "everything", "errorstat_", "total_error_replies", "cmdstat_set:", "cmdstat_get:")
 		return before + "\n--\n" + after
 	})
-	want := "cmdstat_get:calls=1,rejected_calls=1,failed_calls=0\n" +
+	want := "cmdstat_client|id:calls=1,rejected_calls=0,failed_calls=0\n" +
+		"cmdstat_config|get:calls=0,rejected_calls=1,failed_calls=0\n" +
+		"cmdstat_config|set:calls=1,rejected_calls=0,failed_calls=1\n" +
+		"cmdstat_get:calls=1,rejected_calls=1,failed_calls=0\n" +
 		"cmdstat_incr:calls=1,rejected_calls=0,failed_calls=1\n" +
 		"cmdstat_lpush:calls=2,rejected_calls=0,failed_calls=2\n" +
 		"cmdstat_set:calls=1,rejected_calls=0,failed_calls=0\n" +
-		"errorstat_ERR:count=3\n" +
+		"errorstat_ERR:count=5\n" +
 		"errorstat_WRONGTYPE:count=2\n" +
-		"total_error_replies:5\n--\ntotal_error_replies:0"
+		"total_error_replies:7\n--\ntotal_error_replies:0"
 	if node != want {
 		t.Errorf("datanode:\n%s\nwant:\n%s", node, want)
 	}
