@@ -73,6 +73,9 @@ type waiter struct {
 	pushes []byte
 	// done is set once the waiter's reply is in its client's outbox.
 	done atomic.Bool
+	// paused marks a client postponed by CLIENT PAUSE (pause.go), which
+	// is in no key's list and has no reply to wait for.
+	paused bool
 }
 
 // Errors of the blocking commands' timeout argument.
@@ -198,7 +201,7 @@ func (h *blockHub) release(w *waiter, reply []byte) {
 // dropClient forgets c's wait when it disconnects.
 func (h *blockHub) dropClient(c *client) {
 	w := c.waiter.Load()
-	if w == nil {
+	if w == nil || w.paused {
 		return
 	}
 	h.mu.Lock()
@@ -229,6 +232,9 @@ func (c *client) stillBlocked() bool {
 func (c *client) parse(limits *resp.Limits) ([][]byte, error) {
 	if c.stillBlocked() {
 		return nil, resp.ErrIncomplete
+	}
+	if c.postponed != nil {
+		return c.takePostponed(), nil
 	}
 	return c.rd.Parse(limits)
 }
