@@ -48,11 +48,10 @@ type client struct {
 	held       *heldSlots  // the slots a running EXEC holds, else nil
 	heldBuf    heldSlots   // what held points to, kept for the next EXEC
 	readyKeys  []string    // keys written that clients may be blocked on (blocking.go)
-	inScript   bool        // a script's redis.call runs the current command (SORT orders a set then)
 
 	waiter atomic.Pointer[waiter] // the blocking command c waits in, else nil
 
-	inScript  bool     // a script's redis.call is running (MONITOR's "lua")
+	inScript  bool     // a script's redis.call runs the current command (MONITOR's "lua"; SORT orders a set then)
 	postponed [][]byte // the command CLIENT PAUSE holds (pause.go)
 	// errorCounted marks the error reply being written as counted in INFO
 	// errorstats already (a script's reply of a redis.call error).
