@@ -135,6 +135,7 @@ func buildCommandTable() map[string]*command {
 		{objectCommand()},
 		keyCommands(),
 		serverCommands(),
+		persistCommands(),
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"path/filepath"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -34,6 +35,9 @@ const (
 	// DefaultSetMaxIntsetEntries is Redis's set-max-intset-entries.
 	DefaultSetMaxIntsetEntries = 512
 )
+
+// DefaultDBFilename is Redis's dbfilename.
+const DefaultDBFilename = "dump.rdb"
 
 // IO models, the values of Config.IOModel.
 const (
@@ -159,6 +163,15 @@ type Settings struct {
 	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
 	BusyReplyThreshold     int64        // busy-reply-threshold (lua-time-limit) in ms
 
+	// Save are the save rules (save <seconds> <changes> ...): a BGSAVE
+	// starts when one of them is met; none turns automatic saving off.
+	Save []SaveRule
+	// Dir is the directory of the RDB file (dir); empty is the working
+	// directory.
+	Dir string
+	// DBFilename is the RDB file's name in Dir (dbfilename).
+	DBFilename string
+
 	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }
 
@@ -184,6 +197,8 @@ func DefaultConfig() Config {
 			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
 			ProtectedMode:          true,
 			BusyReplyThreshold:     5000,
+			Dir:                    ".",
+			DBFilename:             DefaultDBFilename,
 
 			OutputBufferLimits: DefaultOutputBufferLimits,
 		},
@@ -276,6 +291,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: set-max-intset-entries must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
+	case s.DBFilename == "" || s.DBFilename != filepath.Base(s.DBFilename):
+		return fmt.Errorf("datanode: dbfilename can't be a path, just a filename")
 	}
 	return nil
 }
