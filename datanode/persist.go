@@ -220,6 +220,9 @@ func (s *Server) saveOnStop() {
 // it does not own must not be served (see README, Persistence).
 func (s *Server) loadRDB() error {
 	st := s.settings.Load()
+	if fi, err := os.Stat(st.Dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("datanode: dir %q is not a directory: %w", st.Dir, err)
+	}
 	path := rdbPath(st)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil
