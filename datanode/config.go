@@ -171,6 +171,9 @@ type Settings struct {
 	Dir string
 	// DBFilename is the RDB file's name in Dir (dbfilename).
 	DBFilename string
+	// EnableProtectedConfigs lets CONFIG SET change dir and dbfilename
+	// (enable-protected-configs yes; Redis 7 refuses by default).
+	EnableProtectedConfigs bool
 
 	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }

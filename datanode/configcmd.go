@@ -93,6 +93,7 @@ var configParams = []configParam{
 	{"save", getSave, setSave},
 	{"dir", getDir, setDir},
 	{"dbfilename", getDBFilename, setDBFilename},
+	{"enable-protected-configs", func(_ *Server, st *Settings) string { return yesNo(st.EnableProtectedConfigs) }, nil},
 	{"appendonly", func(*Server, *Settings) string { return "no" },
 		fixedSetter("no", "CHKV keeps no append-only file")},
 	{"databases", func(*Server, *Settings) string { return "1" }, nil},

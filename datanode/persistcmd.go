@@ -138,6 +138,10 @@ func okErr(ok bool) string {
 	return "err"
 }
 
+// errProtectedConfig is Redis 7's refusal to change dir or dbfilename
+// while enable-protected-configs is no (its default).
+const errProtectedConfig = "can't set protected config"
+
 // getSave and setSave are CONFIG's save.
 func getSave(_ *Server, st *Settings) string { return formatSaveRules(st.Save) }
 
@@ -156,6 +160,9 @@ func getDir(_ *Server, st *Settings) string { return absDir(st.Dir) }
 func getDBFilename(_ *Server, st *Settings) string { return st.DBFilename }
 
 func setDBFilename(st *Settings, v string) error {
+	if !st.EnableProtectedConfigs {
+		return configError(errProtectedConfig)
+	}
 	if v == "" || v != filepath.Base(v) {
 		return configError("dbfilename can't be a path, just a filename")
 	}
@@ -173,6 +180,9 @@ func absDir(dir string) string {
 
 // setDir sets dir to an existing directory, as Redis's chdir does.
 func setDir(st *Settings, v string) error {
+	if !st.EnableProtectedConfigs {
+		return configError(errProtectedConfig)
+	}
 	fi, err := os.Stat(v)
 	switch {
 	case err != nil:

@@ -45,6 +45,7 @@ const (
 	flagSave          = "save"
 	flagDir           = "dir"
 	flagDBFilename    = "dbfilename"
+	flagProtectedCfg  = "enable-protected-configs"
 	flagLogLevel      = "log-level"
 	flagLogFormat     = "log-format"
 )
@@ -82,6 +83,7 @@ func flags() []cli.Flag {
 		cliconf.String(flagSave, "", `RDB save rules, "<seconds> <changes> ..." as in redis.conf (Redis's own: "3600 1 300 100 60 10000"); empty turns automatic saving, and the save at exit, off`),
 		cliconf.String(flagDir, d.Settings.Dir, "directory of the RDB file; a standalone node loads the file there at start"),
 		cliconf.String(flagDBFilename, d.Settings.DBFilename, "name of the RDB file in --dir"),
+		cliconf.Bool(flagProtectedCfg, false, "let CONFIG SET change dir and dbfilename (Redis 7 refuses by default)"),
 		cliconf.String(flagLogLevel, "info", "log level: debug, info, warn, error"),
 		cliconf.String(flagLogFormat, "text", "log format: text or json"),
 	}
@@ -142,6 +144,7 @@ func configFromCLI(cc *cli.Context) (datanode.Config, error) {
 	st.Timeout = int64(cc.Int(flagTimeout))
 	st.Dir = cc.String(flagDir)
 	st.DBFilename = cc.String(flagDBFilename)
+	st.EnableProtectedConfigs = cc.Bool(flagProtectedCfg)
 	var err error
 	if st.Save, err = datanode.ParseSaveRules(cc.String(flagSave)); err != nil {
 		return cfg, fmt.Errorf("--%s: %w", flagSave, err)
