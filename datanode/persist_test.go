@@ -429,4 +429,3 @@ func TestPersistConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
