@@ -23,6 +23,10 @@ func SaveFile(path string, fill func(f *os.File) error) (err error) {
 			os.Remove(tmp)
 		}
 	}()
+	// CreateTemp makes the file 0600; Redis's are 0644 less the umask.
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("snapshot: chmod %s: %w", tmp, err)
+	}
 	if err = fill(f); err != nil {
 		return err
 	}
