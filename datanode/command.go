@@ -194,6 +194,10 @@ func (s *Server) execute(c *client, args [][]byte) {
 		c.reject(cmd, &cs.results[resultError], errBusyScript)
 		return
 	}
+	if (cmd.flags&flagWrite != 0 || cmd.name == "ping") && s.writesDenied(st) {
+		c.reject(cmd, &cs.results[resultError], errMisconf)
+		return
+	}
 	var gate *sync.RWMutex
 	if s.member != nil && (cmd.firstKey > 0 || cmd.keySpecs != nil) {
 		var reject string

@@ -171,6 +171,10 @@ type Settings struct {
 	Dir string
 	// DBFilename is the RDB file's name in Dir (dbfilename).
 	DBFilename string
+	// StopWritesOnBgsaveError refuses writes with MISCONF while save
+	// rules are set and the last BGSAVE failed
+	// (stop-writes-on-bgsave-error).
+	StopWritesOnBgsaveError bool
 	// EnableProtectedConfigs lets CONFIG SET change dir and dbfilename
 	// (enable-protected-configs yes; Redis 7 refuses by default).
 	EnableProtectedConfigs bool
@@ -187,21 +191,22 @@ func DefaultConfig() Config {
 		EventLoops:       DefaultEventLoops,
 		MigrationWorkers: DefaultMigrationWorkers,
 		Settings: Settings{
-			MaxClients:             DefaultMaxClients,
-			MaxMemoryPolicy:        store.NoEviction,
-			MaxMemorySamples:       DefaultMaxMemorySamples,
-			ProtoMaxBulkLen:        DefaultProtoMaxBulkLen,
-			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
-			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
-			HashMaxListpackValue:   DefaultHashMaxListpackValue,
-			ListMaxListpackSize:    DefaultListMaxListpackSize,
-			ZsetMaxListpackEntries: DefaultZsetMaxListpackEntries,
-			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
-			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
-			ProtectedMode:          true,
-			BusyReplyThreshold:     5000,
-			Dir:                    ".",
-			DBFilename:             DefaultDBFilename,
+			MaxClients:              DefaultMaxClients,
+			MaxMemoryPolicy:         store.NoEviction,
+			MaxMemorySamples:        DefaultMaxMemorySamples,
+			ProtoMaxBulkLen:         DefaultProtoMaxBulkLen,
+			ClientQueryBufferLimit:  DefaultClientQueryBufferLimit,
+			HashMaxListpackEntries:  DefaultHashMaxListpackEntries,
+			HashMaxListpackValue:    DefaultHashMaxListpackValue,
+			ListMaxListpackSize:     DefaultListMaxListpackSize,
+			ZsetMaxListpackEntries:  DefaultZsetMaxListpackEntries,
+			ZsetMaxListpackValue:    DefaultZsetMaxListpackValue,
+			SetMaxIntsetEntries:     DefaultSetMaxIntsetEntries,
+			ProtectedMode:           true,
+			BusyReplyThreshold:      5000,
+			Dir:                     ".",
+			DBFilename:              DefaultDBFilename,
+			StopWritesOnBgsaveError: true,
 
 			OutputBufferLimits: DefaultOutputBufferLimits,
 		},

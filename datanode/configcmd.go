@@ -93,6 +93,8 @@ var configParams = []configParam{
 	{"save", getSave, setSave},
 	{"dir", getDir, setDir},
 	{"dbfilename", getDBFilename, setDBFilename},
+	{"stop-writes-on-bgsave-error", func(_ *Server, st *Settings) string { return yesNo(st.StopWritesOnBgsaveError) },
+		boolSetter(func(st *Settings, b bool) { st.StopWritesOnBgsaveError = b })},
 	{"enable-protected-configs", func(_ *Server, st *Settings) string { return yesNo(st.EnableProtectedConfigs) }, nil},
 	{"appendonly", func(*Server, *Settings) string { return "no" },
 		fixedSetter("no", "CHKV keeps no append-only file")},

@@ -76,10 +76,12 @@ type persistState struct {
 	// save began: the changes since are rdb_changes_since_last_save.
 	changesAtSave int64
 	lastSave      atomic.Int64 // Unix seconds of the last successful save (or start)
-	loadedKeys    int64
-	loadExpired   int64
-	keysTotal     atomic.Int64 // of the running save
-	keysDone      atomic.Int64
+	// bgFailed mirrors !bgOK for the command path (writesDenied).
+	bgFailed    atomic.Bool
+	loadedKeys  int64
+	loadExpired int64
+	keysTotal   atomic.Int64 // of the running save
+	keysDone    atomic.Int64
 }
 
 // initSaved sets the state at start: the data loaded (or none) counts as
@@ -91,6 +93,17 @@ func (p *persistState) initSaved(start time.Time) {
 	if p.lastSave.Load() == 0 {
 		p.lastSave.Store(start.Unix())
 	}
+}
+
+// errMisconf is Redis's refusal of writes after a failed background save.
+const errMisconf = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+
+// writesDenied reports whether writes (and PING) are refused because the
+// last background save failed while save rules are set and
+// stop-writes-on-bgsave-error is yes, as Redis does; the next successful
+// save lifts it.
+func (s *Server) writesDenied(st *Settings) bool {
+	return len(st.Save) > 0 && st.StopWritesOnBgsaveError && s.persist.bgFailed.Load()
 }
 
 // rdbPath is where the settings put the RDB file.
@@ -138,6 +151,7 @@ func (s *Server) saveRDB(ctx context.Context) error {
 	p.mu.Lock()
 	if p.bg {
 		p.bgOK, p.bgSecs = err == nil, int64(elapsed.Seconds())
+		p.bgFailed.Store(err != nil)
 	}
 	if err == nil {
 		p.saves++

@@ -436,3 +436,51 @@ func TestPersistConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMisconfAfterFailedBgsave checks Redis's stop-writes-on-bgsave-error:
+// with save rules set, a failed BGSAVE makes writes and PING fail with
+// MISCONF until a save succeeds; reads go on.
+func TestMisconfAfterFailedBgsave(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, func(cfg *Config) {
+		cfg.Settings.Dir = dir
+		cfg.Settings.Save = []SaveRule{{Seconds: 3600, Changes: 1}}
+	})
+	blocker := filepath.Join(dir, "dump.rdb", "x")
+	if err := os.MkdirAll(blocker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := s.dial(t)
+	c.do("SET", "k", "v")
+	if got := c.do("BGSAVE"); got != "Background saving started" {
+		t.Fatalf("BGSAVE = %s", got)
+	}
+	testutil.Eventually(t, 10*time.Second, "BGSAVE to fail", func() bool {
+		return infoField(t, c, "persistence", "rdb_last_bgsave_status") == "err"
+	})
+	for _, st := range []step{
+		{"SET k w", "(error) " + errMisconf},
+		{"PING", "(error) " + errMisconf},
+		{"GET k", `"v"`},
+		{"CONFIG SET stop-writes-on-bgsave-error no", "OK"},
+		{"SET k w", "OK"},
+		{"CONFIG SET stop-writes-on-bgsave-error yes", "OK"},
+		{"DEL k", "(error) " + errMisconf},
+	} {
+		if got := c.do(splitArgs(t, st.cmd)...); got != st.want {
+			t.Errorf("%s = %s, want %s", st.cmd, got, st.want)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "dump.rdb")); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.do("BGSAVE"); got != "Background saving started" {
+		t.Fatalf("BGSAVE = %s", got)
+	}
+	testutil.Eventually(t, 10*time.Second, "BGSAVE to succeed", func() bool {
+		return infoField(t, c, "persistence", "rdb_last_bgsave_status") == "ok"
+	})
+	if got := c.do("SET", "k", "x"); got != "OK" {
+		t.Errorf("SET after a successful BGSAVE = %s", got)
+	}
+}
