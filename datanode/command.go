@@ -30,6 +30,7 @@ const (
 	flagSkipMonitor                         // not shown by MONITOR
 	flagNoMandatoryKeys                     // may be called without keys
 	flagBlocking                            // may block the client (see blocking.go)
+	flagNoMulti                             // refused inside MULTI (internal: not reported)
 )
 
 var flagNames = []struct {
@@ -221,6 +222,13 @@ func (s *Server) execute(c *client, args [][]byte) {
 			c.reject(cmd, &cs.results[resultError], msg)
 			return
 		}
+	}
+	if c.multi != nil && cmd.flags&flagNoMulti != 0 {
+		if gate != nil {
+			gate.RUnlock()
+		}
+		c.reject(cmd, &cs.results[resultError], errNotInTransaction)
+		return
 	}
 	if c.multi != nil && cmd.flags&flagNoQueue == 0 {
 		c.queue(cmd, args)

@@ -484,3 +484,13 @@ func TestMisconfAfterFailedBgsave(t *testing.T) {
 		t.Errorf("SET after a successful BGSAVE = %s", got)
 	}
 }
+
+// TestSaveInMulti checks that MULTI refuses SAVE and EXEC then aborts, as
+// in Redis, while BGSAVE is queued and run.
+func TestSaveInMulti(t *testing.T) {
+	scriptTest(t, "save", []step{
+		{"MULTI", "OK"},
+		{"SAVE", "(error) ERR Command not allowed inside a transaction"},
+		{"EXEC", "(error) EXECABORT Transaction discarded because of previous errors."},
+	})
+}

@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// errNotInTransaction is Redis's reply to a no-multi command inside EXEC.
+// errNotInTransaction is Redis's reply to a no-multi command inside MULTI.
 const errNotInTransaction = "ERR Command not allowed inside a transaction"
 
 // persistCommands are SAVE, BGSAVE and LASTSAVE.
 func persistCommands() []*command {
 	return []*command{
-		{name: "save", arity: 1, flags: flagAdmin | flagNoScript, run: cmdSave,
+		{name: "save", arity: 1, flags: flagAdmin | flagNoScript | flagNoMulti, run: cmdSave,
 			doc: commandDoc{"server", "Synchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", ""}},
 		{name: "bgsave", arity: -1, flags: flagAdmin | flagNoScript, run: cmdBgsave,
 			doc: commandDoc{"server", "Asynchronously saves the database(s) to disk.", "1.0.0", "O(1)", "[SCHEDULE]"},
@@ -26,14 +26,10 @@ func persistCommands() []*command {
 	}
 }
 
-// cmdSave is SAVE: the snapshot written before the reply. Slots are
-// locked one at a time, so the client's own EXEC, which holds slots,
-// cannot run it.
+// cmdSave is SAVE: the snapshot written before the reply. It locks slots
+// one at a time, so it must not run inside EXEC, which holds slots: MULTI
+// refuses to queue it (flagNoMulti), as Redis does.
 func cmdSave(c *client, _ [][]byte) {
-	if c.held != nil {
-		c.replyError(errNotInTransaction)
-		return
-	}
 	if !c.srv.beginSave(false) {
 		c.replyError(errSaveInProgress)
 		return
