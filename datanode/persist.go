@@ -160,7 +160,11 @@ func (s *Server) saveRDB(ctx context.Context) error {
 	}
 	p.running, p.bg = false, false
 	p.mu.Unlock()
-	if err != nil {
+	switch {
+	case errors.Is(err, snapshot.ErrSaveAborted):
+		s.log.Info("background save aborted: the node is stopping", "path", path)
+		return err
+	case err != nil:
 		s.log.Error("saving the RDB snapshot failed", "path", path, "err", err)
 		return err
 	}
