@@ -2,6 +2,7 @@ package datanode
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -493,4 +494,37 @@ func TestSaveInMulti(t *testing.T) {
 		{"SAVE", "(error) ERR Command not allowed inside a transaction"},
 		{"EXEC", "(error) EXECABORT Transaction discarded because of previous errors."},
 	})
+}
+
+// TestClusterNodeDoesNotLoad checks that a cluster DataNode leaves its RDB
+// file unloaded (it does not know its slots at start) and untouched.
+func TestClusterNodeDoesNotLoad(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, func(cfg *Config) { cfg.Settings.Dir = dir })
+	c := s.dial(t)
+	c.do("SET", "k", "v")
+	if got := c.do("SAVE"); got != "OK" {
+		t.Fatalf("SAVE = %s", got)
+	}
+	s.Stop()
+	before, err := os.ReadFile(filepath.Join(dir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := startServer(t, func(cfg *Config) {
+		cfg.Settings.Dir = dir
+		cfg.NameNodes = []string{"127.0.0.1:1"} // never answers: the node stays unassigned
+		cfg.GRPCListener = grpcLn
+	})
+	if n := cs.Keys(); n != 0 {
+		t.Fatalf("the cluster node holds %d keys at start, want 0", n)
+	}
+	after, err := os.ReadFile(filepath.Join(dir, "dump.rdb"))
+	if err != nil || !slices.Equal(before, after) {
+		t.Fatalf("the RDB file changed: %v", err)
+	}
 }
