@@ -121,6 +121,7 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.line("aof_current_rewrite_time_sec", -1)
 	b.line("aof_last_bgrewrite_status", "ok")
 	b.line("aof_rewrites", 0)
+	b.line("aof_rewrites_consecutive_failures", 0)
 	b.line("aof_last_write_status", "ok")
 	b.line("aof_last_cow_size", 0)
 	b.line("module_fork_in_progress", 0)
