@@ -528,3 +528,21 @@ func TestClusterNodeDoesNotLoad(t *testing.T) {
 		t.Fatalf("the RDB file changed: %v", err)
 	}
 }
+
+// TestInfoPersistenceFields checks that INFO persistence lists Redis's
+// fields in Redis's order.
+func TestInfoPersistenceFields(t *testing.T) {
+	names := func(text string) []string {
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(text), "\r\n") {
+			name, _, _ := strings.Cut(line, ":")
+			out = append(out, name)
+		}
+		return out
+	}
+	got := names(startServer(t, nil).dial(t).info("persistence"))
+	want := names(startRedis(t).info("persistence"))
+	if !slices.Equal(got, want) {
+		t.Fatalf("INFO persistence fields\n got: %v\nwant: %v", got, want)
+	}
+}
