@@ -30,6 +30,7 @@ const (
 	flagSkipMonitor                         // not shown by MONITOR
 	flagNoMandatoryKeys                     // may be called without keys
 	flagBlocking                            // may block the client (see blocking.go)
+	flagNoMulti                             // refused inside MULTI (internal: not reported)
 )
 
 var flagNames = []struct {
@@ -144,6 +145,7 @@ func buildCommandTable() map[string]*command {
 		{objectCommand()},
 		keyCommands(),
 		serverCommands(), {memoryCommand()},
+		persistCommands(),
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
@@ -205,6 +207,10 @@ func (s *Server) execute(c *client, args [][]byte) {
 		c.reject(cmd, &cs.results[resultError], errBusyScript)
 		return
 	}
+	if (cmd.flags&flagWrite != 0 || cmd.name == "ping") && s.writesDenied(st) {
+		c.reject(cmd, &cs.results[resultError], errMisconf)
+		return
+	}
 	if c.monitoring.Load() && cmd.flags&(flagWrite|flagReadOnly) != 0 {
 		c.reject(cmd, &cs.results[resultError], errMonitorKeyspace)
 		return
@@ -232,6 +238,13 @@ func (s *Server) execute(c *client, args [][]byte) {
 			c.reject(cmd, &cs.results[resultError], msg)
 			return
 		}
+	}
+	if c.multi != nil && cmd.flags&flagNoMulti != 0 {
+		if gate != nil {
+			gate.RUnlock()
+		}
+		c.reject(cmd, &cs.results[resultError], errNotInTransaction)
+		return
 	}
 	if c.multi != nil && cmd.flags&flagNoQueue == 0 {
 		c.queue(cmd, args)

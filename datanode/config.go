@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"path/filepath"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -34,6 +35,9 @@ const (
 	// DefaultSetMaxIntsetEntries is Redis's set-max-intset-entries.
 	DefaultSetMaxIntsetEntries = 512
 )
+
+// DefaultDBFilename is Redis's dbfilename.
+const DefaultDBFilename = "dump.rdb"
 
 // IO models, the values of Config.IOModel.
 const (
@@ -162,6 +166,22 @@ type Settings struct {
 	SlowlogMaxLen           int64        // slowlog-max-len
 	LatencyMonitorThreshold int64        // latency-monitor-threshold in ms, 0 = off
 
+	// Save are the save rules (save <seconds> <changes> ...): a BGSAVE
+	// starts when one of them is met; none turns automatic saving off.
+	Save []SaveRule
+	// Dir is the directory of the RDB file (dir); empty is the working
+	// directory.
+	Dir string
+	// DBFilename is the RDB file's name in Dir (dbfilename).
+	DBFilename string
+	// StopWritesOnBgsaveError refuses writes with MISCONF while save
+	// rules are set and the last BGSAVE failed
+	// (stop-writes-on-bgsave-error).
+	StopWritesOnBgsaveError bool
+	// EnableProtectedConfigs lets CONFIG SET change dir and dbfilename
+	// (enable-protected-configs yes; Redis 7 refuses by default).
+	EnableProtectedConfigs bool
+
 	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }
 
@@ -174,21 +194,24 @@ func DefaultConfig() Config {
 		EventLoops:       DefaultEventLoops,
 		MigrationWorkers: DefaultMigrationWorkers,
 		Settings: Settings{
-			MaxClients:             DefaultMaxClients,
-			MaxMemoryPolicy:        store.NoEviction,
-			MaxMemorySamples:       DefaultMaxMemorySamples,
-			ProtoMaxBulkLen:        DefaultProtoMaxBulkLen,
-			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
-			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
-			HashMaxListpackValue:   DefaultHashMaxListpackValue,
-			ListMaxListpackSize:    DefaultListMaxListpackSize,
-			ZsetMaxListpackEntries: DefaultZsetMaxListpackEntries,
-			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
-			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
-			ProtectedMode:          true,
-			BusyReplyThreshold:     5000,
-			SlowlogLogSlowerThan:   DefaultSlowlogLogSlowerThan,
-			SlowlogMaxLen:          DefaultSlowlogMaxLen,
+			MaxClients:              DefaultMaxClients,
+			MaxMemoryPolicy:         store.NoEviction,
+			MaxMemorySamples:        DefaultMaxMemorySamples,
+			ProtoMaxBulkLen:         DefaultProtoMaxBulkLen,
+			ClientQueryBufferLimit:  DefaultClientQueryBufferLimit,
+			HashMaxListpackEntries:  DefaultHashMaxListpackEntries,
+			HashMaxListpackValue:    DefaultHashMaxListpackValue,
+			ListMaxListpackSize:     DefaultListMaxListpackSize,
+			ZsetMaxListpackEntries:  DefaultZsetMaxListpackEntries,
+			ZsetMaxListpackValue:    DefaultZsetMaxListpackValue,
+			SetMaxIntsetEntries:     DefaultSetMaxIntsetEntries,
+			ProtectedMode:           true,
+			BusyReplyThreshold:      5000,
+			SlowlogLogSlowerThan:    DefaultSlowlogLogSlowerThan,
+			SlowlogMaxLen:           DefaultSlowlogMaxLen,
+			Dir:                     ".",
+			DBFilename:              DefaultDBFilename,
+			StopWritesOnBgsaveError: true,
 
 			OutputBufferLimits: DefaultOutputBufferLimits,
 		},
@@ -281,6 +304,8 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: set-max-intset-entries must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
+	case s.DBFilename == "" || s.DBFilename != filepath.Base(s.DBFilename):
+		return fmt.Errorf("datanode: dbfilename can't be a path, just a filename")
 	case s.SlowlogLogSlowerThan < -1:
 		return fmt.Errorf("datanode: slowlog-log-slower-than must be at least -1")
 	case s.SlowlogMaxLen < 0:

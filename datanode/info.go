@@ -250,29 +250,6 @@ func totalSystemMemory() int64 {
 	return 0
 }
 
-// infoPersistence reports that nothing is persisted: CHKV keeps data in
-// memory only, so every save-related figure is at rest.
-func (s *Server) infoPersistence(b *infoBuilder) {
-	b.line("loading", 0)
-	b.line("async_loading", 0)
-	b.line("rdb_changes_since_last_save", 0)
-	b.line("rdb_bgsave_in_progress", 0)
-	b.line("rdb_last_save_time", s.started.Unix())
-	b.line("rdb_last_bgsave_status", "ok")
-	b.line("rdb_last_bgsave_time_sec", -1)
-	b.line("rdb_current_bgsave_time_sec", -1)
-	b.line("rdb_saves", 0)
-	b.line("aof_enabled", 0)
-	b.line("aof_rewrite_in_progress", 0)
-	b.line("aof_rewrite_scheduled", 0)
-	b.line("aof_last_rewrite_time_sec", -1)
-	b.line("aof_current_rewrite_time_sec", -1)
-	b.line("aof_last_bgrewrite_status", "ok")
-	b.line("aof_rewrites", 0)
-	b.line("aof_last_write_status", "ok")
-	b.line("module_fork_in_progress", 0)
-}
-
 func (s *Server) infoStats(b *infoBuilder) {
 	st := &s.stats
 	ss := s.store.Stats()

@@ -92,6 +92,7 @@ type Server struct {
 	numClients   atomic.Int64
 	stats        serverStats
 	memory       memoryAccount
+	persist      persistState // RDB snapshots (persist.go)
 }
 
 // serverStats are the counters INFO stats reports.
@@ -160,6 +161,9 @@ func (s *Server) Start() error {
 	if s.group != nil {
 		return fmt.Errorf("datanode: already started")
 	}
+	if err := s.loadRDB(); err != nil {
+		return err
+	}
 	ln := s.cfg.Listener
 	if ln == nil {
 		var err error
@@ -169,6 +173,7 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	s.started = time.Now()
+	s.persist.initSaved(s.started)
 	s.stats.lastOpsSampleAt = s.started
 	s.memory.sample()
 	s.group = group.New(context.Background())
@@ -395,6 +400,9 @@ func (s *Server) Stop() {
 		s.migrator.Close()
 		s.member.Close()
 	}
+	if g != nil {
+		s.saveOnStop()
+	}
 	s.scrapeMu.Lock()
 	s.storeClosed = true
 	s.store.Close()
@@ -523,6 +531,7 @@ func (s *Server) cronLoop(ctx context.Context) {
 // timeouts, memory sampling and the ops/sec figure.
 func (s *Server) cronOnce(now time.Time) {
 	s.store.ExpireCycle(now.UnixMilli(), expireWorkPerCron)
+	s.persistCron(now)
 	s.memory.sample()
 	s.redirectBlocked()
 	st := s.settings.Load()

@@ -561,6 +561,7 @@ func (sl *Slot) clear() {
 	}
 	if n := sl.count.Swap(0); n != 0 {
 		sl.store.keys.add(sl.id, -int(n))
+		sl.store.changes.add(sl.id, int(n))
 		sl.store.nonEmpty.clear(int(sl.id))
 	}
 	if sl.volatile.Swap(0) != 0 {
