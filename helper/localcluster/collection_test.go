@@ -140,8 +140,6 @@ func drainLargeCollection(t *testing.T, typ string) {
 		}
 	}
 	workload.Verify(t, cl, want)
-	if n := dn.Keys(); n != 0 {
-		keys, _, err := rdb.Scan(ctx, 0, "*", 100).Result()
-		t.Fatalf("drained node still holds %d keys: %q %v", n, keys, err)
-	}
+	// It frees the slots it handed off once their handoff is committed.
+	testutil.Eventually(t, 30*time.Second, "the drained node empty", func() bool { return dn.Keys() == 0 })
 }
