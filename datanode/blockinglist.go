@@ -102,7 +102,7 @@ func (c *client) blockingMove(src, dst []byte, from, to bool, timeoutArg []byte)
 		mark := len(c.out)
 		c.lmove(key, dst, from, to)
 		switch {
-		case bytes.HasPrefix(c.out[mark:], []byte("$-1\r\n")):
+		case bytes.HasPrefix(c.out[mark:], []byte(nullFor(c.resp3, "$-1\r\n"))):
 			c.out = c.out[:mark]
 			return tryEmpty
 		case c.out[mark] == '-':

@@ -404,7 +404,7 @@ func (c *client) infoLine(now time.Time) string {
 	field("cmd", cmd)
 	field("user", "default")
 	field("redir", -1)
-	field("resp", 2)
+	field("resp", c.respVer.load())
 	field("lib-name", load(c.libName.Load()))
 	field("lib-ver", load(c.libVersion.Load()))
 	return b.String()

@@ -270,7 +270,11 @@ func (c *client) scriptCommand(r *scriptRun, args [][]byte) ([]byte, string) {
 		}
 	}
 	mark := len(c.out)
+	// The script reads RESP2 replies whatever the client speaks.
+	resp3 := c.resp3
+	c.resp3 = false
 	s.call(c, cmd, &s.cmdStats.stats[cmd.id], args)
+	c.resp3 = resp3
 	reply := slices.Clone(c.out[mark:])
 	c.out = c.out[:mark]
 	return reply, ""

@@ -396,7 +396,7 @@ func cmdZmpop(c *client, args [][]byte) {
 			return
 		}
 	}
-	c.out = append(c.out, "*-1\r\n"...)
+	c.replyNullArray()
 }
 
 // zmpopKey pops up to count elements of key's sorted set, its slot locked
