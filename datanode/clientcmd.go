@@ -86,7 +86,7 @@ func cmdClientSetInfo(c *client, args [][]byte) {
 }
 
 func cmdClientInfo(c *client, _ [][]byte) {
-	c.replyBulkString(c.infoLine(time.Now()) + "\n")
+	c.replyVerbatim(c.infoLine(time.Now()) + "\n")
 }
 
 func cmdClientList(c *client, args [][]byte) {
@@ -129,7 +129,7 @@ func cmdClientList(c *client, args [][]byte) {
 			}
 		}
 	}
-	c.replyBulkString(b.String())
+	c.replyVerbatim(b.String())
 }
 
 // clientType parses a client type of CLIENT LIST and CLIENT KILL: normal,

@@ -163,12 +163,17 @@ func cmdSrem(c *client, args [][]byte) {
 }
 
 func cmdSmembers(c *client, args [][]byte) {
-	c.setRead(args[1], func() { c.replyArray(0) }, c.replyMembers)
+	c.setRead(args[1], func() { c.replySet(0) }, c.replyMembers)
 }
 
-// replyMembers replies with every member of s in its order.
+// replyMembers replies with every member of s in its order, as a set.
 func (c *client) replyMembers(s setValue) {
-	c.replyArray(s.len())
+	c.replySet(s.len())
+	c.replyEach(s)
+}
+
+// replyEach replies every member of s in its order.
+func (c *client) replyEach(s setValue) {
 	s.each(func(m []byte) bool {
 		c.replyBulk(m)
 		return true
@@ -268,7 +273,7 @@ func (c *client) spopCount(args [][]byte) {
 			c.replyAsUnion(popped, lim)
 			return
 		}
-		c.replyArray(len(popped))
+		c.replySet(len(popped))
 		for _, m := range popped {
 			c.replyBulk(m)
 		}
@@ -338,7 +343,8 @@ func cmdSrandmember(c *client, args [][]byte) {
 				}
 			}
 		case count >= int64(n):
-			c.replyMembers(s)
+			c.replyArray(n)
+			c.replyEach(s)
 		default:
 			c.replyArray(int(count))
 			for _, i := range randomDistinct(n, int(count)) {
