@@ -125,6 +125,9 @@ var resp3Script = []string{
 	// keys and server
 	"EXISTS s", "KEYS st2", "SCAN 0 COUNT 1000 MATCH nomatch", "CONFIG GET maxmemory", "CONFIG GET nosuchparam",
 	"PING", "ECHO e",
+	"COMMAND INFO get zadd nosuch", "COMMAND DOCS zrangebyscore", "COMMAND INFO lmpop", "COMMAND DOCS zadd nosuch", "COMMAND DOCS nosuch",
+	"COMMAND GETKEYSANDFLAGS get a", "COMMAND GETKEYS set a b", "PUBSUB NUMSUB a b", "PUBSUB CHANNELS",
+	"PUBSUB SHARDNUMSUB a", "SCRIPT EXISTS abc", "OBJECT HELP",
 	// transactions
 	"MULTI", "GET s", "ZSCORE z b", "HGETALL h", "EXEC",
 	// scripts: Lua values reach a RESP3 client as Redis converts them
