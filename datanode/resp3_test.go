@@ -199,3 +199,53 @@ func TestHelloAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestPubSubRESP3AgainstRedis runs Pub/Sub under HELLO 3 (connection "b"
+// stays on RESP2) on a DataNode, under each I/O model, and on redis-server:
+// confirmations and messages are pushes, a subscribed RESP3 client runs
+// ordinary commands, and RESET returns it to RESP2.
+func TestPubSubRESP3AgainstRedis(t *testing.T) {
+	steps := []psStep{
+		{conn: "a", cmd: "SUBSCRIBE c1 c2"},
+		{conn: "a", cmd: "PSUBSCRIBE p*"},
+		{conn: "a", cmd: "SSUBSCRIBE s1"},
+		{conn: "a", cmd: "SET x y"},
+		{conn: "a", cmd: "GET x"},
+		{conn: "a", cmd: "HGETALL nokey"},
+		{conn: "a", cmd: "PING"},
+		{conn: "a", cmd: "PING hello"},
+		{conn: "b", cmd: "PUBLISH c1 m1"},
+		{conn: "a", cmd: ""},
+		{conn: "b", cmd: "PUBLISH p1 m2"},
+		{conn: "a", cmd: ""},
+		{conn: "b", cmd: "SPUBLISH s1 m3"},
+		{conn: "a", cmd: "GET nokey"},
+		{conn: "b", cmd: "SUBSCRIBE c1"},
+		{conn: "c", cmd: "PUBLISH c1 both"},
+		{conn: "a", cmd: ""},
+		{conn: "b", cmd: ""},
+		{conn: "a", cmd: "UNSUBSCRIBE c1"},
+		{conn: "a", cmd: "PUNSUBSCRIBE"},
+		{conn: "a", cmd: "SUNSUBSCRIBE"},
+		{conn: "a", cmd: "UNSUBSCRIBE"},
+		{conn: "a", cmd: "UNSUBSCRIBE"},
+		{conn: "a", cmd: "PUNSUBSCRIBE"},
+		{conn: "a", cmd: "SUBSCRIBE c9"},
+		{conn: "a", cmd: "RESET"},
+		{conn: "a", cmd: "GET nokey"},
+		{conn: "c", cmd: "PUBLISH c9 nobody"},
+	}
+	// Connections open in the order a, b, c: a and c speak RESP3.
+	diffPubSubProto(t, steps, func() func(*respConn) {
+		n := 0
+		return func(c *respConn) {
+			n++
+			if n == 2 {
+				return
+			}
+			if got := c.doRaw3("HELLO", "3"); !strings.HasPrefix(got, "%7\r\n") {
+				t.Fatalf("HELLO 3 = %q", got)
+			}
+		}
+	})
+}
