@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chkv/chkv/helper/testutil"
 )
 
 // readRaw3 reads one RESP3 value (any type, aggregates whole) and returns
@@ -248,4 +250,37 @@ func TestPubSubRESP3AgainstRedis(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBlockedRESP3AgainstRedis serves RESP3 clients blocked in BZPOPMIN and
+// BLPOP from another client's writes, whose replies are written for the
+// blocked client's protocol, and compares them with redis-server's.
+func TestBlockedRESP3AgainstRedis(t *testing.T) {
+	run := func(a, b *respConn) []string {
+		a.doRaw3("HELLO", "3")
+		var out []string
+		for _, tc := range [][2][]string{
+			{{"BZPOPMIN", "z", "10"}, {"ZADD", "z", "1.5", "m"}},
+			{{"BLPOP", "l", "10"}, {"RPUSH", "l", "x"}},
+			{{"BLMOVE", "l2", "l3", "LEFT", "LEFT", "10"}, {"RPUSH", "l2", "y"}},
+		} {
+			a.send(tc[0]...)
+			// The blocked command has registered once CLIENT LIST shows it.
+			testutil.Eventually(t, 10*time.Second, "the client to block", func() bool {
+				return strings.Contains(b.do("CLIENT", "LIST"), "cmd="+strings.ToLower(tc[0][0]))
+			})
+			b.do(tc[1]...)
+			out = append(out, a.raw3())
+		}
+		return out
+	}
+	sock := startRedisSocket(t)
+	want := run(dial(t, "unix", sock), dial(t, "unix", sock))
+	s := startServer(t, nil)
+	got := run(s.dial(t), s.dial(t))
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("case %d\n got: %q\nwant: %q", i, got[i], want[i])
+		}
+	}
 }
