@@ -117,6 +117,18 @@ func (c *client) replyBoolean(b bool) {
 	}
 }
 
+// replyBigNumber replies s, the digits of a big number, as a RESP3 big
+// number, or as a bulk string in RESP2.
+func (c *client) replyBigNumber(s string) {
+	if !c.resp3 {
+		c.replyBulkString(s)
+		return
+	}
+	c.out = append(c.out, '(')
+	c.out = append(c.out, s...)
+	c.out = append(c.out, '\r', '\n')
+}
+
 // replyVerbatim replies text as a RESP3 verbatim string of format "txt",
 // or as a bulk string in RESP2 (Redis's addReplyVerbatim).
 func (c *client) replyVerbatim(text string) {
