@@ -57,11 +57,15 @@ func cmdSelect(c *client, args [][]byte) {
 	}
 }
 
-// checkPassword reports whether user and password open the default user.
+// checkPassword reports whether user and password open the default user:
+// any password does while none is required.
 func (c *client) checkPassword(user, password []byte) bool {
 	want := c.srv.settings.Load().RequirePass
 	if user != nil && string(user) != "default" {
 		return false
+	}
+	if want == "" {
+		return true // without requirepass the default user is nopass, as in Redis
 	}
 	return subtle.ConstantTimeCompare(password, []byte(want)) == 1
 }

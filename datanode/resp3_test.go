@@ -162,7 +162,7 @@ func TestRESP3MatchesRedis(t *testing.T) {
 func TestHelloErrors(t *testing.T) {
 	steps := []string{
 		"HELLO 4", "HELLO 1", "HELLO foo", "HELLO 3 SETNAME", "HELLO 3 AUTH default",
-		"HELLO 3 SETNAME \"a b\"", "HELLO 3 AUTH nouser pw", "HELLO 2 SETNAME n1", "CLIENT GETNAME",
+		"HELLO 3 SETNAME \"a b\"", "HELLO 3 AUTH nouser pw", "HELLO 2 AUTH default anything", "AUTH default anything", "HELLO 2 SETNAME n1", "CLIENT GETNAME",
 		"GET nokey", "HELLO 3", "GET nokey", "HELLO", "GET nokey", "RESET", "GET nokey",
 	}
 	r := startRedis(t)
