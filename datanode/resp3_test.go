@@ -132,6 +132,7 @@ var resp3Script = []string{
 	"PUBSUB SHARDNUMSUB a", "SCRIPT EXISTS abc", "OBJECT HELP",
 	// transactions
 	"MULTI", "GET s", "ZSCORE z b", "HGETALL h", "EXEC",
+	"WATCH s", "SET s changed", "MULTI", "GET s", "EXEC", "BITFIELD bf SET u8 0 255 OVERFLOW FAIL INCRBY u8 0 1",
 	// scripts: Lua values reach a RESP3 client as Redis converts them
 	"EVAL \"return {1,'a',false,true}\" 0", "EVAL \"return false\" 0", "EVAL \"return redis.call('get','nokey')\" 0",
 	"EVAL \"return redis.call('hgetall','h')\" 0", "EVAL \"return redis.call('zscore','z','b')\" 0",
