@@ -74,6 +74,13 @@ type command struct {
 	// keySpecs, when set, replace the key spec derived from firstKey,
 	// lastKey and keyStep (see keyspec.go).
 	keySpecs []keySpec
+	// getKeys, when set, finds the keys of a call instead of keySpecs, as
+	// Redis's getkeys_proc does for SORT.
+	getKeys func(args [][]byte) []keyRef
+	// patternKeys, when set, reports whether a call reads keys its
+	// arguments do not name (SORT's BY and GET patterns): EXEC, which
+	// cannot know them in advance, then holds every slot.
+	patternKeys func(args [][]byte) bool
 }
 
 // commandDoc is what COMMAND DOCS reports for a command.
@@ -94,7 +101,9 @@ type docExtra struct {
 	replacedBy      string
 	tips            []string // COMMAND INFO's tips
 	categories      []string // ACL categories beyond those aclCategories derives
-
+	// notCategories are ACL categories aclCategories derives that Redis
+	// does not give the command (SORT is generic but not @keyspace).
+	notCategories []string
 }
 
 // arityOK reports whether argc arguments (the name included) fit the arity.
@@ -134,12 +143,12 @@ func buildCommandTable() map[string]*command {
 		setCommands(),
 		{objectCommand()},
 		keyCommands(),
-		serverCommands(),
+		serverCommands(), {memoryCommand()},
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
 		dumpCommands(),
-		bitmapCommands(), {lcsCommand(), copyCommand()},
+		bitmapCommands(), {lcsCommand(), copyCommand()}, sortCommands(),
 		scriptingCommands(),
 	} {
 		for _, cmd := range family {
@@ -189,8 +198,15 @@ func (s *Server) execute(c *client, args [][]byte) {
 		c.reject(cmd, &cs.results[resultError], errNoAuth)
 		return
 	}
+	if k := s.pause.kind.Load(); k != pauseOff && c.pauses(k, cmd) && s.postpone(c, args) {
+		return
+	}
 	if s.busy(c, cmd, args) {
 		c.reject(cmd, &cs.results[resultError], errBusyScript)
+		return
+	}
+	if c.monitoring.Load() && cmd.flags&(flagWrite|flagReadOnly) != 0 {
+		c.reject(cmd, &cs.results[resultError], errMonitorKeyspace)
 		return
 	}
 	var gate *sync.RWMutex
@@ -235,6 +251,10 @@ func (s *Server) execute(c *client, args [][]byte) {
 // rejectCommand). A refused EXEC discards the transaction (execAbort).
 func (c *client) reject(cmd *command, result *atomic.Uint64, msg string) {
 	result.Add(1)
+	if cmd != nil {
+		c.srv.cmdStats.stats[cmd.id].rejected.Add(1)
+	}
+	c.srv.errors.record([]byte(msg))
 	if cmd != nil && cmd.name == "exec" {
 		c.execAbort(msg)
 		return
@@ -255,10 +275,30 @@ func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 	mark := len(c.out)
 	cmd.run(c, args)
 	c.noteReady(cmd, args)
-	cs.observe(time.Since(start))
+	d := time.Since(start)
+	cs.observe(d)
+	// The slow log and the latency monitor cost two comparisons unless
+	// the command was slow.
+	if st := s.settings.Load(); (st.SlowlogLogSlowerThan >= 0 && d.Microseconds() >= st.SlowlogLogSlowerThan) ||
+		(st.LatencyMonitorThreshold > 0 && d.Milliseconds() >= st.LatencyMonitorThreshold) {
+		s.maybeSlowlog(st, c, cmd, args, d)
+		s.maybeLatency(st, cmd, d)
+	}
+	if s.monitors.n.Load() > 0 {
+		s.maybeFeedMonitors(c, cmd, args)
+	}
 	r := resultOK
-	if len(c.out) > mark && c.out[mark] == '-' {
+	failed := len(c.out) > mark && c.out[mark] == '-'
+	if failed {
 		r = classifyError(c.out[mark+1:])
+		cs.failed.Add(1)
+		if !c.errorCounted {
+			s.errors.record(c.out[mark+1:])
+		}
+	}
+	c.errorCounted = false
+	if cmd.subcommands != nil {
+		s.cmdStats.observeSub(cmd, args, d, failed)
 	}
 	cs.results[r].Add(1)
 }

@@ -141,23 +141,26 @@ const DefaultDrainListen = "127.0.0.1:6666"
 
 // Settings are the runtime-adjustable parameters, named as in redis.conf.
 type Settings struct {
-	RequirePass            string       // requirepass: empty means no AUTH
-	MaxClients             int          // maxclients
-	MaxMemory              int64        // maxmemory in bytes, 0 = unlimited
-	MaxMemoryPolicy        store.Policy // maxmemory-policy
-	MaxMemorySamples       int          // maxmemory-samples
-	ProtoMaxBulkLen        int64        // proto-max-bulk-len
-	ClientQueryBufferLimit int64        // client-query-buffer-limit
-	HashMaxListpackEntries int64        // hash-max-listpack-entries
-	HashMaxListpackValue   int64        // hash-max-listpack-value
-	ListMaxListpackSize    int64        // list-max-listpack-size: accepted; every list is a quicklist, as in Redis 7.0
-	ListCompressDepth      int64        // list-compress-depth: accepted; lists are not compressed
-	ZsetMaxListpackEntries int64        // zset-max-listpack-entries
-	ZsetMaxListpackValue   int64        // zset-max-listpack-value
-	SetMaxIntsetEntries    int64        // set-max-intset-entries
-	ProtectedMode          bool         // protected-mode
-	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
-	BusyReplyThreshold     int64        // busy-reply-threshold (lua-time-limit) in ms
+	RequirePass             string       // requirepass: empty means no AUTH
+	MaxClients              int          // maxclients
+	MaxMemory               int64        // maxmemory in bytes, 0 = unlimited
+	MaxMemoryPolicy         store.Policy // maxmemory-policy
+	MaxMemorySamples        int          // maxmemory-samples
+	ProtoMaxBulkLen         int64        // proto-max-bulk-len
+	ClientQueryBufferLimit  int64        // client-query-buffer-limit
+	HashMaxListpackEntries  int64        // hash-max-listpack-entries
+	HashMaxListpackValue    int64        // hash-max-listpack-value
+	ListMaxListpackSize     int64        // list-max-listpack-size: accepted; every list is a quicklist, as in Redis 7.0
+	ListCompressDepth       int64        // list-compress-depth: accepted; lists are not compressed
+	ZsetMaxListpackEntries  int64        // zset-max-listpack-entries
+	ZsetMaxListpackValue    int64        // zset-max-listpack-value
+	SetMaxIntsetEntries     int64        // set-max-intset-entries
+	ProtectedMode           bool         // protected-mode
+	Timeout                 int64        // timeout: idle seconds before a client is closed, 0 = never
+	BusyReplyThreshold      int64        // busy-reply-threshold (lua-time-limit) in ms
+	SlowlogLogSlowerThan    int64        // slowlog-log-slower-than in µs, -1 = off
+	SlowlogMaxLen           int64        // slowlog-max-len
+	LatencyMonitorThreshold int64        // latency-monitor-threshold in ms, 0 = off
 
 	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }
@@ -184,6 +187,8 @@ func DefaultConfig() Config {
 			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
 			ProtectedMode:          true,
 			BusyReplyThreshold:     5000,
+			SlowlogLogSlowerThan:   DefaultSlowlogLogSlowerThan,
+			SlowlogMaxLen:          DefaultSlowlogMaxLen,
 
 			OutputBufferLimits: DefaultOutputBufferLimits,
 		},
@@ -276,6 +281,12 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: set-max-intset-entries must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
+	case s.SlowlogLogSlowerThan < -1:
+		return fmt.Errorf("datanode: slowlog-log-slower-than must be at least -1")
+	case s.SlowlogMaxLen < 0:
+		return fmt.Errorf("datanode: slowlog-max-len must not be negative")
+	case s.LatencyMonitorThreshold < 0:
+		return fmt.Errorf("datanode: latency-monitor-threshold must not be negative")
 	}
 	return nil
 }

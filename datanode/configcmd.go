@@ -206,6 +206,11 @@ func setPolicy(st *Settings, v string) error {
 	return nil
 }
 
+func init() {
+	configParams = append(configParams, slowlogConfigParams...)
+	configParams = append(configParams, latencyConfigParams...)
+}
+
 // findConfigParam looks a parameter up by name in any case.
 func findConfigParam(name string) *configParam {
 	for i := range configParams {

@@ -30,10 +30,9 @@ var infoSections = []infoSection{
 	{"replication", "Replication", true, (*Server).infoReplication},
 	{"cpu", "CPU", true, (*Server).infoCPU},
 	{"modules", "Modules", true, nil},
-	// CHKV keeps no per-command or per-error statistics: these sections
-	// are present but empty.
-	{"commandstats", "Commandstats", false, nil},
-	{"errorstats", "Errorstats", true, nil},
+	{"commandstats", "Commandstats", false, (*Server).infoCommandStats},
+	{"errorstats", "Errorstats", true, (*Server).infoErrorStats},
+	// CHKV keeps no latency percentiles: the section is present but empty.
 	{"latencystats", "Latencystats", false, nil},
 	{"cluster", "Cluster", true, (*Server).infoCluster},
 	{"keyspace", "Keyspace", true, (*Server).infoKeyspace},
@@ -297,6 +296,7 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.line("latest_fork_usec", 0)
 	b.line("total_forks", 0)
 	b.line("migrate_cached_sockets", 0)
+	b.line("total_error_replies", s.errors.total.Load())
 }
 
 // resetStats is CONFIG RESETSTAT: it zeroes INFO's counters.
@@ -313,6 +313,8 @@ func (s *Server) resetStats() {
 	st.expiredBase.Store(ss.ExpiredKeys)
 	st.evictedBase.Store(ss.EvictedKeys)
 	s.memory.peak.Store(0)
+	s.errors.reset()
+	s.cmdStats.reset()
 }
 
 func (s *Server) infoReplication(b *infoBuilder) {

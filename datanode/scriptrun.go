@@ -57,6 +57,11 @@ type scriptRun struct {
 	wrote  atomic.Bool // a write command ran: SCRIPT KILL answers UNKILLABLE
 	killed atomic.Bool
 	cancel context.CancelFunc
+	// callErrors are the error tables redis.call and redis.pcall made of
+	// error replies: such an error, returned or raised by the script, was
+	// counted in INFO errorstats when its command ran, and is not counted
+	// again as the script's reply (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE).
+	callErrors map[*lua.LTable]struct{}
 }
 
 // runScript runs r for c and writes its reply.
@@ -83,12 +88,27 @@ func (c *client) runScript(r *scriptRun) {
 	L.Push(L.NewFunctionFromProto(r.proto))
 	err := L.PCall(0, 1, vm.handler)
 	if err != nil {
+		if apiErr, ok := err.(*lua.ApiError); ok {
+			c.errorCounted = r.isCallError(apiErr.Object)
+		}
 		c.replyScriptError(r, err)
 		return
 	}
 	v := L.Get(-1)
 	L.Pop(1)
+	c.errorCounted = r.isCallError(v)
 	c.replyLua(v, 0, r.resp3)
+}
+
+// isCallError reports whether v is an error table made by redis.call or
+// redis.pcall from a command's error reply.
+func (r *scriptRun) isCallError(v lua.LValue) bool {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return false
+	}
+	_, found := r.callErrors[t]
+	return found
 }
 
 // luaStrings returns ss as a Lua array of strings.
@@ -221,6 +241,12 @@ func (vm *scriptVM) call(L *lua.LState, raise bool) int {
 		return fail(msg)
 	}
 	v, _ := respToLua(L, reply)
+	if t, ok := v.(*lua.LTable); ok && len(reply) > 0 && reply[0] == '-' {
+		if r.callErrors == nil {
+			r.callErrors = make(map[*lua.LTable]struct{})
+		}
+		r.callErrors[t] = struct{}{}
+	}
 	if raise {
 		if t, ok := v.(*lua.LTable); ok && t.RawGetString("err") != lua.LNil {
 			L.Error(t, 1)
@@ -277,7 +303,9 @@ func (c *client) scriptCommand(r *scriptRun, args [][]byte) ([]byte, string) {
 	// whatever the client speaks.
 	resp3 := c.resp3
 	c.resp3 = r.resp3
+	c.inScript = true
 	s.call(c, cmd, &s.cmdStats.stats[cmd.id], args)
+	c.inScript = false
 	c.resp3 = resp3
 	reply := slices.Clone(c.out[mark:])
 	c.out = c.out[:mark]

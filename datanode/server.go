@@ -42,7 +42,12 @@ type Server struct {
 	settings atomic.Pointer[Settings]
 	store    *store.Store
 	commands map[string]*command
-	cmdStats *cmdStats // per-command counters, indexed by command.id
+	cmdStats *cmdStats  // per-command counters, indexed by command.id
+	errors   errorStats // error replies by code (INFO errorstats)
+	monitors monitors   // the clients in MONITOR mode (monitor.go)
+	slowlog  slowlog    // SLOWLOG's entries
+	latency  latencyMonitor
+	pause    clientPause // CLIENT PAUSE (pause.go)
 
 	scripts    scriptCache // EVAL's compiled scripts (scripting.go)
 	scriptRuns scriptRuns  // the scripts running now (scriptrun.go)
@@ -362,6 +367,7 @@ func (s *Server) Stop() {
 		return
 	}
 	s.stopped = true
+	s.stopPause()
 	g, ln := s.group, s.ln
 	for _, c := range s.clients {
 		c.conn.Close()
@@ -479,6 +485,12 @@ func (s *Server) unregister(c *client) {
 	s.mu.Unlock()
 	s.pubsub.dropClient(c)
 	s.blocking.dropClient(c)
+	if w := c.waiter.Load(); w != nil && w.paused {
+		s.dropPaused(c)
+	}
+	if c.monitoring.Load() {
+		s.monitors.drop(c)
+	}
 }
 
 // forEachClient calls fn for every connected client, in no order.
