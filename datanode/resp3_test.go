@@ -112,7 +112,7 @@ var resp3Script = []string{
 	"SRANDMEMBER nokey", "SPOP nokey", "SPOP nokey 2", "SADD sp 7", "SPOP sp 1", "SINTERCARD 2 st st2",
 	"SSCAN st 0",
 	// lists
-	"RPUSH li a b c", "LPOP li 2", "LPOP nokey 2", "LPOP nokey", "LPOS li c", "LPOS li z",
+	"RPUSH li a b c", "SORT li ALPHA", "SORT li ALPHA GET nokey*", "SORT li ALPHA GET # GET nokey*", "LPOP li 2", "LPOP nokey 2", "LPOP nokey", "LPOS li c", "LPOS li z",
 	"LMPOP 2 nokey li LEFT", "LMPOP 1 nokey LEFT", "BLPOP nokey 0.01", "BLMOVE nokey li LEFT LEFT 0.01",
 	"BLMPOP 0.01 1 nokey LEFT", "LINDEX li 9", "RPOPLPUSH nokey li",
 	// sorted sets
@@ -126,7 +126,7 @@ var resp3Script = []string{
 	"ZRANGE z 0 -1 WITHSCORES", "ZINCRBY z 1 i",
 	// keys and server
 	"EXISTS s", "KEYS st2", "SCAN 0 COUNT 1000 MATCH nomatch", "CONFIG GET maxmemory", "CONFIG GET nosuchparam",
-	"PING", "ECHO e",
+	"PING", "ECHO e", "MEMORY USAGE nokey", "LATENCY LATEST", "LATENCY DOCTOR", "SLOWLOG LEN",
 	"COMMAND INFO get zadd nosuch", "COMMAND DOCS zrangebyscore", "COMMAND INFO lmpop", "COMMAND DOCS zadd nosuch", "COMMAND DOCS nosuch",
 	"COMMAND GETKEYSANDFLAGS get a", "COMMAND GETKEYS set a b", "PUBSUB NUMSUB a b", "PUBSUB CHANNELS",
 	"PUBSUB SHARDNUMSUB a", "SCRIPT EXISTS abc", "OBJECT HELP",
