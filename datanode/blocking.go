@@ -71,6 +71,8 @@ type waiter struct {
 	// pushes names the key a served command pushes onto (BLMOVE's
 	// destination), ready in turn once the waiter is served.
 	pushes []byte
+	// resp3 is the client's protocol, which its replies are written in.
+	resp3 bool
 	// done is set once the waiter's reply is in its client's outbox.
 	done atomic.Bool
 	// paused marks a client postponed by CLIENT PAUSE (pause.go), which
@@ -126,7 +128,7 @@ func (c *client) blockingCommand(keys [][]byte, timeout time.Duration, emptyRepl
 				return
 			}
 		}
-		c.out = append(c.out, emptyReply...)
+		c.out = append(c.out, nullFor(c.resp3, emptyReply)...)
 		return
 	}
 	hub := &c.srv.blocking
@@ -139,7 +141,7 @@ func (c *client) blockingCommand(keys [][]byte, timeout time.Duration, emptyRepl
 			return
 		}
 	}
-	w := &waiter{c: c, try: try, pushes: slices.Clone(pushes)}
+	w := &waiter{c: c, try: try, pushes: slices.Clone(pushes), resp3: c.resp3}
 	if hub.waiters == nil {
 		hub.waiters = make(map[string][]*waiter)
 	}
@@ -164,7 +166,7 @@ func (h *blockHub) expire(w *waiter) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !w.done.Load() {
-		h.release(w, []byte(nullArrayReply))
+		h.release(w, []byte(nullFor(w.resp3, nullArrayReply)))
 	}
 }
 
@@ -275,6 +277,7 @@ func (s *Server) serveReady(c *client) {
 				continue
 			}
 			sc.out = sc.out[:0]
+			sc.resp3 = w.resp3
 			r := w.try(sc, []byte(key))
 			if r == tryEmpty {
 				break

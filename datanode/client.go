@@ -35,7 +35,9 @@ type client struct {
 	created time.Time
 
 	authenticated bool
-	closeAfter    bool // QUIT: close once the reply is sent
+	resp3         bool        // HELLO 3 chose RESP3 (resp3.go)
+	respVer       respVersion // the protocol, for CLIENT LIST
+	closeAfter    bool        // QUIT: close once the reply is sent
 	writeDeadline time.Time
 	readDeadline  bool // a read deadline is set (IOModelGoroutine)
 
@@ -198,7 +200,8 @@ func (c *client) flush() bool {
 	return err == nil
 }
 
-// Reply helpers append one RESP2 value to the reply buffer.
+// Reply helpers append one value to the reply buffer; resp3.go has those
+// whose bytes depend on the client's protocol.
 
 func (c *client) replyOK()                 { c.out = redcon.AppendOK(c.out) }
 func (c *client) replyStatus(s string)     { c.out = redcon.AppendString(c.out, s) }
@@ -206,8 +209,16 @@ func (c *client) replyError(msg string)    { c.out = redcon.AppendError(c.out, m
 func (c *client) replyInt(n int64)         { c.out = redcon.AppendInt(c.out, n) }
 func (c *client) replyBulk(b []byte)       { c.out = redcon.AppendBulk(c.out, b) }
 func (c *client) replyBulkString(s string) { c.out = redcon.AppendBulkString(c.out, s) }
-func (c *client) replyNull()               { c.out = redcon.AppendNull(c.out) }
 func (c *client) replyArray(n int)         { c.out = redcon.AppendArray(c.out, n) }
+
+// replyNull replies a null bulk string: $-1 in RESP2, _ in RESP3.
+func (c *client) replyNull() {
+	if c.resp3 {
+		c.out = append(c.out, "_\r\n"...)
+		return
+	}
+	c.out = redcon.AppendNull(c.out)
+}
 
 // replyStoreError answers a write the store refused.
 func (c *client) replyStoreError(err error) {

@@ -92,7 +92,7 @@ func cmdClientSetInfo(c *client, args [][]byte) {
 }
 
 func cmdClientInfo(c *client, _ [][]byte) {
-	c.replyBulkString(c.infoLine(time.Now()) + "\n")
+	c.replyVerbatim(c.infoLine(time.Now()) + "\n")
 }
 
 func cmdClientList(c *client, args [][]byte) {
@@ -135,7 +135,7 @@ func cmdClientList(c *client, args [][]byte) {
 			}
 		}
 	}
-	c.replyBulkString(b.String())
+	c.replyVerbatim(b.String())
 }
 
 // clientType parses a client type of CLIENT LIST and CLIENT KILL: normal,
@@ -428,7 +428,7 @@ func (c *client) infoLine(now time.Time) string {
 	field("cmd", cmd)
 	field("user", "default")
 	field("redir", -1)
-	field("resp", 2)
+	field("resp", c.respVer.load())
 	field("lib-name", load(c.libName.Load()))
 	field("lib-ver", load(c.libVersion.Load()))
 	return b.String()

@@ -53,6 +53,9 @@ func (h *blockHub) unblock(c *client, reply string) bool {
 	if w.done.Load() {
 		return false
 	}
+	if reply == nullArrayReply {
+		reply = nullFor(w.resp3, reply)
+	}
 	h.release(w, []byte(reply))
 	return true
 }

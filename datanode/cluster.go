@@ -189,7 +189,7 @@ func cmdClusterShards(c *client, _ [][]byte) {
 	nodes := c.clusterView()
 	c.replyArray(len(nodes))
 	for _, node := range nodes {
-		c.replyArray(4)
+		c.replyMap(2)
 		c.replyBulkString("slots")
 		c.replyArray(2 * len(node.slots))
 		for _, r := range node.slots {
@@ -198,7 +198,7 @@ func cmdClusterShards(c *client, _ [][]byte) {
 		}
 		c.replyBulkString("nodes")
 		c.replyArray(1)
-		c.replyArray(14)
+		c.replyMap(7)
 		c.replyBulkString("id")
 		c.replyBulkString(node.id)
 		c.replyBulkString("port")

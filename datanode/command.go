@@ -230,7 +230,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 		c.reject(cmd, &cs.results[resultError], errOOM)
 		return
 	}
-	if c.inPubSub() {
+	if c.inPubSub() && !c.resp3 {
 		if msg := pubsubContextError(cmd, args); msg != "" {
 			if gate != nil {
 				gate.RUnlock()

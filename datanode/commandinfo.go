@@ -208,7 +208,7 @@ func (c *client) replyCommandInfo(cmd *command) {
 	c.replyBulkString(cmd.name)
 	c.replyInt(int64(cmd.arity))
 	flags := cmd.flags.names()
-	c.replyArray(len(flags))
+	c.replySet(len(flags))
 	for _, f := range flags {
 		c.replyStatus(f)
 	}
@@ -216,7 +216,7 @@ func (c *client) replyCommandInfo(cmd *command) {
 	c.replyInt(int64(cmd.lastKey))
 	c.replyInt(int64(cmd.keyStep))
 	cats := aclCategories(cmd)
-	c.replyArray(len(cats))
+	c.replySet(len(cats))
 	for _, cat := range cats {
 		c.replyStatus("@" + cat)
 	}
@@ -224,19 +224,23 @@ func (c *client) replyCommandInfo(cmd *command) {
 	if cmd.extra != nil {
 		tips = cmd.extra.tips
 	}
-	c.replyArray(len(tips))
+	c.replySet(len(tips))
 	for _, tip := range tips {
 		c.replyBulkString(tip)
 	}
 	if cmd.keySpecs != nil {
 		c.replyKeySpecs(cmd)
 	} else if cmd.firstKey > 0 {
-		c.replyArray(1)
+		c.replySet(1)
 		c.replyKeySpec(cmd)
 	} else {
-		c.replyArray(0)
+		c.replySet(0)
 	}
-	c.replyArray(len(cmd.subcommands))
+	if len(cmd.subcommands) == 0 {
+		c.replySet(0) // as Redis: an empty set, else an array
+	} else {
+		c.replyArray(len(cmd.subcommands))
+	}
 	for _, sub := range cmd.subcommands {
 		c.replyCommandInfo(sub)
 	}
@@ -248,27 +252,27 @@ func (c *client) replyKeySpec(cmd *command) {
 	if last >= 0 {
 		last -= cmd.firstKey
 	}
-	c.replyArray(6)
+	c.replyMap(3)
 	c.replyBulkString("flags")
 	flags := keySpecFlags(cmd)
-	c.replyArray(len(flags))
+	c.replySet(len(flags))
 	for _, f := range flags {
 		c.replyStatus(f)
 	}
 	c.replyBulkString("begin_search")
-	c.replyArray(4)
+	c.replyMap(2)
 	c.replyBulkString("type")
 	c.replyBulkString("index")
 	c.replyBulkString("spec")
-	c.replyArray(2)
+	c.replyMap(1)
 	c.replyBulkString("index")
 	c.replyInt(int64(cmd.firstKey))
 	c.replyBulkString("find_keys")
-	c.replyArray(4)
+	c.replyMap(2)
 	c.replyBulkString("type")
 	c.replyBulkString("range")
 	c.replyBulkString("spec")
-	c.replyArray(6)
+	c.replyMap(3)
 	c.replyBulkString("lastkey")
 	c.replyInt(int64(last))
 	c.replyBulkString("keystep")
@@ -306,7 +310,7 @@ func (c *client) replyCommandDocs(cmd *command) {
 	if len(cmd.subcommands) > 0 {
 		n++
 	}
-	c.replyArray(2 * n)
+	c.replyMap(n)
 	c.replyBulkString("summary")
 	c.replyBulkString(cmd.doc.summary)
 	c.replyBulkString("since")
@@ -317,7 +321,7 @@ func (c *client) replyCommandDocs(cmd *command) {
 	c.replyBulkString(cmd.doc.complexity)
 	if extra.deprecatedSince != "" {
 		c.replyBulkString("doc_flags")
-		c.replyArray(1)
+		c.replySet(1)
 		c.replyStatus("deprecated")
 		c.replyBulkString("deprecated_since")
 		c.replyBulkString(extra.deprecatedSince)
@@ -326,7 +330,7 @@ func (c *client) replyCommandDocs(cmd *command) {
 	}
 	if len(extra.history) > 0 {
 		c.replyBulkString("history")
-		c.replyArray(len(extra.history))
+		c.replySet(len(extra.history))
 		for _, h := range extra.history {
 			c.replyArray(2)
 			c.replyBulkString(h[0])
@@ -339,7 +343,7 @@ func (c *client) replyCommandDocs(cmd *command) {
 	}
 	if len(cmd.subcommands) > 0 {
 		c.replyBulkString("subcommands")
-		c.replyArray(2 * len(cmd.subcommands))
+		c.replyMap(len(cmd.subcommands))
 		for _, sub := range cmd.subcommands {
 			c.replyBulkString(sub.name)
 			c.replyCommandDocs(sub)
@@ -369,7 +373,7 @@ func (c *client) replyDocArgs(args []docArg, hasKeySpec bool) {
 				n++
 			}
 		}
-		c.replyArray(2 * n)
+		c.replyMap(n)
 		c.replyBulkString("name")
 		c.replyBulkString(a.name)
 		c.replyBulkString("type")
@@ -388,7 +392,7 @@ func (c *client) replyDocArgs(args []docArg, hasKeySpec bool) {
 		}
 		if len(flags) > 0 {
 			c.replyBulkString("flags")
-			c.replyArray(len(flags))
+			c.replySet(len(flags))
 			for _, f := range flags {
 				c.replyStatus(f)
 			}
@@ -437,7 +441,7 @@ func cmdCommandDocs(c *client, args [][]byte) {
 			}
 		}
 	}
-	c.replyArray(2 * len(cmds))
+	c.replyMap(len(cmds))
 	for _, cmd := range cmds {
 		c.replyBulkString(cmd.name)
 		c.replyCommandDocs(cmd)
@@ -487,7 +491,7 @@ func cmdCommandGetKeys(c *client, args [][]byte) {
 		}
 		c.replyArray(2)
 		c.replyBulk(line[p])
-		c.replyArray(len(flags))
+		c.replySet(len(flags))
 		for _, f := range flags {
 			c.replyStatus(f)
 		}

@@ -247,7 +247,10 @@ func cmdConfigGet(c *client, args [][]byte) {
 			}
 		}
 	}
-	c.replyStrings(out)
+	c.replyMap(len(out) / 2)
+	for _, s := range out {
+		c.replyBulkString(s)
+	}
 }
 
 // cmdConfigSet sets one or more parameters atomically: all of them or, on

@@ -24,7 +24,7 @@ func connectionCommands() []*command {
 }
 
 func cmdPing(c *client, args [][]byte) {
-	if c.inPubSub() && len(args) <= 2 {
+	if c.inPubSub() && !c.resp3 && len(args) <= 2 {
 		replySubscribedPong(c, args)
 		return
 	}
@@ -57,11 +57,15 @@ func cmdSelect(c *client, args [][]byte) {
 	}
 }
 
-// checkPassword reports whether user and password open the default user.
+// checkPassword reports whether user and password open the default user:
+// any password does while none is required.
 func (c *client) checkPassword(user, password []byte) bool {
 	want := c.srv.settings.Load().RequirePass
 	if user != nil && string(user) != "default" {
 		return false
+	}
+	if want == "" {
+		return true // without requirepass the default user is nopass, as in Redis
 	}
 	return subtle.ConstantTimeCompare(password, []byte(want)) == 1
 }
@@ -88,16 +92,18 @@ func cmdAuth(c *client, args [][]byte) {
 }
 
 func cmdHello(c *client, args [][]byte) {
+	proto := int64(0) // unchanged
 	if len(args) >= 2 {
 		ver, ok := parseInt(args[1])
 		if !ok {
 			c.replyError("ERR Protocol version is not an integer or out of range")
 			return
 		}
-		if ver != 2 {
+		if ver != 2 && ver != 3 {
 			c.replyError(errNoProto)
 			return
 		}
+		proto = ver
 	}
 	var setName []byte
 	authed := false
@@ -133,13 +139,16 @@ func cmdHello(c *client, args [][]byte) {
 	if setName != nil {
 		c.setName(string(setName))
 	}
-	c.replyArray(14)
+	if proto != 0 {
+		c.setProto(int(proto))
+	}
+	c.replyMap(7)
 	c.replyBulkString("server")
 	c.replyBulkString("redis")
 	c.replyBulkString("version")
 	c.replyBulkString(redisVersion)
 	c.replyBulkString("proto")
-	c.replyInt(2)
+	c.replyInt(c.respVer.load())
 	c.replyBulkString("id")
 	c.replyInt(int64(c.id))
 	c.replyBulkString("mode")

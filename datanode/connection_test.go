@@ -37,9 +37,9 @@ func TestSelectOnlyDatabaseZero(t *testing.T) {
 
 func TestHelloReportsProtocol2(t *testing.T) {
 	c := startServer(t, nil).dial(t)
-	// RESP3 is not spoken; clients such as go-redis fall back to RESP2.
-	if got := c.do("HELLO", "3"); got != "(error) NOPROTO unsupported protocol version" {
-		t.Fatalf("HELLO 3 = %s", got)
+	// Versions other than 2 and 3 are refused (resp3_test.go covers 3).
+	if got := c.do("HELLO", "4"); got != "(error) NOPROTO unsupported protocol version" {
+		t.Fatalf("HELLO 4 = %s", got)
 	}
 	got := c.do("HELLO", "2", "SETNAME", "me")
 	for _, want := range []string{`"server" "redis"`, `"proto" (integer) 2`, `"mode" "standalone"`, `"role" "master"`, `"modules" []`} {

@@ -438,14 +438,14 @@ func cmdHkeys(c *client, args [][]byte)   { c.hashAll(args[1], true, false) }
 func cmdHvals(c *client, args [][]byte)   { c.hashAll(args[1], false, true) }
 func cmdHgetall(c *client, args [][]byte) { c.hashAll(args[1], true, true) }
 
-// hashAll replies with every field, value or both of hash key.
+// hashAll replies with every field, value or both (a map) of hash key.
 func (c *client) hashAll(key []byte, fields, values bool) {
-	c.hashRead(key, func() { c.replyArray(0) }, func(h hashValue) {
-		n := h.len()
-		if fields && values {
-			n *= 2
-		}
-		c.replyArray(n)
+	header := c.replyArray
+	if fields && values {
+		header = c.replyMap
+	}
+	c.hashRead(key, func() { header(0) }, func(h hashValue) {
+		header(h.len())
 		h.each(func(f hashField) bool {
 			if fields {
 				c.replyBulk(f.field)
@@ -573,11 +573,14 @@ func cmdHrandfield(c *client, args [][]byte) {
 // count, that many fields chosen independently; with a positive one, that
 // many distinct fields, or the whole hash.
 func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
-	per := 1
+	header := c.replyArray
 	if withValues {
-		per = 2
+		header = c.replyPairs
 	}
 	reply := func(f hashField) {
+		if withValues {
+			c.replyPair()
+		}
 		c.replyBulk(f.field)
 		if withValues {
 			c.replyBulk(f.value)
@@ -592,7 +595,7 @@ func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
 		if n < 0 {
 			n = -n
 		}
-		c.replyArray(int(n) * per)
+		header(int(n))
 		if h.encoding() == hashTable {
 			for range n {
 				reply(h.randomField())
@@ -606,7 +609,7 @@ func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
 		return
 	}
 	if h.encoding() == hashTable && 2*count <= int64(h.len()) {
-		c.replyArray(int(count) * per)
+		header(int(count))
 		for _, f := range h.randomFields(int(count)) {
 			reply(f)
 		}
@@ -614,14 +617,14 @@ func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
 	}
 	fs := h.fields()
 	if count >= int64(len(fs)) {
-		c.replyArray(len(fs) * per)
+		header(len(fs))
 		for _, f := range fs {
 			reply(f)
 		}
 		return
 	}
 	// A partial Fisher-Yates shuffle picks count distinct fields.
-	c.replyArray(int(count) * per)
+	header(int(count))
 	for i := range int(count) {
 		j := i + rand.IntN(len(fs)-i)
 		fs[i], fs[j] = fs[j], fs[i]

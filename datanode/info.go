@@ -58,7 +58,7 @@ func (b *infoBuilder) line(field string, value any) {
 }
 
 func cmdInfo(c *client, args [][]byte) {
-	c.replyBulkString(c.srv.info(args[1:]))
+	c.replyVerbatim(c.srv.info(args[1:]))
 }
 
 // info renders the INFO text for the requested section names: none means

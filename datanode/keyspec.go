@@ -81,17 +81,17 @@ func (cmd *command) specKeys(args [][]byte) (refs []keyRef, ok bool) {
 
 // replyKeySpecs writes cmd.keySpecs as COMMAND INFO's key specs.
 func (c *client) replyKeySpecs(cmd *command) {
-	c.replyArray(len(cmd.keySpecs))
+	c.replySet(len(cmd.keySpecs))
 	for _, ks := range cmd.keySpecs {
 		if ks.notes != "" {
-			c.replyArray(8)
+			c.replyMap(4)
 			c.replyBulkString("notes")
 			c.replyBulkString(ks.notes)
 		} else {
-			c.replyArray(6)
+			c.replyMap(3)
 		}
 		c.replyBulkString("flags")
-		c.replyArray(len(ks.flags))
+		c.replySet(len(ks.flags))
 		for _, f := range ks.flags {
 			c.replyStatus(f)
 		}
@@ -102,20 +102,20 @@ func (c *client) replyKeySpecs(cmd *command) {
 			c.replyUnknownSearch()
 			continue
 		}
-		c.replyArray(4)
+		c.replyMap(2)
 		c.replyBulkString("type")
 		c.replyBulkString("index")
 		c.replyBulkString("spec")
-		c.replyArray(2)
+		c.replyMap(1)
 		c.replyBulkString("index")
 		c.replyInt(int64(ks.begin))
 		c.replyBulkString("find_keys")
-		c.replyArray(4)
+		c.replyMap(2)
 		c.replyBulkString("type")
 		if ks.keynum {
 			c.replyBulkString("keynum")
 			c.replyBulkString("spec")
-			c.replyArray(6)
+			c.replyMap(3)
 			c.replyBulkString("keynumidx")
 			c.replyInt(int64(ks.keynumIdx))
 			c.replyBulkString("firstkey")
@@ -126,7 +126,7 @@ func (c *client) replyKeySpecs(cmd *command) {
 		}
 		c.replyBulkString("range")
 		c.replyBulkString("spec")
-		c.replyArray(6)
+		c.replyMap(3)
 		c.replyBulkString("lastkey")
 		c.replyInt(int64(ks.lastKey))
 		c.replyBulkString("keystep")
@@ -151,9 +151,9 @@ func (cmd *command) callKeys(args [][]byte) []int {
 
 // replyUnknownSearch writes a begin_search or find_keys of type unknown.
 func (c *client) replyUnknownSearch() {
-	c.replyArray(4)
+	c.replyMap(2)
 	c.replyBulkString("type")
 	c.replyBulkString("unknown")
 	c.replyBulkString("spec")
-	c.replyArray(0)
+	c.replyMap(0)
 }

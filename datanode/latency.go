@@ -164,7 +164,7 @@ func cmdLatencyReset(c *client, args [][]byte) {
 func cmdLatencyDoctor(c *client, _ [][]byte) {
 	st := c.srv.settings.Load()
 	if st.LatencyMonitorThreshold == 0 {
-		c.replyBulkString(`I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use "CONFIG SET latency-monitor-threshold <milliseconds>." in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.` + "\n")
+		c.replyVerbatim(`I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use "CONFIG SET latency-monitor-threshold <milliseconds>." in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.` + "\n")
 		return
 	}
 	lm := &c.srv.latency
@@ -244,7 +244,7 @@ func cmdLatencyDoctor(c *client, _ [][]byte) {
 			b.WriteString("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n")
 		}
 	}
-	c.replyBulkString(b.String())
+	c.replyVerbatim(b.String())
 }
 
 func abs64(n int64) int64 {

@@ -174,7 +174,7 @@ func (c *client) replyLcs(a, b []byte, o lcsOptions, t []uint32) {
 		c.replyBulk(result)
 		return
 	}
-	c.replyArray(4)
+	c.replyMap(2)
 	c.replyBulkString("matches")
 	c.replyArray(len(ranges))
 	for _, r := range ranges {

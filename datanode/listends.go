@@ -61,9 +61,6 @@ func (c *client) popGeneric(args [][]byte, atFront bool) {
 	})
 }
 
-// replyNullArray replies RESP2's null array.
-func (c *client) replyNullArray() { c.out = append(c.out, "*-1\r\n"...) }
-
 // parseWhere parses LEFT or RIGHT; on false it replied a syntax error.
 func (c *client) parseWhere(arg []byte) (atFront, ok bool) {
 	switch {

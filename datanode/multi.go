@@ -210,7 +210,7 @@ func cmdExec(c *client, _ [][]byte) {
 	c.holdSlots(m)
 	defer c.releaseSlots()
 	if c.watchFailed() {
-		c.out = append(c.out, "*-1\r\n"...)
+		c.replyNullArray()
 		return
 	}
 	c.replyArray(len(m.cmds))

@@ -128,7 +128,7 @@ func (h *pubsubHub) unsubscribe(c *client, kind subKind, names [][]byte) {
 	if len(names) == 0 {
 		all := c.subscribedNames(kind)
 		if len(all) == 0 {
-			c.replyArray(3)
+			c.replyPush(3)
 			c.replyBulkString(word)
 			c.replyNull()
 			c.replyInt(c.subscriptionCount(kind))
@@ -212,10 +212,22 @@ func (s *Server) publish(channel, msg []byte, shard bool) int64 {
 	}
 	var receivers, queued int64
 	var now time.Time
+	// frame is the message in RESP2; RESP3 clients get push3, the same
+	// bytes as a push ('>' for '*'), made when first needed.
+	var push3 []byte
 	deliver := func(set *subscriberSet, frame []byte) {
+		push3 = nil
 		for _, c := range set.clients {
-			if c.push(frame, lim, now) {
-				queued += int64(len(frame))
+			f := frame
+			if c.respVer.load() == 3 {
+				if push3 == nil {
+					push3 = slices.Clone(frame)
+					push3[0] = '>'
+				}
+				f = push3
+			}
+			if c.push(f, lim, now) {
+				queued += int64(len(f))
 			}
 		}
 		receivers += int64(len(set.clients))
@@ -264,9 +276,10 @@ func appendBulk(b, s []byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-// replySubscription appends a (un)subscribe confirmation: [word name count].
+// replySubscription appends a (un)subscribe confirmation: [word name count],
+// a push in RESP3.
 func (c *client) replySubscription(word string, name []byte, count int64) {
-	c.replyArray(3)
+	c.replyPush(3)
 	c.replyBulkString(word)
 	c.replyBulk(name)
 	c.replyInt(count)

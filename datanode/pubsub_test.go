@@ -75,7 +75,7 @@ func stepReplies(t *testing.T, c *respConn, cmd string) [][]byte {
 	var out [][]byte
 	for {
 		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		v, err := readRawReply(c.r)
+		v, err := readRaw3(c.r) // RESP2, or RESP3 after HELLO 3
 		if err == io.EOF && len(v) == 0 {
 			return append(out, []byte("<closed>"))
 		}
@@ -145,12 +145,33 @@ func runPubSubScript(t *testing.T, steps []psStep, dialConn func() *respConn) []
 // redis-server, and requires byte-identical replies and messages.
 func diffPubSub(t *testing.T, steps []psStep) {
 	t.Helper()
+	diffPubSubProto(t, steps, nil)
+}
+
+// diffPubSubProto is diffPubSub with a hook run on every connection before
+// the script uses it (HELLO 3, say): prepare is called once per server and
+// returns the hook for that server's connections, in the order they open.
+func diffPubSubProto(t *testing.T, steps []psStep, prepare func() func(*respConn)) {
+	t.Helper()
+	if prepare == nil {
+		prepare = func() func(*respConn) { return func(*respConn) {} }
+	}
 	sock := startRedisSocket(t)
-	want := runPubSubScript(t, steps, func() *respConn { return dial(t, "unix", sock) })
+	hook := prepare()
+	want := runPubSubScript(t, steps, func() *respConn {
+		c := dial(t, "unix", sock)
+		hook(c)
+		return c
+	})
 	for _, model := range testIOModels() {
 		t.Run(model, func(t *testing.T) {
 			s := startServer(t, func(cfg *Config) { cfg.IOModel = model })
-			got := runPubSubScript(t, steps, func() *respConn { return s.dial(t) })
+			hook := prepare()
+			got := runPubSubScript(t, steps, func() *respConn {
+				c := s.dial(t)
+				hook(c)
+				return c
+			})
 			for i, st := range steps {
 				if got[i] != want[i] {
 					t.Errorf("step %d: %s: %s\n got: %s\nwant: %s", i, st.conn, st.cmd, got[i], want[i])

@@ -9,7 +9,8 @@ func resetCommand() *command {
 
 // cmdReset discards the client's transaction and watches, drops its
 // subscriptions (without the unsubscribe replies), clears its name and,
-// when a password is required, its authentication, then replies +RESET.
+// when a password is required, its authentication, returns it to RESP2,
+// then replies +RESET.
 // Inside MULTI it runs at once (flagNoQueue), as in Redis.
 func cmdReset(c *client, _ [][]byte) {
 	c.endMulti(true)
@@ -20,6 +21,7 @@ func cmdReset(c *client, _ [][]byte) {
 	}
 	c.noEvict.Store(false)
 	c.setName("")
+	c.setProto(2)
 	c.authenticated = c.srv.settings.Load().RequirePass == ""
 	c.replyStatus("RESET")
 }

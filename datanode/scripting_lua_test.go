@@ -9,7 +9,7 @@ import "testing"
 // own runtime error texts ("cannot perform add operation between nil and
 // number" for Lua 5.1's "attempt to perform arithmetic on a nil value",
 // no variable names in "attempt to index" errors) and compile errors,
-// cjson.decode's error texts, and redis.setresp(3), refused (no RESP3).
+// cjson.decode's error texts. redis.setresp(3) is in resp3_test.go.
 func TestScriptingLuaAgainstRedis(t *testing.T) {
 	diffAgainstRedis(t, []string{
 		`SET a x`,

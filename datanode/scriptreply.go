@@ -7,7 +7,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// Conversions between RESP2 replies and Lua values, as Redis 7.0's
+// Conversions between RESP replies and Lua values, as Redis 7.0's
 // script_lua.c does them.
 
 // maxLuaReplyDepth bounds the nesting of a script's reply (a table may
@@ -16,19 +16,25 @@ const maxLuaReplyDepth = 1000
 
 // replyLua writes the script's result v as Redis's luaReplyToRedisReply:
 // a string is a bulk string, a number an integer (truncated), true 1 and
-// false a nil bulk; a table with a string err field is an error, with a
-// string ok field a status, otherwise an array of its elements up to the
-// first nil; anything else is a nil bulk.
-func (c *client) replyLua(v lua.LValue, depth int) {
+// false a nil bulk (booleans after redis.setresp(3), scriptResp3); a
+// table with a string err field is an error, with a string ok field a
+// status, with a number double field a double, with a string big_number
+// field a big number, with a table map or set field a map or set of its
+// pairs or keys, otherwise an array of its elements up to the first nil;
+// anything else is a nil bulk.
+func (c *client) replyLua(v lua.LValue, depth int, scriptResp3 bool) {
 	switch v := v.(type) {
 	case lua.LString:
 		c.replyBulkString(string(v))
 	case lua.LNumber:
 		c.replyInt(luaInteger(float64(v)))
 	case lua.LBool:
-		if v {
+		switch {
+		case scriptResp3:
+			c.replyBoolean(bool(v))
+		case bool(v):
 			c.replyInt(1)
-		} else {
+		default:
 			c.replyNull()
 		}
 	case *lua.LTable:
@@ -48,13 +54,38 @@ func (c *client) replyLua(v lua.LValue, depth int) {
 			c.replyStatus(oneLine(string(s)))
 			return
 		}
+		if d, ok := v.RawGetString("double").(lua.LNumber); ok {
+			c.replyDouble(float64(d))
+			return
+		}
+		if b, ok := v.RawGetString("big_number").(lua.LString); ok {
+			c.replyBigNumber(oneLine(string(b)))
+			return
+		}
+		if m, ok := v.RawGetString("map").(*lua.LTable); ok {
+			n := 0
+			m.ForEach(func(_, _ lua.LValue) { n++ })
+			c.replyMap(n)
+			m.ForEach(func(k, val lua.LValue) {
+				c.replyLua(k, depth+1, scriptResp3)
+				c.replyLua(val, depth+1, scriptResp3)
+			})
+			return
+		}
+		if s, ok := v.RawGetString("set").(*lua.LTable); ok {
+			n := 0
+			s.ForEach(func(_, _ lua.LValue) { n++ })
+			c.replySet(n)
+			s.ForEach(func(k, _ lua.LValue) { c.replyLua(k, depth+1, scriptResp3) })
+			return
+		}
 		n := 0
 		for v.RawGetInt(n+1) != lua.LNil {
 			n++
 		}
 		c.replyArray(n)
 		for i := 1; i <= n; i++ {
-			c.replyLua(v.RawGetInt(i), depth+1)
+			c.replyLua(v.RawGetInt(i), depth+1, scriptResp3)
 		}
 	default:
 		c.replyNull()
@@ -70,10 +101,13 @@ func luaInteger(f float64) int64 {
 	return int64(f)
 }
 
-// respToLua converts the RESP2 reply at the start of b as Redis's
+// respToLua converts the RESP reply at the start of b as Redis's
 // redisProtocolToLuaType: an integer is a number, a bulk string a string
 // and a nil bulk or array false, a status {ok=...}, an error {err=...},
-// an array a table. It returns the rest of b.
+// an array a table; and after redis.setresp(3): a null nil, a boolean a
+// boolean, a map {map={k=v...}}, a set {set={m=true...}}, a double
+// {double=d}, a big number {big_number=s}, a verbatim string
+// {verbatim_string={format=f, string=s}}. It returns the rest of b.
 func respToLua(L *lua.LState, b []byte) (lua.LValue, []byte) {
 	if len(b) < 3 {
 		return lua.LFalse, nil
@@ -105,10 +139,52 @@ func respToLua(L *lua.LState, b []byte) (lua.LValue, []byte) {
 			return lua.LFalse, rest
 		}
 		t := L.CreateTable(n, 0)
-		for range n {
+		for i := range n {
 			var v lua.LValue
 			v, rest = respToLua(L, rest)
-			t.Append(v)
+			t.RawSetInt(i+1, v) // a RESP3 null leaves a hole, as in Redis
+		}
+		return t, rest
+	case '_':
+		return lua.LNil, rest
+	case '#':
+		return lua.LBool(line == "t"), rest
+	case ',':
+		t := L.NewTable()
+		d, _ := strconv.ParseFloat(line, 64) // inf, -inf and nan included
+		t.RawSetString("double", lua.LNumber(d))
+		return t, rest
+	case '(':
+		t := L.NewTable()
+		t.RawSetString("big_number", lua.LString(line))
+		return t, rest
+	case '=':
+		n, _ := strconv.Atoi(line)
+		body := string(rest[:n])
+		v := L.NewTable()
+		v.RawSetString("format", lua.LString(body[:min(3, len(body))]))
+		v.RawSetString("string", lua.LString(body[min(4, len(body)):]))
+		t := L.NewTable()
+		t.RawSetString("verbatim_string", v)
+		return t, rest[n+2:]
+	case '%', '~':
+		n, _ := strconv.Atoi(line)
+		m := L.NewTable()
+		for range n {
+			var k, v lua.LValue = nil, lua.LTrue
+			k, rest = respToLua(L, rest)
+			if b[0] == '%' {
+				v, rest = respToLua(L, rest)
+			}
+			if k != lua.LNil {
+				m.RawSet(k, v)
+			}
+		}
+		t := L.NewTable()
+		if b[0] == '%' {
+			t.RawSetString("map", m)
+		} else {
+			t.RawSetString("set", m)
 		}
 		return t, rest
 	}

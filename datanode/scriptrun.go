@@ -48,6 +48,9 @@ type scriptRun struct {
 	proto      *lua.FunctionProto
 	keys, argv [][]byte
 	readOnly   bool // EVAL_RO, EVALSHA_RO, flags=no-writes: write commands are refused
+	// resp3 is redis.setresp(3): redis.call's replies are read in RESP3,
+	// and the script's booleans reply as RESP3 booleans.
+	resp3 bool
 
 	c      *client
 	start  time.Time
@@ -94,7 +97,7 @@ func (c *client) runScript(r *scriptRun) {
 	v := L.Get(-1)
 	L.Pop(1)
 	c.errorCounted = r.isCallError(v)
-	c.replyLua(v, 0)
+	c.replyLua(v, 0, r.resp3)
 }
 
 // isCallError reports whether v is an error table made by redis.call or
@@ -296,9 +299,14 @@ func (c *client) scriptCommand(r *scriptRun, args [][]byte) ([]byte, string) {
 		}
 	}
 	mark := len(c.out)
+	// The script reads replies in the protocol it chose (redis.setresp),
+	// whatever the client speaks.
+	resp3 := c.resp3
+	c.resp3 = r.resp3
 	c.inScript = true
 	s.call(c, cmd, &s.cmdStats.stats[cmd.id], args)
 	c.inScript = false
+	c.resp3 = resp3
 	reply := slices.Clone(c.out[mark:])
 	c.out = c.out[:mark]
 	return reply, ""

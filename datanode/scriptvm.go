@@ -54,7 +54,7 @@ func newScriptVM() *scriptVM {
 		"status_reply": luaStatusReply,
 		"sha1hex":      luaSHA1Hex,
 		"log":          luaLog,
-		"setresp":      luaSetResp,
+		"setresp":      vm.setResp,
 		"set_repl":     func(*lua.LState) int { return 0 },
 		"replicate_commands": func(L *lua.LState) int {
 			L.Push(lua.LTrue)
@@ -293,9 +293,9 @@ func luaLog(L *lua.LState) int {
 	return 0
 }
 
-// luaSetResp is redis.setresp(n): RESP2 only, the DataNode not speaking
-// RESP3.
-func luaSetResp(L *lua.LState) int {
+// setResp is redis.setresp(n): the protocol in which redis.call's replies
+// reach the script, RESP2 at each script's start.
+func (vm *scriptVM) setResp(L *lua.LState) int {
 	if L.GetTop() != 1 {
 		raiseRedisError(L, "redis.setresp() requires one argument.")
 	}
@@ -303,8 +303,8 @@ func luaSetResp(L *lua.LState) int {
 	if !ok || n != 2 && n != 3 {
 		raiseRedisError(L, "RESP version must be 2 or 3.")
 	}
-	if n == 3 {
-		raiseRedisError(L, "RESP3 is not supported by CHKV scripts")
+	if vm.run != nil {
+		vm.run.resp3 = n == 3
 	}
 	return 0
 }

@@ -177,12 +177,17 @@ func cmdSrem(c *client, args [][]byte) {
 }
 
 func cmdSmembers(c *client, args [][]byte) {
-	c.setRead(args[1], func() { c.replyArray(0) }, c.replyMembers)
+	c.setRead(args[1], func() { c.replySet(0) }, c.replyMembers)
 }
 
-// replyMembers replies with every member of s in its order.
+// replyMembers replies with every member of s in its order, as a set.
 func (c *client) replyMembers(s setValue) {
-	c.replyArray(s.len())
+	c.replySet(s.len())
+	c.replyEach(s)
+}
+
+// replyEach replies every member of s in its order.
+func (c *client) replyEach(s setValue) {
 	s.each(func(m []byte) bool {
 		c.replyBulk(m)
 		return true
@@ -255,7 +260,7 @@ func (c *client) spopCount(args [][]byte) {
 	}
 	c.editSet(args[1], func(e *setEdit) {
 		if e.s == nil || count == 0 {
-			c.replyArray(0)
+			c.replySet(0)
 			return
 		}
 		if count >= int64(e.s.len()) {
@@ -266,7 +271,7 @@ func (c *client) spopCount(args [][]byte) {
 		}
 		popped := cloneAll(e.s.randomDistinct(int(count)))
 		if _, ok := e.remove(popped); ok {
-			c.replyArray(len(popped))
+			c.replySet(len(popped))
 			for _, m := range popped {
 				c.replyBulk(m)
 			}
@@ -323,7 +328,8 @@ func cmdSrandmember(c *client, args [][]byte) {
 				}
 			}
 		case count >= int64(n):
-			c.replyMembers(s)
+			c.replyArray(n)
+			c.replyEach(s)
 		default:
 			c.replyArray(int(count))
 			for _, m := range s.randomDistinct(int(count)) {

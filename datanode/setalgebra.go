@@ -144,7 +144,7 @@ func (c *client) setAlgebra(op setOp, dst []byte, keys [][]byte) {
 	lim := s.setLimits()
 	if dst == nil {
 		if op == opInter {
-			c.replyArray(len(ms))
+			c.replySet(len(ms))
 			for _, m := range ms {
 				c.replyBulk(m)
 			}

@@ -47,6 +47,9 @@ func (s *Server) unsubscribeShards(lost func(slot int) bool) {
 			delete(c.subs.names[kindShard], name)
 			c.subs.counts[kindShard].Add(-1)
 			frame := appendUnsubscribed(nil, "sunsubscribe", name, c.subscriptionCount(kindShard))
+			if c.respVer.load() == 3 {
+				frame[0] = '>' // a RESP3 push
+			}
 			if c.push(frame, lim, now) {
 				queued += int64(len(frame))
 			}

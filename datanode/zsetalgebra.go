@@ -147,11 +147,14 @@ func (c *client) zsetAlgebra(args [][]byte, name string, op zsetOp, store, card 
 	default:
 		es := a.compute(srcs)
 		if a.withScores {
-			c.replyArray(2 * len(es))
+			c.replyPairs(len(es))
 		} else {
 			c.replyArray(len(es))
 		}
 		for _, e := range es {
+			if a.withScores {
+				c.replyPair()
+			}
 			c.replyBulk(e.member)
 			if a.withScores {
 				c.replyScore(e.score)

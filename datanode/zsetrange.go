@@ -47,11 +47,9 @@ func appendListpackScore(dst []byte, score float64) []byte {
 	return appendScore(dst, score)
 }
 
-// replyScore replies score as a bulk string, as Redis's addReplyDouble.
-func (c *client) replyScore(score float64) {
-	var buf [32]byte
-	c.replyBulk(appendScore(buf[:0], score))
-}
+// replyScore replies score as Redis's addReplyDouble: a bulk string in
+// RESP2, a double in RESP3.
+func (c *client) replyScore(score float64) { c.replyDouble(score) }
 
 // isCSpace reports whether ch is a space for C's isspace.
 func isCSpace(ch byte) bool { return ch == ' ' || (ch >= '\t' && ch <= '\r') }

@@ -157,11 +157,14 @@ func (c *client) zrange(args [][]byte, kind zrangeKind, reverse bool) {
 	c.zsetRead(args[1], func() { c.replyArray(0) }, func(z zsetValue) {
 		ranks := q.ranks(z)
 		if q.withScores {
-			c.replyArray(2 * len(ranks))
+			c.replyPairs(len(ranks))
 		} else {
 			c.replyArray(len(ranks))
 		}
 		for _, r := range ranks {
+			if q.withScores {
+				c.replyPair()
+			}
 			c.replyBulk(z.member(r))
 			if q.withScores {
 				c.replyScore(z.score(r))

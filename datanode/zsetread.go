@@ -120,11 +120,14 @@ func cmdZrandmember(c *client, args [][]byte) {
 // that many distinct members, or the whole set in order. It allocates by
 // the set's size, never by the count.
 func (c *client) zrandmemberCount(z zsetValue, count int64, withScores bool) {
-	per := 1
+	header := c.replyArray
 	if withScores {
-		per = 2
+		header = c.replyPairs
 	}
 	reply := func(i int) {
+		if withScores {
+			c.replyPair()
+		}
 		c.replyBulk(z.member(i))
 		if withScores {
 			c.replyScore(z.score(i))
@@ -135,13 +138,13 @@ func (c *client) zrandmemberCount(z zsetValue, count int64, withScores bool) {
 	case count == 0:
 		c.replyArray(0)
 	case count < 0:
-		c.replyArray(int(-count) * per)
+		header(int(-count))
 		for range -count {
 			reply(rand.IntN(n))
 		}
 	case count >= int64(n):
 		// The whole set, as Redis's iterator walks it: from the end.
-		c.replyArray(n * per)
+		header(n)
 		for i := n - 1; i >= 0; i-- {
 			reply(i)
 		}
@@ -151,7 +154,7 @@ func (c *client) zrandmemberCount(z zsetValue, count int64, withScores bool) {
 		for i := range idx {
 			idx[i] = i
 		}
-		c.replyArray(int(count) * per)
+		header(int(count))
 		for i := range int(count) {
 			j := i + rand.IntN(n-i)
 			idx[i], idx[j] = idx[j], idx[i]

@@ -309,8 +309,14 @@ func (c *client) zpop(args [][]byte, fromMax bool) {
 	}
 	c.zsetWrite(args[1], func() { c.replyArray(0) }, func(z zsetValue, scratch *[]byte) (zsetValue, bool) {
 		lo, hi := popSpan(z, count, fromMax)
-		c.replyArray(2 * (hi - lo))
-		c.replyPopped(z, lo, hi, fromMax, false)
+		if len(args) == 3 {
+			// With a count, RESP3 nests each pair, as Redis 7.0.
+			c.replyPairs(hi - lo)
+			c.replyPopped(z, lo, hi, fromMax, c.resp3)
+		} else {
+			c.replyArray(2 * (hi - lo))
+			c.replyPopped(z, lo, hi, fromMax, false)
+		}
 		if hi == lo {
 			return nil, false
 		}
@@ -396,7 +402,7 @@ func cmdZmpop(c *client, args [][]byte) {
 			return
 		}
 	}
-	c.out = append(c.out, "*-1\r\n"...)
+	c.replyNullArray()
 }
 
 // zmpopKey pops up to count elements of key's sorted set, its slot locked
