@@ -140,7 +140,7 @@ func buildCommandTable() map[string]*command {
 		pubsubCommands(), {resetCommand()},
 		dumpCommands(),
 		bitmapCommands(), {lcsCommand(), copyCommand()},
-		scriptingCommands(),
+		scriptingCommands(), functionCommands(),
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -189,8 +189,8 @@ func (s *Server) execute(c *client, args [][]byte) {
 		c.reject(cmd, &cs.results[resultError], errNoAuth)
 		return
 	}
-	if s.busy(c, cmd, args) {
-		c.reject(cmd, &cs.results[resultError], errBusyScript)
+	if msg := s.busy(c, cmd, args); msg != "" {
+		c.reject(cmd, &cs.results[resultError], msg)
 		return
 	}
 	var gate *sync.RWMutex

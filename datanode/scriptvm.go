@@ -66,6 +66,8 @@ func newScriptVM() *scriptVM {
 	for _, l := range scriptLogLevels {
 		redis.RawSetString(l.name, lua.LNumber(l.level))
 	}
+	redis.RawSetString("REDIS_VERSION", lua.LString(redisVersion))
+	redis.RawSetString("REDIS_VERSION_NUM", lua.LNumber(redisVersionNum()))
 	for i, name := range []string{"REPL_NONE", "REPL_AOF", "REPL_SLAVE", "REPL_REPLICA", "REPL_ALL"} {
 		redis.RawSetString(name, lua.LNumber([]int{0, 1, 2, 2, 3}[i]))
 	}

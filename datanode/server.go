@@ -44,8 +44,9 @@ type Server struct {
 	commands map[string]*command
 	cmdStats *cmdStats // per-command counters, indexed by command.id
 
-	scripts    scriptCache // EVAL's compiled scripts (scripting.go)
-	scriptRuns scriptRuns  // the scripts running now (scriptrun.go)
+	scripts    scriptCache    // EVAL's compiled scripts (scripting.go)
+	scriptRuns scriptRuns     // the scripts running now (scriptrun.go)
+	functions  functionEngine // FUNCTION LOAD's libraries (functions.go)
 	pubsub     *pubsubHub
 	blocking   blockHub
 	log        *slog.Logger
