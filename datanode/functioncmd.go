@@ -236,18 +236,13 @@ func cmdFunctionRestore(c *client, args [][]byte) {
 		}
 	}
 	codes, err := rdb.DecodeFunctionsDump(args[2])
+	var perr rdb.FunctionPayloadError
 	switch {
-	case errors.Is(err, rdb.ErrBadFooter):
-		c.replyError("ERR DUMP payload version or checksum are wrong")
-		return
-	case errors.Is(err, rdb.ErrPreGAFunction):
-		c.replyError("ERR Pre-GA function format not supported")
-		return
-	case errors.Is(err, rdb.ErrNotFunction):
-		c.replyError("ERR given type is not a function")
+	case errors.As(err, &perr):
+		c.replyError("ERR " + string(perr))
 		return
 	case err != nil:
-		c.replyError("ERR Failed loading library payload")
+		c.replyError("ERR DUMP payload version or checksum are wrong")
 		return
 	}
 	if msg := c.srv.functions.restore(codes, policy); msg != "" {
