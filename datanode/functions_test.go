@@ -85,6 +85,7 @@ redis.register_function{function_name='incr', callback=function(keys, args) n = 
 	`FUNCTION LOAD ` + lib("n1", `redis.register_function('f', function() end) redis.x = 5`),
 	`FUNCTION LOAD ` + lib("n1", `redis.register_function('f', function() end) redis.log(redis.LOG_NOTICE, 'hi') return type(redis.REDIS_VERSION)`),
 	`FCALL f 0`,
+	`FUNCTION LOAD ` + lib("slow", `redis.register_function('slow', function() end) while true do end`),
 	`FUNCTION LOAD ` + lib("n2", `redis.register_function({function_name=1, callback=function() return 'one' end, description=2, flags={'NO-WRITES','allow-oom','allow-stale','no-cluster','allow-cross-slot-keys'}})`),
 	`FCALL_RO 1 0`,
 	`FUNCTION LIST LIBRARYNAME n2`,
