@@ -149,3 +149,17 @@ redis.register_function('fc', function(k,a) return redis.call('fcall', 'w', 0) e
 func TestFunctionsAgainstRedis(t *testing.T) {
 	diffAgainstRedis(t, functionsDiffScript, nil)
 }
+
+// TestFunctionsCommandInfoAgainstRedis checks COMMAND INFO and DOCS of
+// FCALL, FCALL_RO and FUNCTION's subcommands against redis-server.
+// FUNCTION itself is left out: redis-server lists its subcommands in its
+// dictionary's random order.
+func TestFunctionsCommandInfoAgainstRedis(t *testing.T) {
+	var cmds []string
+	for _, name := range []string{"fcall", "fcall_ro", "function|load", "function|list", "function|delete", "function|flush",
+		"function|dump", "function|restore", "function|stats", "function|kill", "function|help"} {
+		cmds = append(cmds, "COMMAND INFO "+name, "COMMAND DOCS "+name)
+	}
+	cmds = append(cmds, "COMMAND GETKEYS FCALL f 2 a b c", "COMMAND GETKEYSANDFLAGS FCALL_RO f 1 a b", "COMMAND GETKEYS FCALL f 0")
+	diffAgainstRedis(t, cmds, nil)
+}
