@@ -367,7 +367,7 @@ func loadErrorText(err error, ctx context.Context) string {
 				return oneLine(string(e))
 			}
 		}
-		return oneLine("ERR " + luaToString(apiErr.Object))
+		return oneLine("ERR " + luaErrorText(luaToString(apiErr.Object)))
 	}
 	return oneLine("ERR " + err.Error())
 }

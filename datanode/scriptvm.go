@@ -209,7 +209,7 @@ func (vm *scriptVM) errorHandler(L *lua.LState) int {
 	t, ok := v.(*lua.LTable)
 	if !ok {
 		t = L.NewTable()
-		t.RawSetString("err", lua.LString("ERR "+luaToString(v)))
+		t.RawSetString("err", lua.LString("ERR "+luaErrorText(luaToString(v))))
 	}
 	for level := 0; ; level++ {
 		dbg, ok := L.GetStack(level)
@@ -230,7 +230,10 @@ func (vm *scriptVM) errorHandler(L *lua.LState) int {
 // luaError is Lua 5.1's error: a number message gets the position too,
 // which gopher-lua adds to strings only.
 func luaError(L *lua.LState) int {
-	v := L.CheckAny(1)
+	v := L.Get(1)
+	if v == lua.LNil {
+		L.Error(lua.LString("nil"), 0) // gopher-lua cannot raise nil itself
+	}
 	if n, ok := v.(lua.LNumber); ok {
 		v = lua.LString(formatLuaNumber(float64(n)))
 	}
