@@ -126,7 +126,7 @@ type functionEngine struct {
 
 	vmMu    sync.Mutex // the Lua state: one load or call at a time
 	vm      *scriptVM
-	fenv    *lua.LTable // the functions' globals: reads go to apiIdx's __index
+	fenv    *lua.LTable // the functions' globals: reads go to envMeta's __index
 	envMeta *lua.LTable
 	loadAPI *lua.LTable // what a library's top-level code sees
 	loading *functionLib
