@@ -13,6 +13,9 @@ func serverCommands() []*command {
 		commandCommand(),
 		clientCommand(),
 		configCommand(),
+		monitorCommand(),
+		slowlogCommand(),
+		latencyCommand(),
 		{name: "info", arity: -1, flags: flagLoading | flagStale, run: cmdInfo,
 			doc: commandDoc{"server", "Returns information and statistics about the server.", "1.0.0", "O(1)", "[section [section ...]]"}},
 		{name: "dbsize", arity: 1, flags: flagReadOnly | flagFast, run: cmdDBSize,
@@ -23,8 +26,6 @@ func serverCommands() []*command {
 			doc: commandDoc{"server", "Removes all keys from all databases.", "1.0.0", "O(N) where N is the total number of keys in all databases", "[ASYNC | SYNC]"}},
 		{name: "time", arity: 1, flags: flagLoading | flagStale | flagFast, run: cmdTime,
 			doc: commandDoc{"server", "Returns the server time.", "2.6.0", "O(1)", ""}},
-		{name: "lastsave", arity: 1, flags: flagLoading | flagStale | flagFast, run: cmdLastSave,
-			doc: commandDoc{"server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "O(1)", ""}},
 	}
 }
 
@@ -47,7 +48,3 @@ func cmdTime(c *client, _ [][]byte) {
 	c.replyBulkString(strconv.FormatInt(now.Unix(), 10))
 	c.replyBulkString(strconv.FormatInt(int64(now.Nanosecond()/1000), 10))
 }
-
-// cmdLastSave reports the start time: CHKV does not persist, so the
-// (empty) dataset it started with is the last "save".
-func cmdLastSave(c *client, _ [][]byte) { c.replyInt(c.srv.started.Unix()) }

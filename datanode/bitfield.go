@@ -158,6 +158,7 @@ func (c *client) bitfield(args [][]byte, readOnly bool) {
 	size := int(last>>3) + 1
 	if found && size <= len(old) {
 		sl.Modify(key, now, func(v []byte) { c.runFieldOps(v, ops) })
+		sl.MarkRaw(key, now)
 		return
 	}
 	h, buf := growBitString(old, size)
@@ -168,7 +169,9 @@ func (c *client) bitfield(args [][]byte, readOnly bool) {
 	if err != nil {
 		c.out = c.out[:mark]
 		c.replyStoreError(err)
+		return
 	}
+	sl.MarkRaw(key, now)
 }
 
 // runFieldOps runs ops on v, which holds every bit a write reaches, and

@@ -127,6 +127,7 @@ func cmdSetbit(c *client, args [][]byte) {
 	if found && byteIdx < len(old) {
 		// The common case: the bit is inside the value, edited in place.
 		sl.Modify(key, now, func(v []byte) { prev = setBit(v, off, byte(on)) })
+		sl.MarkRaw(key, now)
 		c.replyInt(int64(prev))
 		return
 	}
@@ -138,6 +139,7 @@ func cmdSetbit(c *client, args [][]byte) {
 		c.replyStoreError(err)
 		return
 	}
+	sl.MarkRaw(key, now)
 	c.replyInt(0)
 }
 
@@ -367,5 +369,6 @@ func cmdBitop(c *client, args [][]byte) {
 		c.replyStoreError(err)
 		return
 	}
+	sl.MarkRaw(dest, now) // Redis stores BITOP's result as a raw string
 	c.replyInt(int64(maxLen))
 }

@@ -51,7 +51,11 @@ type tryResult int
 const (
 	tryEmpty  tryResult = iota // the key holds nothing to pop: nothing replied
 	tryServed                  // the command was served and replied
-	tryError                   // an error was replied (WRONGTYPE)
+	tryError                   // an error was replied (WRONGTYPE): a blocked client keeps waiting
+	// tryFailed is an error replied that ends the command even when it was
+	// blocked: BLMOVE's destination is not a list when the source gets an
+	// element, which Redis answers with WRONGTYPE, leaving the element.
+	tryFailed
 )
 
 // blockTry tries to serve a blocking command from key for c, locking what it
@@ -69,6 +73,9 @@ type waiter struct {
 	pushes []byte
 	// done is set once the waiter's reply is in its client's outbox.
 	done atomic.Bool
+	// paused marks a client postponed by CLIENT PAUSE (pause.go), which
+	// is in no key's list and has no reply to wait for.
+	paused bool
 }
 
 // Errors of the blocking commands' timeout argument.
@@ -194,7 +201,7 @@ func (h *blockHub) release(w *waiter, reply []byte) {
 // dropClient forgets c's wait when it disconnects.
 func (h *blockHub) dropClient(c *client) {
 	w := c.waiter.Load()
-	if w == nil {
+	if w == nil || w.paused {
 		return
 	}
 	h.mu.Lock()
@@ -225,6 +232,9 @@ func (c *client) stillBlocked() bool {
 func (c *client) parse(limits *resp.Limits) ([][]byte, error) {
 	if c.stillBlocked() {
 		return nil, resp.ErrIncomplete
+	}
+	if c.postponed != nil {
+		return c.takePostponed(), nil
 	}
 	return c.rd.Parse(limits)
 }
@@ -268,6 +278,9 @@ func (s *Server) serveReady(c *client) {
 			r := w.try(sc, []byte(key))
 			if r == tryEmpty {
 				break
+			}
+			if r == tryFailed {
+				h.release(w, sc.out)
 			}
 			if r == tryServed {
 				h.release(w, sc.out)

@@ -227,3 +227,19 @@ func TestBlockingClientUnblock(t *testing.T) {
 		"B COMMAND INFO client|unblock", "B COMMAND DOCS client|unblock",
 	})
 }
+
+// TestBlockingMoveWrongTypeDestination checks that a client blocked in
+// BLMOVE or BRPOPLPUSH whose destination is not a list gets WRONGTYPE when
+// the source gets an element, which stays in the source and goes to the
+// next client blocked on it, as in Redis.
+func TestBlockingMoveWrongTypeDestination(t *testing.T) {
+	compareBlockScript(t, blockScript{
+		"B SET d str",
+		"A> BLMOVE src d left right 0", "BLOCKED 1", "B RPUSH src a b", "A<", "BLOCKED 0", "B LRANGE src 0 -1",
+		"B DEL src",
+		"A> BRPOPLPUSH src d 0", "BLOCKED 1", "C> BLPOP src 0", "BLOCKED 2", "B RPUSH src x", "A<", "C<", "BLOCKED 0",
+		"B EXISTS src", "B GET d",
+		"A> BLMOVE src d2 right left 0", "BLOCKED 1", "B HSET d2 f v", "B LPUSH src y", "A<", "B LRANGE src 0 -1",
+		"A PING",
+	})
+}

@@ -1,7 +1,5 @@
 package datanode
 
-import "bytes"
-
 // The blocking list commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP,
 // the forms of LPOP, RPOP, LMOVE, RPOPLPUSH and LMPOP that wait for an
 // element (see blocking.go).
@@ -100,15 +98,11 @@ func (c *client) blockingMove(src, dst []byte, from, to bool, timeoutArg []byte)
 	}
 	c.blockingCommand([][]byte{src}, timeout, "$-1\r\n", dst, func(c *client, key []byte) tryResult {
 		mark := len(c.out)
-		c.lmove(key, dst, from, to)
-		switch {
-		case bytes.HasPrefix(c.out[mark:], []byte("$-1\r\n")):
-			c.out = c.out[:mark]
-			return tryEmpty
-		case c.out[mark] == '-':
-			return tryError
+		r := c.lmove(key, dst, from, to)
+		if r == tryEmpty {
+			c.out = c.out[:mark] // the null LMOVE replied
 		}
-		return tryServed
+		return r
 	})
 }
 

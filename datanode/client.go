@@ -51,6 +51,14 @@ type client struct {
 
 	waiter atomic.Pointer[waiter] // the blocking command c waits in, else nil
 
+	inScript  bool     // a script's redis.call runs the current command (MONITOR's "lua"; SORT orders a set then)
+	postponed [][]byte // the command CLIENT PAUSE holds (pause.go)
+	// errorCounted marks the error reply being written as counted in INFO
+	// errorstats already (a script's reply of a redis.call error).
+	errorCounted bool
+	monitoring   atomic.Bool // in MONITOR mode (monitor.go)
+	noEvict      atomic.Bool // CLIENT NO-EVICT on
+
 	name       atomic.Pointer[string]
 	lastActive atomic.Int64 // Unix ms of the last command
 	lastCmd    atomic.Pointer[string]

@@ -35,6 +35,12 @@ func clientCommand() *command {
 				doc: commandDoc{"connection", "Terminates open connections.", "2.4.0", "O(N) where N is the number of client connections",
 					"<ip:port | " + clientKillFilter + " [" + clientKillFilter + " ...]>"}},
 			clientUnblockCommand(sub),
+			{name: "client|pause", arity: -3, flags: flagAdmin | sub, run: cmdClientPause,
+				doc: commandDoc{"connection", "Stop processing commands from clients for some time", "2.9.50", "O(1)", "timeout [WRITE | ALL]"}},
+			{name: "client|unpause", arity: 2, flags: flagAdmin | sub, run: cmdClientUnpause,
+				doc: commandDoc{"connection", "Resume processing of clients that were paused", "6.2.0", "O(N) Where N is the number of paused clients", ""}},
+			{name: "client|no-evict", arity: 3, flags: flagAdmin | sub, run: cmdClientNoEvict,
+				doc: commandDoc{"connection", "Set client eviction mode for the current connection", "7.0.0", "O(1)", "<ON | OFF>"}},
 			{name: "client|help", arity: 2, flags: flagLoading | flagStale, run: cmdClientHelp,
 				doc: commandDoc{"connection", "Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""}},
 		})
@@ -270,6 +276,10 @@ func cmdClientHelp(c *client, _ [][]byte) {
 		"      Return clients of specified type.",
 		"    * ID <client-id> [<client-id> ...]",
 		"      Return clients with the specified IDs.",
+		"UNPAUSE",
+		"    Stop the current client pause, resuming traffic.",
+		"PAUSE <timeout> [WRITE|ALL]",
+		"    Suspend all, or just write, clients for <timeout> milliseconds.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
 		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
@@ -278,6 +288,8 @@ func cmdClientHelp(c *client, _ [][]byte) {
 		"    Set client meta attr. Options are:",
 		"    * LIB-NAME: the client lib name.",
 		"    * LIB-VER: the client lib version.",
+		"NO-EVICT (ON|OFF)",
+		"    Protect current client connection from eviction.",
 	})
 }
 
@@ -297,8 +309,14 @@ func (s *Server) clientsByID() []*client {
 }
 
 // peerAddr is a client's address as CLIENT LIST prints it: ip:port, or the
-// socket path and ":0" for a Unix socket.
-func peerAddr(conn net.Conn) string { return formatAddr(conn.RemoteAddr(), conn.LocalAddr()) }
+// socket path and ":0" for a Unix socket; "" for the HTTP API's clients,
+// which have no connection.
+func peerAddr(conn net.Conn) string {
+	if conn == nil {
+		return ""
+	}
+	return formatAddr(conn.RemoteAddr(), conn.LocalAddr())
+}
 
 // localAddr is the address a client connected to, as CLIENT LIST's laddr.
 func localAddr(conn net.Conn) string { return formatAddr(conn.LocalAddr(), conn.LocalAddr()) }
@@ -338,18 +356,24 @@ func (c *client) infoLine(now time.Time) string {
 		cmd = *p
 	}
 	flags := ""
-	multiLen := c.multiLen.Load()
-	if multiLen >= 0 {
-		flags = "x"
+	if c.monitoring.Load() {
+		flags = "O"
 	}
 	if c.inPubSub() {
 		flags += "P"
+	}
+	multiLen := c.multiLen.Load()
+	if multiLen >= 0 {
+		flags += "x"
 	}
 	if c.blockedNow() {
 		flags += "b"
 	}
 	if _, unix := c.conn.LocalAddr().(*net.UnixAddr); unix {
 		flags += "U"
+	}
+	if c.noEvict.Load() {
+		flags += "e"
 	}
 	if flags == "" {
 		flags = "N"

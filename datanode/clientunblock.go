@@ -45,7 +45,7 @@ func cmdClientUnblock(c *client, args [][]byte) {
 // unblock releases c, if blocked, with reply, and reports whether it was.
 func (h *blockHub) unblock(c *client, reply string) bool {
 	w := c.waiter.Load()
-	if w == nil {
+	if w == nil || w.paused {
 		return false
 	}
 	h.mu.Lock()

@@ -30,6 +30,7 @@ const (
 	flagSkipMonitor                         // not shown by MONITOR
 	flagNoMandatoryKeys                     // may be called without keys
 	flagBlocking                            // may block the client (see blocking.go)
+	flagNoMulti                             // refused inside MULTI (internal: not reported)
 )
 
 var flagNames = []struct {
@@ -74,6 +75,13 @@ type command struct {
 	// keySpecs, when set, replace the key spec derived from firstKey,
 	// lastKey and keyStep (see keyspec.go).
 	keySpecs []keySpec
+	// getKeys, when set, finds the keys of a call instead of keySpecs, as
+	// Redis's getkeys_proc does for SORT.
+	getKeys func(args [][]byte) []keyRef
+	// patternKeys, when set, reports whether a call reads keys its
+	// arguments do not name (SORT's BY and GET patterns): EXEC, which
+	// cannot know them in advance, then holds every slot.
+	patternKeys func(args [][]byte) bool
 }
 
 // commandDoc is what COMMAND DOCS reports for a command.
@@ -94,7 +102,9 @@ type docExtra struct {
 	replacedBy      string
 	tips            []string // COMMAND INFO's tips
 	categories      []string // ACL categories beyond those aclCategories derives
-
+	// notCategories are ACL categories aclCategories derives that Redis
+	// does not give the command (SORT is generic but not @keyspace).
+	notCategories []string
 }
 
 // arityOK reports whether argc arguments (the name included) fit the arity.
@@ -134,12 +144,13 @@ func buildCommandTable() map[string]*command {
 		setCommands(),
 		{objectCommand()},
 		keyCommands(),
-		serverCommands(),
+		serverCommands(), {memoryCommand()},
+		persistCommands(),
 		clusterCommands(),
 		transactionCommands(),
 		pubsubCommands(), {resetCommand()},
 		dumpCommands(),
-		bitmapCommands(), {lcsCommand(), copyCommand()},
+		bitmapCommands(), {lcsCommand(), copyCommand()}, sortCommands(),
 		scriptingCommands(), functionCommands(),
 	} {
 		for _, cmd := range family {
@@ -189,8 +200,19 @@ func (s *Server) execute(c *client, args [][]byte) {
 		c.reject(cmd, &cs.results[resultError], errNoAuth)
 		return
 	}
+	if k := s.pause.kind.Load(); k != pauseOff && c.pauses(k, cmd) && s.postpone(c, args) {
+		return
+	}
 	if msg := s.busy(c, cmd, args); msg != "" {
 		c.reject(cmd, &cs.results[resultError], msg)
+		return
+	}
+	if (cmd.flags&flagWrite != 0 || cmd.name == "ping") && s.writesDenied(st) {
+		c.reject(cmd, &cs.results[resultError], errMisconf)
+		return
+	}
+	if c.monitoring.Load() && cmd.flags&(flagWrite|flagReadOnly) != 0 {
+		c.reject(cmd, &cs.results[resultError], errMonitorKeyspace)
 		return
 	}
 	var gate *sync.RWMutex
@@ -217,6 +239,13 @@ func (s *Server) execute(c *client, args [][]byte) {
 			return
 		}
 	}
+	if c.multi != nil && cmd.flags&flagNoMulti != 0 {
+		if gate != nil {
+			gate.RUnlock()
+		}
+		c.reject(cmd, &cs.results[resultError], errNotInTransaction)
+		return
+	}
 	if c.multi != nil && cmd.flags&flagNoQueue == 0 {
 		c.queue(cmd, args)
 	} else {
@@ -235,6 +264,10 @@ func (s *Server) execute(c *client, args [][]byte) {
 // rejectCommand). A refused EXEC discards the transaction (execAbort).
 func (c *client) reject(cmd *command, result *atomic.Uint64, msg string) {
 	result.Add(1)
+	if cmd != nil {
+		c.srv.cmdStats.stats[cmd.id].rejected.Add(1)
+	}
+	c.srv.errors.record([]byte(msg))
 	if cmd != nil && cmd.name == "exec" {
 		c.execAbort(msg)
 		return
@@ -255,10 +288,30 @@ func (s *Server) call(c *client, cmd *command, cs *cmdStat, args [][]byte) {
 	mark := len(c.out)
 	cmd.run(c, args)
 	c.noteReady(cmd, args)
-	cs.observe(time.Since(start))
+	d := time.Since(start)
+	cs.observe(d)
+	// The slow log and the latency monitor cost two comparisons unless
+	// the command was slow.
+	if st := s.settings.Load(); (st.SlowlogLogSlowerThan >= 0 && d.Microseconds() >= st.SlowlogLogSlowerThan) ||
+		(st.LatencyMonitorThreshold > 0 && d.Milliseconds() >= st.LatencyMonitorThreshold) {
+		s.maybeSlowlog(st, c, cmd, args, d)
+		s.maybeLatency(st, cmd, d)
+	}
+	if s.monitors.n.Load() > 0 {
+		s.maybeFeedMonitors(c, cmd, args)
+	}
 	r := resultOK
-	if len(c.out) > mark && c.out[mark] == '-' {
+	failed := len(c.out) > mark && c.out[mark] == '-'
+	if failed {
 		r = classifyError(c.out[mark+1:])
+		cs.failed.Add(1)
+		if !c.errorCounted {
+			s.errors.record(c.out[mark+1:])
+		}
+	}
+	c.errorCounted = false
+	if cmd.subcommands != nil {
+		s.cmdStats.observeSub(cmd, args, d, failed)
 	}
 	cs.results[r].Add(1)
 }

@@ -175,6 +175,9 @@ func aclCategories(cmd *command) []string {
 		for _, cat := range cmd.extra.categories {
 			has[cat] = true
 		}
+		for _, cat := range cmd.extra.notCategories {
+			delete(has, cat)
+		}
 	}
 	var out []string
 	for _, cat := range aclCategoryOrder {
@@ -359,7 +362,7 @@ func (c *client) replyDocArgs(args []docArg, hasKeySpec bool) {
 		if a.multipleToken {
 			flags = append(flags, "multiple_token")
 		}
-		keySpec := a.typ == argKey && hasKeySpec
+		keySpec := (a.typ == argKey || a.patternKeys) && hasKeySpec
 		n := 2
 		for _, present := range []bool{keySpec, a.token != "", a.since != "", len(flags) > 0, len(a.args) > 0} {
 			if present {

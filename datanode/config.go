@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"path/filepath"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -34,6 +35,9 @@ const (
 	// DefaultSetMaxIntsetEntries is Redis's set-max-intset-entries.
 	DefaultSetMaxIntsetEntries = 512
 )
+
+// DefaultDBFilename is Redis's dbfilename.
+const DefaultDBFilename = "dump.rdb"
 
 // IO models, the values of Config.IOModel.
 const (
@@ -141,23 +145,42 @@ const DefaultDrainListen = "127.0.0.1:6666"
 
 // Settings are the runtime-adjustable parameters, named as in redis.conf.
 type Settings struct {
-	RequirePass            string       // requirepass: empty means no AUTH
-	MaxClients             int          // maxclients
-	MaxMemory              int64        // maxmemory in bytes, 0 = unlimited
-	MaxMemoryPolicy        store.Policy // maxmemory-policy
-	MaxMemorySamples       int          // maxmemory-samples
-	ProtoMaxBulkLen        int64        // proto-max-bulk-len
-	ClientQueryBufferLimit int64        // client-query-buffer-limit
-	HashMaxListpackEntries int64        // hash-max-listpack-entries
-	HashMaxListpackValue   int64        // hash-max-listpack-value
-	ListMaxListpackSize    int64        // list-max-listpack-size: accepted; every list is a quicklist, as in Redis 7.0
-	ListCompressDepth      int64        // list-compress-depth: accepted; lists are not compressed
-	ZsetMaxListpackEntries int64        // zset-max-listpack-entries
-	ZsetMaxListpackValue   int64        // zset-max-listpack-value
-	SetMaxIntsetEntries    int64        // set-max-intset-entries
-	ProtectedMode          bool         // protected-mode
-	Timeout                int64        // timeout: idle seconds before a client is closed, 0 = never
-	BusyReplyThreshold     int64        // busy-reply-threshold (lua-time-limit) in ms
+	RequirePass             string       // requirepass: empty means no AUTH
+	MaxClients              int          // maxclients
+	MaxMemory               int64        // maxmemory in bytes, 0 = unlimited
+	MaxMemoryPolicy         store.Policy // maxmemory-policy
+	MaxMemorySamples        int          // maxmemory-samples
+	ProtoMaxBulkLen         int64        // proto-max-bulk-len
+	ClientQueryBufferLimit  int64        // client-query-buffer-limit
+	HashMaxListpackEntries  int64        // hash-max-listpack-entries
+	HashMaxListpackValue    int64        // hash-max-listpack-value
+	ListMaxListpackSize     int64        // list-max-listpack-size: accepted; every list is a quicklist, as in Redis 7.0
+	ListCompressDepth       int64        // list-compress-depth: accepted; lists are not compressed
+	ZsetMaxListpackEntries  int64        // zset-max-listpack-entries
+	ZsetMaxListpackValue    int64        // zset-max-listpack-value
+	SetMaxIntsetEntries     int64        // set-max-intset-entries
+	ProtectedMode           bool         // protected-mode
+	Timeout                 int64        // timeout: idle seconds before a client is closed, 0 = never
+	BusyReplyThreshold      int64        // busy-reply-threshold (lua-time-limit) in ms
+	SlowlogLogSlowerThan    int64        // slowlog-log-slower-than in µs, -1 = off
+	SlowlogMaxLen           int64        // slowlog-max-len
+	LatencyMonitorThreshold int64        // latency-monitor-threshold in ms, 0 = off
+
+	// Save are the save rules (save <seconds> <changes> ...): a BGSAVE
+	// starts when one of them is met; none turns automatic saving off.
+	Save []SaveRule
+	// Dir is the directory of the RDB file (dir); empty is the working
+	// directory.
+	Dir string
+	// DBFilename is the RDB file's name in Dir (dbfilename).
+	DBFilename string
+	// StopWritesOnBgsaveError refuses writes with MISCONF while save
+	// rules are set and the last BGSAVE failed
+	// (stop-writes-on-bgsave-error).
+	StopWritesOnBgsaveError bool
+	// EnableProtectedConfigs lets CONFIG SET change dir and dbfilename
+	// (enable-protected-configs yes; Redis 7 refuses by default).
+	EnableProtectedConfigs bool
 
 	OutputBufferLimits OutputBufferLimits // client-output-buffer-limit
 }
@@ -171,19 +194,24 @@ func DefaultConfig() Config {
 		EventLoops:       DefaultEventLoops,
 		MigrationWorkers: DefaultMigrationWorkers,
 		Settings: Settings{
-			MaxClients:             DefaultMaxClients,
-			MaxMemoryPolicy:        store.NoEviction,
-			MaxMemorySamples:       DefaultMaxMemorySamples,
-			ProtoMaxBulkLen:        DefaultProtoMaxBulkLen,
-			ClientQueryBufferLimit: DefaultClientQueryBufferLimit,
-			HashMaxListpackEntries: DefaultHashMaxListpackEntries,
-			HashMaxListpackValue:   DefaultHashMaxListpackValue,
-			ListMaxListpackSize:    DefaultListMaxListpackSize,
-			ZsetMaxListpackEntries: DefaultZsetMaxListpackEntries,
-			ZsetMaxListpackValue:   DefaultZsetMaxListpackValue,
-			SetMaxIntsetEntries:    DefaultSetMaxIntsetEntries,
-			ProtectedMode:          true,
-			BusyReplyThreshold:     5000,
+			MaxClients:              DefaultMaxClients,
+			MaxMemoryPolicy:         store.NoEviction,
+			MaxMemorySamples:        DefaultMaxMemorySamples,
+			ProtoMaxBulkLen:         DefaultProtoMaxBulkLen,
+			ClientQueryBufferLimit:  DefaultClientQueryBufferLimit,
+			HashMaxListpackEntries:  DefaultHashMaxListpackEntries,
+			HashMaxListpackValue:    DefaultHashMaxListpackValue,
+			ListMaxListpackSize:     DefaultListMaxListpackSize,
+			ZsetMaxListpackEntries:  DefaultZsetMaxListpackEntries,
+			ZsetMaxListpackValue:    DefaultZsetMaxListpackValue,
+			SetMaxIntsetEntries:     DefaultSetMaxIntsetEntries,
+			ProtectedMode:           true,
+			BusyReplyThreshold:      5000,
+			SlowlogLogSlowerThan:    DefaultSlowlogLogSlowerThan,
+			SlowlogMaxLen:           DefaultSlowlogMaxLen,
+			Dir:                     ".",
+			DBFilename:              DefaultDBFilename,
+			StopWritesOnBgsaveError: true,
 
 			OutputBufferLimits: DefaultOutputBufferLimits,
 		},
@@ -276,6 +304,14 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("datanode: set-max-intset-entries must not be negative")
 	case s.Timeout < 0:
 		return fmt.Errorf("datanode: timeout must not be negative")
+	case s.DBFilename == "" || s.DBFilename != filepath.Base(s.DBFilename):
+		return fmt.Errorf("datanode: dbfilename can't be a path, just a filename")
+	case s.SlowlogLogSlowerThan < -1:
+		return fmt.Errorf("datanode: slowlog-log-slower-than must be at least -1")
+	case s.SlowlogMaxLen < 0:
+		return fmt.Errorf("datanode: slowlog-max-len must not be negative")
+	case s.LatencyMonitorThreshold < 0:
+		return fmt.Errorf("datanode: latency-monitor-threshold must not be negative")
 	}
 	return nil
 }

@@ -90,8 +90,12 @@ var configParams = []configParam{
 		intSetter(0, math.MaxInt64, func(st *Settings, n int64) { st.BusyReplyThreshold = n })},
 	{"client-output-buffer-limit", func(_ *Server, st *Settings) string { return st.OutputBufferLimits.String() },
 		setOutputBufferLimits},
-	{"save", func(*Server, *Settings) string { return "" },
-		fixedSetter("", "CHKV does not save snapshots")},
+	{"save", getSave, setSave},
+	{"dir", getDir, setDir},
+	{"dbfilename", getDBFilename, setDBFilename},
+	{"stop-writes-on-bgsave-error", func(_ *Server, st *Settings) string { return yesNo(st.StopWritesOnBgsaveError) },
+		boolSetter(func(st *Settings, b bool) { st.StopWritesOnBgsaveError = b })},
+	{"enable-protected-configs", func(_ *Server, st *Settings) string { return yesNo(st.EnableProtectedConfigs) }, nil},
 	{"appendonly", func(*Server, *Settings) string { return "no" },
 		fixedSetter("no", "CHKV keeps no append-only file")},
 	{"databases", func(*Server, *Settings) string { return "1" }, nil},
@@ -204,6 +208,11 @@ func setPolicy(st *Settings, v string) error {
 	}
 	st.MaxMemoryPolicy = p
 	return nil
+}
+
+func init() {
+	configParams = append(configParams, slowlogConfigParams...)
+	configParams = append(configParams, latencyConfigParams...)
 }
 
 // findConfigParam looks a parameter up by name in any case.

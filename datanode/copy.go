@@ -76,9 +76,13 @@ func cmdCopy(c *client, args [][]byte) {
 		c.replyInt(0)
 		return
 	}
+	raw := s.keySlot(src).Raw(src, now)
 	if err := dsl.SetTyped(dst, v, typ, expireAt, now); err != nil {
 		c.replyStoreError(err)
 		return
+	}
+	if raw {
+		dsl.MarkRaw(dst, now) // Redis's copy of a raw string is raw
 	}
 	c.replyInt(1)
 }

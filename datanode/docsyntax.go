@@ -16,6 +16,7 @@ type docArg struct {
 	multipleToken bool   // the token is repeated with each repetition
 	since         string // the version that added the argument, if later than the command
 	keySpec       int    // a key's key spec index
+	patternKeys   bool   // a pattern naming keys, described by key spec keySpec (SORT's BY and GET)
 	args          []docArg
 }
 

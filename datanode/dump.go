@@ -101,11 +101,7 @@ func appendRDBValue(dst []byte, typ store.Type, v []byte) []byte {
 			}
 			return rdb.AppendIntset(dst, vals)
 		}
-		members := make([][]byte, set.len())
-		for i := range members {
-			members[i] = set.member(i, nil)
-		}
-		return rdb.AppendSet(dst, members)
+		return rdb.AppendSet(dst, set.members())
 	case store.TypeZSet:
 		z := zsetValue(v)
 		members, scores := make([][]byte, z.len()), make([]float64, z.len())
@@ -257,6 +253,12 @@ func (s *Server) packRestored(v rdb.Value) (store.Type, []byte, error) {
 		h, added := emptyHash().setMany(nil, v.Elems, s.hashLimits())
 		if added != len(v.Elems)/2 {
 			return 0, nil, errRestoreValue
+		}
+		if h.encoding() == hashListpackFull {
+			var ok bool
+			if h, ok = h.rebuildTable(nil, 0, 0); !ok {
+				return 0, nil, errRestoreValue
+			}
 		}
 		return store.TypeHash, h, nil
 	case rdb.KindSet:

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -124,7 +125,8 @@ type functionEngine struct {
 	mu  sync.RWMutex // guards set
 	set *libSet
 
-	vmMu    sync.Mutex // the Lua state: one load or call at a time
+	vmMu    sync.Mutex             // the Lua state: one load or call at a time
+	owner   atomic.Pointer[client] // the client whose function runs, under vmMu
 	vm      *scriptVM
 	fenv    *lua.LTable // the functions' globals: reads go to envMeta's __index
 	envMeta *lua.LTable

@@ -27,12 +27,13 @@ var fuzzServer = sync.OnceValue(func() *Server {
 })
 
 // fuzzCommandNames are the commands FuzzCommands runs: the string, key,
-// hash, list, sorted-set, set and bitmap families, LCS, COPY and OBJECT. Other known commands are skipped; unknown
+// hash, list, sorted-set, set and bitmap families, LCS, COPY, OBJECT,
+// MEMORY, SORT and SORT_RO. Other known commands are skipped; unknown
 // ones run (and fail).
 var fuzzCommandNames = sync.OnceValue(func() map[string]bool {
 	names := map[string]bool{"object": true}
 	for _, family := range [][]*command{stringCommands(), keyCommands(), hashCommands(), listCommands(), zsetCommands(), setCommands(),
-		bitmapCommands(), {lcsCommand(), copyCommand()}, dumpCommands()} {
+		bitmapCommands(), {lcsCommand(), copyCommand(), memoryCommand()}, dumpCommands(), sortCommands()} {
 		for _, cmd := range family {
 			names[cmd.name] = true
 		}
@@ -116,11 +117,13 @@ var fuzzSeeds = []string{
 	"BITFIELD f OVERFLOW SAT INCRBY i64 0 -1 SET u63 #3 -1 GET i8 #-1\nBITFIELD f SET u8 #1048575 1\nBITFIELD_RO f GET u8 0 SET u8 0 1\nBITFIELD f OVERFLOW FAIL INCRBY u2 0 9",
 	"SET a ohmytext\nSET b mynewtext\nLCS a b IDX MINMATCHLEN 2 WITHMATCHLEN\nLCS a b LEN\nCOPY a c\nCOPY a b REPLACE DB 0\nCOPY a b DB 2147483648\nHSET h a 1\nCOPY h a REPLACE\nTYPE a",
 	"SADD s a b c\nSPOP s\nSPOP s 2\nSPOP s -1\nSRANDMEMBER s -3\nSRANDMEMBER s 9223372036854775807\nSMOVE s t a\nSMOVE s s b\nSET str v\nSMOVE t str a\nSADD str x",
+	"RPUSH l 3 1 b\nMSET w_3 1 w_1 x o_b B\nHSET h_1 f 2\nSORT l\nSORT l ALPHA DESC LIMIT 1 -1\nSORT l BY w_* GET # GET o_* GET h_*->f STORE d\nSORT l BY h_*->f ALPHA\nSORT_RO l BY nosort DESC LIMIT -9223372036854775808 9223372036854775807\nSORT l LIMIT 1\nSORT l STORE\nSORT_RO l STORE d",
+	"SADD s 2 1 x\nZADD z 1 b 0 a\nSORT s BY nosort STORE d\nSORT z BY nosort DESC LIMIT 1 1 GET \"#\\x00\" GET \"*\\x00->x\"\nSORT z BY \"w\\x00*\" GET *->\nSET w 0x1p-1074\nSORT w\nMEMORY USAGE s SAMPLES 0\nMEMORY USAGE z samples -1",
 	"HSET h a 1\nDUMP h\nDUMP missing\nRESTORE h 0 \"\\x10\\f\\f\\x00\\x00\\x00\\x02\\x00\\x81a\\x02\\x01\\x01\\xff\\n\\x00\\x84\\xa6\\x93\\xe8\\xaa\\x17\\xe4\\xdb\" REPLACE\nRESTORE z 0 \"\\x05\\x01\\x01m\\x00\\x00\\x00\\x00\\x00\\x00\\xf8?\\n\\x00\\x86\\xee\\x8a=\\x9ap\\xe9\\x7f\" ABSTTL IDLETIME 5\nRESTORE z 0 x\nRESTORE y -1 x FREQ 300\nZRANGE z 0 -1 WITHSCORES\nHGETALL h",
 }
 
 // FuzzCommands runs scripts of string, key, hash, list, set, sorted-set
-// and bitmap commands, LCS and COPY, and requires that none panics and
+// and bitmap commands, LCS, COPY, MEMORY and SORT, and requires that none panics and
 // that each answers exactly one well-formed RESP2 reply.
 func FuzzCommands(f *testing.F) {
 	for _, seed := range fuzzSeeds {

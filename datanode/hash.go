@@ -77,6 +77,10 @@ const (
 	errHashNotInteger = "ERR hash value is not an integer"
 	errHashNotFloat   = "ERR hash value is not a float"
 	errNaNOrInfinity  = "ERR value is NaN or Infinity"
+
+	// errHashTooLarge is CHKV's: a table-encoded hash addresses its
+	// records with 32-bit offsets.
+	errHashTooLarge = "ERR hash would exceed 4 GiB"
 )
 
 // hashLimits returns the current listpack limits.
@@ -154,17 +158,100 @@ func (c *client) setInPlace(sl *store.Slot, key []byte, f hashField, value []byt
 	return sl.Modify(key, now, func(v []byte) { copy(v[off:], value) })
 }
 
-// storeHash writes h as key's value, or deletes key when h has no fields.
+// storeHash writes h, a listpack-layout hash, as key's value (as a table
+// if it passed the listpack limits), or deletes key when h has no fields.
 func (c *client) storeHash(sl *store.Slot, key []byte, h hashValue, expireAt, now int64) bool {
 	if h.len() == 0 {
 		sl.Delete(key)
 		return true
+	}
+	if h.encoding() == hashListpackFull {
+		t, ok := h.rebuildTable(nil, 0, 0)
+		if !ok {
+			c.replyError(errHashTooLarge)
+			return false
+		}
+		h = t
 	}
 	if err := sl.SetTyped(key, h, store.TypeHash, expireAt, now); err != nil {
 		c.replyStoreError(err)
 		return false
 	}
 	return true
+}
+
+// setHash sets the field/value pairs of pairs in hash key, whose value
+// (if found) is h, and returns how many fields are new; on false it has
+// replied an error.
+func (c *client) setHash(sl *store.Slot, key []byte, h hashValue, found bool, pairs [][]byte, expireAt, now int64) (int, bool) {
+	if !found {
+		h = emptyHash()
+	} else if h.encoding() == hashTable {
+		return c.setTableFields(sl, key, store.TypeHash, h, pairs, expireAt, now)
+	}
+	hb := getHashBuf()
+	defer hb.put()
+	if len(pairs) == 2 {
+		// One field, the common case: look it up once.
+		f, exists := h.find(pairs[0])
+		if exists && c.setInPlace(sl, key, f, pairs[1], now) {
+			return 0, true
+		}
+		nh := h.setAt(*hb.a, f, exists, pairs[0], pairs[1], c.srv.hashLimits())
+		*hb.a = nh[:0] // keep a grown buffer for reuse
+		return int(boolInt(!exists)), c.storeHash(sl, key, nh, expireAt, now)
+	}
+	nh, added := hb.setFields(h, pairs, c.srv.hashLimits())
+	return added, c.storeHash(sl, key, nh, expireAt, now)
+}
+
+// setTableFields sets the field/value pairs of pairs in key's value h, a
+// table of type typ (a hash, or a set with empty values): in place while
+// the value has room, then in a rebuilt value with room for the rest. It
+// returns how many fields are new; on false it has replied an error.
+func (c *client) setTableFields(sl *store.Slot, key []byte, typ store.Type, h hashValue, pairs [][]byte, expireAt, now int64) (int, bool) {
+	added, done := 0, 0
+	sl.Modify(key, now, func(v []byte) { added, done = hashValue(v).tableSetMany(pairs) })
+	if done == len(pairs) {
+		return added, true
+	}
+	more := 0
+	size, fill, ok := h.grownWith(pairs[done:], &more)
+	if !ok {
+		c.replyError(errHashTooLarge)
+		return 0, false
+	}
+	if err := sl.SetTypedFunc(key, size, typ, expireAt, now, fill); err != nil {
+		c.replyStoreError(err)
+		return 0, false
+	}
+	return added + more, true
+}
+
+// delTableFields deletes fields from key's value h, a table of type typ,
+// in place, and returns how many were there; on false it has replied an
+// error. It deletes the key with its last field, and compacts a table
+// that has become mostly garbage.
+func (c *client) delTableFields(sl *store.Slot, key []byte, typ store.Type, h hashValue, fields [][]byte, expireAt, now int64) (int, bool) {
+	deleted := 0
+	sl.Modify(key, now, func(v []byte) {
+		for _, f := range fields {
+			if hashValue(v).tableDel(f) {
+				deleted++
+			}
+		}
+	})
+	switch {
+	case h.len() == 0:
+		sl.Delete(key)
+	case h.wasteful():
+		size, fill, _ := h.tablePlan(0, 0) // smaller than h
+		if err := sl.SetTypedFunc(key, size, typ, expireAt, now, fill); err != nil {
+			c.replyStoreError(err)
+			return 0, false
+		}
+	}
+	return deleted, true
 }
 
 func cmdHset(c *client, args [][]byte) {
@@ -190,7 +277,7 @@ func cmdHmset(c *client, args [][]byte) {
 // hsetGeneric sets the field/value pairs args[2:] in hash args[1] and
 // returns how many fields are new; on false it has replied an error.
 func (c *client) hsetGeneric(args [][]byte) (int, bool) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
 	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
@@ -198,35 +285,11 @@ func (c *client) hsetGeneric(args [][]byte) (int, bool) {
 	if wrong {
 		return 0, false
 	}
-	if !found {
-		h = emptyHash()
-	}
-	if len(args) == 4 {
-		// One field, the common case: look it up once.
-		f, exists := h.find(args[2])
-		if exists && c.setInPlace(sl, key, f, args[3], now) {
-			return 0, true
-		}
-		hb := getHashBuf()
-		defer hb.put()
-		nh := h.setAt(*hb.a, f, exists, args[2], args[3], s.hashLimits())
-		*hb.a = nh[:0] // keep a grown buffer for reuse
-		if !c.storeHash(sl, key, nh, expireAt, now) {
-			return 0, false
-		}
-		return int(boolInt(!exists)), true
-	}
-	hb := getHashBuf()
-	defer hb.put()
-	nh, added := hb.setFields(h, args[2:], s.hashLimits())
-	if !c.storeHash(sl, key, nh, expireAt, now) {
-		return 0, false
-	}
-	return added, true
+	return c.setHash(sl, key, h, found, args[2:], expireAt, now)
 }
 
 func cmdHsetnx(c *client, args [][]byte) {
-	s, key := c.srv, args[1]
+	key := args[1]
 	now := time.Now().UnixMilli()
 	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
@@ -234,16 +297,13 @@ func cmdHsetnx(c *client, args [][]byte) {
 	if wrong {
 		return
 	}
-	if !found {
-		h = emptyHash()
-	} else if _, ok := h.get(args[2]); ok {
-		c.replyInt(0)
-		return
+	if found {
+		if _, ok := h.get(args[2]); ok {
+			c.replyInt(0)
+			return
+		}
 	}
-	hb := getHashBuf()
-	defer hb.put()
-	nh, _ := hb.setFields(h, args[2:4], s.hashLimits())
-	if c.storeHash(sl, key, nh, expireAt, now) {
+	if _, ok := c.setHash(sl, key, h, found, args[2:4], expireAt, now); ok {
 		c.replyInt(1)
 	}
 }
@@ -298,6 +358,12 @@ func cmdHdel(c *client, args [][]byte) {
 	}
 	if !found {
 		c.replyInt(0)
+		return
+	}
+	if h.encoding() == hashTable {
+		if deleted, ok := c.delTableFields(sl, key, store.TypeHash, h, args[2:], expireAt, now); ok {
+			c.replyInt(int64(deleted))
+		}
 		return
 	}
 	hb := getHashBuf()
@@ -398,7 +464,7 @@ func cmdHincrby(c *client, args [][]byte) {
 		c.replyError(errNotInteger)
 		return
 	}
-	s, key, field := c.srv, args[1], args[2]
+	key, field := args[1], args[2]
 	now := time.Now().UnixMilli()
 	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
@@ -425,15 +491,7 @@ func cmdHincrby(c *client, args [][]byte) {
 	value += incr
 	var digits [20]byte
 	out := strconv.AppendInt(digits[:0], value, 10)
-	if exists && c.setInPlace(sl, key, f, out, now) {
-		c.replyInt(value)
-		return
-	}
-	hb := getHashBuf()
-	defer hb.put()
-	nh := h.setAt(*hb.a, f, exists, field, out, s.hashLimits())
-	*hb.a = nh[:0]
-	if c.storeHash(sl, key, nh, expireAt, now) {
+	if _, ok := c.setHash(sl, key, h, found, [][]byte{field, out}, expireAt, now); ok {
 		c.replyInt(value)
 	}
 }
@@ -448,7 +506,7 @@ func cmdHincrbyfloat(c *client, args [][]byte) {
 		c.replyError(errNaNOrInfinity)
 		return
 	}
-	s, key, field := c.srv, args[1], args[2]
+	key, field := args[1], args[2]
 	now := time.Now().UnixMilli()
 	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
@@ -472,10 +530,7 @@ func cmdHincrbyfloat(c *client, args [][]byte) {
 		return
 	}
 	out := formatLongDouble(sum)
-	hb := getHashBuf()
-	defer hb.put()
-	nh, _ := hb.setFields(h, [][]byte{field, out}, s.hashLimits())
-	if c.storeHash(sl, key, nh, expireAt, now) {
+	if _, ok := c.setHash(sl, key, h, found, [][]byte{field, out}, expireAt, now); ok {
 		c.replyBulk(out)
 	}
 }
@@ -486,10 +541,7 @@ const hrandfieldMaxCount = math.MaxInt64
 
 func cmdHrandfield(c *client, args [][]byte) {
 	if len(args) == 2 {
-		c.hashRead(args[1], c.replyNull, func(h hashValue) {
-			fs := h.fields()
-			c.replyBulk(fs[rand.IntN(len(fs))].field)
-		})
+		c.hashRead(args[1], c.replyNull, func(h hashValue) { c.replyBulk(h.randomField().field) })
 		return
 	}
 	count, ok := parseInt(args[2])
@@ -535,18 +587,32 @@ func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
 		c.replyArray(0)
 		return
 	}
-	fs := h.fields()
 	if count < 0 || count == 1 {
 		n := count
 		if n < 0 {
 			n = -n
 		}
 		c.replyArray(int(n) * per)
+		if h.encoding() == hashTable {
+			for range n {
+				reply(h.randomField())
+			}
+			return
+		}
+		fs := h.fields()
 		for range n {
 			reply(fs[rand.IntN(len(fs))])
 		}
 		return
 	}
+	if h.encoding() == hashTable && 2*count <= int64(h.len()) {
+		c.replyArray(int(count) * per)
+		for _, f := range h.randomFields(int(count)) {
+			reply(f)
+		}
+		return
+	}
+	fs := h.fields()
 	if count >= int64(len(fs)) {
 		c.replyArray(len(fs) * per)
 		for _, f := range fs {
@@ -562,12 +628,6 @@ func (c *client) hrandfieldCount(h hashValue, count int64, withValues bool) {
 		reply(fs[i])
 	}
 }
-
-// hscanMinShare sets how many fields an HSCAN call returns at least,
-// as a share of a hash-table-encoded hash: a fraction of the hash, so a
-// whole scan takes a bounded number of calls although each is linear in
-// the hash's size.
-const hscanMinShare = 64
 
 func cmdHscan(c *client, args [][]byte) {
 	cursor, ok := parseScanCursor(args[2])
@@ -591,7 +651,7 @@ func cmdHscan(c *client, args [][]byte) {
 			// As Redis with a listpack: everything in one call.
 			fs = h.fields()
 		} else {
-			fs, next = h.scanFields(cursor, int(min(max(count, int64(h.len()/hscanMinShare)), math.MaxInt32)))
+			fs, next = h.scanFields(cursor, int(min(count, math.MaxInt32)))
 		}
 		kept := fs[:0]
 		for _, f := range fs {

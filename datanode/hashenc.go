@@ -2,33 +2,34 @@ package datanode
 
 import (
 	"encoding/binary"
-	"slices"
 
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/chkv/chkv/datanode/store"
 )
 
-// A hash is stored as one store value of type store.TypeHash, packed as
-// Redis packs a small hash in a listpack:
+// A hash is stored as one store value of type store.TypeHash. A small one
+// is packed as Redis packs a small hash in a listpack:
 //
-//	encoding  1 byte   hashListpack or hashTable: what OBJECT ENCODING says
+//	encoding  1 byte   hashListpack
 //	count     uvarint  number of fields
 //	fields    count times: uvarint field length, field, uvarint value
 //	          length, value
 //
 // Fields keep their insertion order, so HGETALL, HKEYS and HVALS reply in
-// the order Redis does for a listpack-encoded hash. The encoding byte only
-// records whether Redis would have converted the hash to a hash table
-// (hash-max-listpack-entries/-value), which, as in Redis, is never undone;
-// the layout is the same. The same bytes are the migration record of a
-// hash.
+// the order Redis does for a listpack-encoded hash. Every write rebuilds
+// the value, so it costs time linear in the hash's size, as a write to a
+// listpack does in Redis. A hash that passes hash-max-listpack-entries or
+// -value is converted to the table layout of hashtable.go, and as in Redis
+// never back. The same bytes are the migration record of a hash.
 //
-// Every write rebuilds the value, so it costs time linear in the hash's
-// size, as a write to a listpack does in Redis.
+// The listpack functions here build a listpack whatever its size; one
+// that passed the limits carries the encoding byte hashListpackFull, and
+// storeHash converts it to a table before it is stored.
 const (
-	hashListpack = 0
-	hashTable    = 1
+	hashListpack     = 0
+	hashTable        = 1
+	hashListpackFull = 2
 )
 
 // hashValue is a packed hash.
@@ -55,7 +56,14 @@ func validValue(typ store.Type, value []byte) bool {
 
 // validHash reports whether b is a well-formed packed hash.
 func validHash(b []byte) bool {
-	if len(b) < 2 || b[0] > hashTable {
+	if len(b) < 2 {
+		return false
+	}
+	switch b[0] {
+	case hashTable:
+		return validTable(b)
+	case hashListpack:
+	default:
 		return false
 	}
 	n, p := binary.Uvarint(b[1:])
@@ -80,6 +88,9 @@ func (h hashValue) encoding() byte { return h[0] }
 
 // len returns the number of fields.
 func (h hashValue) len() int {
+	if h[0] == hashTable {
+		return h.u32(htCount)
+	}
 	n, _ := binary.Uvarint(h[1:])
 	return int(n)
 }
@@ -112,8 +123,13 @@ func (h hashValue) next(p int) hashField {
 	return f
 }
 
-// each calls fn for every field in order until it returns false.
+// each calls fn for every field in order (a table's is fieldHash order)
+// until it returns false.
 func (h hashValue) each(fn func(f hashField) bool) {
+	if h[0] == hashTable {
+		h.tableEach(0, func(_ uint32, f hashField) bool { return fn(f) })
+		return
+	}
 	for p := h.body(); p < len(h); {
 		f := h.next(p)
 		if !fn(f) {
@@ -126,6 +142,10 @@ func (h hashValue) each(fn func(f hashField) bool) {
 // find returns the field named name. It is the hot loop of every hash
 // command: it decodes only lengths until a field's length and bytes match.
 func (h hashValue) find(name []byte) (hashField, bool) {
+	if h[0] == hashTable {
+		q, f := h.tableFind(name)
+		return f, q >= 0
+	}
 	for p := h.body(); p < len(h); {
 		start := p
 		fl, k := fastUvarint(h, p)
@@ -177,9 +197,9 @@ type hashLimits struct {
 	value   int64
 }
 
-// set returns h with field set to value, appended to dst (which must not
-// overlap h), and whether the field is new. The encoding turns to
-// hashTable when the hash passes the limits, as Redis converts it.
+// set returns h, a listpack, with field set to value, appended to dst
+// (which must not overlap h), and whether the field is new. The encoding
+// turns to hashListpackFull when the hash passes the limits.
 func (h hashValue) set(dst []byte, field, value []byte, lim hashLimits) (hashValue, bool) {
 	f, found := h.find(field)
 	return h.setAt(dst, f, found, field, value, lim), !found
@@ -189,13 +209,13 @@ func (h hashValue) set(dst []byte, field, value []byte, lim hashLimits) (hashVal
 func (h hashValue) setAt(dst []byte, f hashField, found bool, field, value []byte, lim hashLimits) hashValue {
 	enc := h.encoding()
 	if enc == hashListpack && (int64(len(field)) > lim.value || int64(len(value)) > lim.value) {
-		enc = hashTable
+		enc = hashListpackFull
 	}
 	n := h.len()
 	if !found {
 		n++
 		if enc == hashListpack && int64(n) > lim.entries {
-			enc = hashTable
+			enc = hashListpackFull
 		}
 	}
 	dst = appendHashHeader(dst[:0], enc, n)
@@ -236,47 +256,28 @@ func (h hashValue) fields() []hashField {
 // fieldHash orders a hash-table-encoded hash's fields for HSCAN.
 func fieldHash(field []byte) uint32 { return uint32(xxhash.Sum64(field)) }
 
-// scanFields returns the fields whose fieldHash is at least cursor, at
-// least count of them (fewer only at the end) in hash order, fields of the
-// same hash kept together, and the cursor to continue from (0 at the end).
-// A field present through a whole scan is returned by one of its calls,
-// whatever is added or removed meanwhile.
+// scanFields returns the fields of a table whose fieldHash is at least
+// cursor, at least count of them (fewer only at the end) in hash order,
+// fields of the same hash kept together, and the cursor to continue from
+// (0 at the end). A field present through a whole scan is returned by one
+// of its calls, whatever is added or removed meanwhile.
 func (h hashValue) scanFields(cursor uint64, count int) ([]hashField, uint64) {
 	if cursor > 1<<32-1 {
 		return nil, 0
 	}
-	type hf struct {
-		h uint32
-		f hashField
-	}
-	var all []hf
-	h.each(func(f hashField) bool {
-		if x := fieldHash(f.field); uint64(x) >= cursor {
-			all = append(all, hf{x, f})
+	var out []hashField
+	var next uint64
+	last := uint32(0)
+	h.tableEach(uint32(cursor), func(hash uint32, f hashField) bool {
+		if len(out) >= count && hash != last {
+			next = uint64(hash)
+			return false
 		}
+		out = append(out, f)
+		last = hash
 		return true
 	})
-	slices.SortFunc(all, func(a, b hf) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
-		}
-		return a.f.start - b.f.start
-	})
-	n := min(count, len(all))
-	for n < len(all) && n > 0 && all[n].h == all[n-1].h {
-		n++
-	}
-	out := make([]hashField, n)
-	for i := range out {
-		out[i] = all[i].f
-	}
-	if n == len(all) {
-		return out, 0
-	}
-	return out, uint64(all[n].h)
+	return out, next
 }
 
 // manyFields is how many fields one command sets or deletes before it
@@ -293,7 +294,7 @@ func (h hashValue) setMany(dst []byte, pairs [][]byte, lim hashLimits) (hashValu
 	for i := 0; i+1 < len(pairs); i += 2 {
 		last[string(pairs[i])] = i
 		if int64(len(pairs[i])) > lim.value || int64(len(pairs[i+1])) > lim.value {
-			enc = hashTable
+			enc = hashListpackFull
 		}
 	}
 	existing := 0
@@ -306,7 +307,7 @@ func (h hashValue) setMany(dst []byte, pairs [][]byte, lim hashLimits) (hashValu
 	added := len(last) - existing
 	n := h.len() + added
 	if enc == hashListpack && int64(n) > lim.entries {
-		enc = hashTable
+		enc = hashListpackFull
 	}
 	dst = appendHashHeader(dst[:0], enc, n)
 	h.each(func(f hashField) bool {

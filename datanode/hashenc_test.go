@@ -9,7 +9,7 @@ import (
 // TestHashValueModel applies random sets and deletes, one at a time and
 // many at once, to a packed hash and to a map, and requires the same
 // fields and values, insertion order kept, a well-formed value, and the
-// encoding turned to hashTable exactly when a limit was passed.
+// encoding turned to hashListpackFull exactly when a limit was passed.
 func TestHashValueModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	lim := hashLimits{entries: 40, value: 12}
@@ -92,13 +92,17 @@ func TestHashValueModel(t *testing.T) {
 			}
 		}
 		h = append(hashValue(nil), h...) // no aliasing between steps
-		if !validHash(h) {
-			t.Fatalf("step %d: malformed hash %x", step, h)
+		stored := h
+		if h.encoding() == hashListpackFull {
+			stored, _ = h.rebuildTable(nil, 0, 0) // as storeHash stores it
+		}
+		if !validHash(stored) || stored.len() != len(model) {
+			t.Fatalf("step %d: malformed hash %x", step, stored)
 		}
 		if h.len() != len(model) {
 			t.Fatalf("step %d: %d fields, model %d", step, h.len(), len(model))
 		}
-		if got := h.encoding() == hashTable; got != converted {
+		if got := h.encoding() == hashListpackFull; got != converted {
 			t.Fatalf("step %d: hashTable %v, want %v", step, got, converted)
 		}
 		i := 0
@@ -132,6 +136,8 @@ func TestValidHashRefusesMalformed(t *testing.T) {
 func FuzzValidHash(f *testing.F) {
 	good, _ := emptyHash().set(nil, []byte("f"), []byte("v"), hashLimits{entries: 10, value: 10})
 	f.Add([]byte(good))
+	table, _ := good.rebuildTable(nil, 0, 0)
+	f.Add([]byte(table))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if !validHash(b) {
 			return
@@ -147,6 +153,15 @@ func FuzzValidHash(f *testing.F) {
 		})
 		if n != h.len() {
 			t.Fatalf("%d fields walked, %d counted", n, h.len())
+		}
+		if h.encoding() == hashTable {
+			// A table received from a peer is then written in place.
+			h.tableSetMany([][]byte{[]byte("f"), []byte("value"), []byte("new"), []byte("v")})
+			h.tableDel([]byte("f"))
+			var added int
+			if _, _, ok := h.grownWith([][]byte{[]byte("g"), []byte("w")}, &added); !ok {
+				t.Fatal("could not grow a small table")
+			}
 		}
 	})
 }

@@ -30,10 +30,9 @@ var infoSections = []infoSection{
 	{"replication", "Replication", true, (*Server).infoReplication},
 	{"cpu", "CPU", true, (*Server).infoCPU},
 	{"modules", "Modules", true, nil},
-	// CHKV keeps no per-command or per-error statistics: these sections
-	// are present but empty.
-	{"commandstats", "Commandstats", false, nil},
-	{"errorstats", "Errorstats", true, nil},
+	{"commandstats", "Commandstats", false, (*Server).infoCommandStats},
+	{"errorstats", "Errorstats", true, (*Server).infoErrorStats},
+	// CHKV keeps no latency percentiles: the section is present but empty.
 	{"latencystats", "Latencystats", false, nil},
 	{"cluster", "Cluster", true, (*Server).infoCluster},
 	{"keyspace", "Keyspace", true, (*Server).infoKeyspace},
@@ -251,29 +250,6 @@ func totalSystemMemory() int64 {
 	return 0
 }
 
-// infoPersistence reports that nothing is persisted: CHKV keeps data in
-// memory only, so every save-related figure is at rest.
-func (s *Server) infoPersistence(b *infoBuilder) {
-	b.line("loading", 0)
-	b.line("async_loading", 0)
-	b.line("rdb_changes_since_last_save", 0)
-	b.line("rdb_bgsave_in_progress", 0)
-	b.line("rdb_last_save_time", s.started.Unix())
-	b.line("rdb_last_bgsave_status", "ok")
-	b.line("rdb_last_bgsave_time_sec", -1)
-	b.line("rdb_current_bgsave_time_sec", -1)
-	b.line("rdb_saves", 0)
-	b.line("aof_enabled", 0)
-	b.line("aof_rewrite_in_progress", 0)
-	b.line("aof_rewrite_scheduled", 0)
-	b.line("aof_last_rewrite_time_sec", -1)
-	b.line("aof_current_rewrite_time_sec", -1)
-	b.line("aof_last_bgrewrite_status", "ok")
-	b.line("aof_rewrites", 0)
-	b.line("aof_last_write_status", "ok")
-	b.line("module_fork_in_progress", 0)
-}
-
 func (s *Server) infoStats(b *infoBuilder) {
 	st := &s.stats
 	ss := s.store.Stats()
@@ -297,6 +273,7 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.line("latest_fork_usec", 0)
 	b.line("total_forks", 0)
 	b.line("migrate_cached_sockets", 0)
+	b.line("total_error_replies", s.errors.total.Load())
 }
 
 // resetStats is CONFIG RESETSTAT: it zeroes INFO's counters.
@@ -313,6 +290,8 @@ func (s *Server) resetStats() {
 	st.expiredBase.Store(ss.ExpiredKeys)
 	st.evictedBase.Store(ss.EvictedKeys)
 	s.memory.peak.Store(0)
+	s.errors.reset()
+	s.cmdStats.reset()
 }
 
 func (s *Server) infoReplication(b *infoBuilder) {

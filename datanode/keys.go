@@ -415,9 +415,13 @@ func (c *client) renameGeneric(args [][]byte, nx bool) {
 	if srcSlot == dstSlot {
 		v = bytes.Clone(v) // Set on the same slot may invalidate v
 	}
+	raw := srcSlot.Raw(src, now)
 	if err := dstSlot.SetTyped(dst, v, typ, expireAt, now); err != nil {
 		c.replyStoreError(err)
 		return
+	}
+	if raw {
+		dstSlot.MarkRaw(dst, now) // RENAME moves Redis's object, encoding and all
 	}
 	srcSlot.Delete(src)
 	if nx {

@@ -7,7 +7,11 @@ package datanode
 type keySpec struct {
 	notes string // COMMAND INFO's notes, if any
 	flags []string
-	begin int // begin_search index: the position where the search starts
+	// unknown is a spec whose keys no rule finds (SORT's BY, GET and
+	// STORE): COMMAND INFO reports begin_search and find_keys of type
+	// unknown, and the command's getKeys finds its keys.
+	unknown bool
+	begin   int // begin_search index: the position where the search starts
 	// find_keys: a range (lastKey relative to begin, negative from the
 	// end; limit 0), or with keynum the count at begin+keynumIdx and the
 	// keys from begin+firstKey. keyStep is common to both.
@@ -60,6 +64,9 @@ func (ks keySpec) keys(args [][]byte) []int {
 // specKeys returns the keys of a call of cmd found by its key specs, in
 // spec order; ok is false when a spec does not fit args.
 func (cmd *command) specKeys(args [][]byte) (refs []keyRef, ok bool) {
+	if cmd.getKeys != nil {
+		return cmd.getKeys(args), true
+	}
 	for i, ks := range cmd.keySpecs {
 		pos := ks.keys(args)
 		if pos == nil {
@@ -89,6 +96,12 @@ func (c *client) replyKeySpecs(cmd *command) {
 			c.replyStatus(f)
 		}
 		c.replyBulkString("begin_search")
+		if ks.unknown {
+			c.replyUnknownSearch()
+			c.replyBulkString("find_keys")
+			c.replyUnknownSearch()
+			continue
+		}
 		c.replyArray(4)
 		c.replyBulkString("type")
 		c.replyBulkString("index")
@@ -134,4 +147,13 @@ func (cmd *command) callKeys(args [][]byte) []int {
 		pos[i] = r.pos
 	}
 	return pos
+}
+
+// replyUnknownSearch writes a begin_search or find_keys of type unknown.
+func (c *client) replyUnknownSearch() {
+	c.replyArray(4)
+	c.replyBulkString("type")
+	c.replyBulkString("unknown")
+	c.replyBulkString("spec")
+	c.replyArray(0)
 }

@@ -91,23 +91,26 @@ func cmdLmove(c *client, args [][]byte) {
 func cmdRpoplpush(c *client, args [][]byte) { c.lmove(args[1], args[2], false, true) }
 
 // lmove pops an element from src's head or tail and pushes it onto dst's,
-// atomically, and replies it.
-func (c *client) lmove(srcKey, dstKey []byte, from, to bool) {
+// atomically, and replies it. It says what it did, for BLMOVE: tryEmpty
+// when src holds no list (a null was replied), tryError when src is not a
+// list, tryFailed when dst is not a list (or its slot is full), tryServed
+// when the element moved.
+func (c *client) lmove(srcKey, dstKey []byte, from, to bool) tryResult {
 	now := time.Now().UnixMilli()
 	locks := c.lockKeys([][]byte{srcKey, dstKey}, 0, 1)
 	defer locks.release()
 	src, ok := c.openList(srcKey, now)
 	if !ok {
-		return
+		return tryError
 	}
 	if src.l == nil {
 		c.replyNull()
-		return
+		return tryEmpty
 	}
 	dst := src
 	if !bytes.Equal(srcKey, dstKey) {
 		if dst, ok = c.openList(dstKey, now); !ok {
-			return
+			return tryFailed
 		}
 	}
 	var elem []byte
@@ -120,11 +123,12 @@ func (c *client) lmove(srcKey, dstKey []byte, from, to bool) {
 		// was, in the room its pop left.
 		src.reload()
 		src.push([][]byte{elem}, from)
-		return
+		return tryFailed
 	}
 	src.reload()
 	src.finish()
 	c.replyBulk(elem)
+	return tryServed
 }
 
 func cmdLmpop(c *client, args [][]byte) {

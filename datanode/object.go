@@ -55,8 +55,7 @@ func (c *client) objectLookup(args [][]byte, fn func(v []byte, typ store.Type)) 
 
 // stringEncoding is the encoding Redis gives a string value when it is
 // set: int for an integer it can hold in a long, embstr up to 44 bytes,
-// raw beyond. (Redis also keeps raw after APPEND or SETRANGE; CHKV does not
-// track that.)
+// raw beyond. A string edited in place (store.Slot.MarkRaw) is raw.
 func stringEncoding(v []byte) string {
 	if len(v) <= 20 {
 		if _, ok := parseInt(v); ok {
@@ -84,6 +83,8 @@ func cmdObjectEncoding(c *client, args [][]byte) {
 			c.replyBulkString("intset")
 		case typ == store.TypeSet:
 			c.replyBulkString("hashtable")
+		case c.srv.keySlot(args[2]).Raw(args[2], time.Now().UnixMilli()):
+			c.replyBulkString("raw")
 		default:
 			c.replyBulkString(stringEncoding(v))
 		}
@@ -133,7 +134,8 @@ func cmdObjectRefcount(c *client, args [][]byte) {
 		st := c.srv.settings.Load()
 		lruOrLFU := st.MaxMemoryPolicy != store.NoEviction && st.MaxMemoryPolicy != store.AllKeysRandom &&
 			st.MaxMemoryPolicy != store.VolatileRandom && st.MaxMemoryPolicy != store.VolatileTTL
-		if typ == store.TypeString && stringEncoding(v) == "int" && (st.MaxMemory == 0 || !lruOrLFU) {
+		if typ == store.TypeString && stringEncoding(v) == "int" && (st.MaxMemory == 0 || !lruOrLFU) &&
+			!c.srv.keySlot(args[2]).Raw(args[2], time.Now().UnixMilli()) {
 			if n, _ := parseInt(v); n >= 0 && n < sharedIntegers {
 				c.replyInt(sharedRefcount)
 				return

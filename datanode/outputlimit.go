@@ -17,9 +17,10 @@ type outputBufferLimit struct {
 }
 
 // OutputBufferLimits are the client-output-buffer-limit classes, as CONFIG
-// GET reports them. CHKV enforces PubSub, for subscribed clients; it has no
-// replicas, and normal clients are bounded by the write timeout and by
-// running a pipeline only as fast as its replies are read.
+// GET reports them. CHKV enforces PubSub, for subscribed clients, and
+// Normal for monitors (see monitorLimit); it has no replicas, and other
+// normal clients are bounded by the write timeout and by running a
+// pipeline only as fast as its replies are read.
 type OutputBufferLimits struct {
 	Normal, Replica, PubSub outputBufferLimit
 }

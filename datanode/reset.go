@@ -15,6 +15,10 @@ func cmdReset(c *client, _ [][]byte) {
 	c.endMulti(true)
 	c.unwatchAll()
 	c.srv.pubsub.dropClient(c)
+	if c.monitoring.Load() {
+		c.srv.monitors.drop(c)
+	}
+	c.noEvict.Store(false)
 	c.setName("")
 	c.authenticated = c.srv.settings.Load().RequirePass == ""
 	c.replyStatus("RESET")

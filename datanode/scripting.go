@@ -263,6 +263,11 @@ func cmdScriptHelp(c *client, _ [][]byte) {
 // of their read-only forms.
 func cmdEval(bySHA, readOnly bool) func(c *client, args [][]byte) {
 	return func(c *client, args [][]byte) {
+		if c.srv.monitors.n.Load() > 0 {
+			// EVAL is skip_monitor: as in Redis, it is shown before the
+			// commands it runs rather than after them.
+			c.srv.feedMonitors(c, args, false)
+		}
 		numkeys, ok := parseInt(args[2])
 		switch {
 		case !ok:

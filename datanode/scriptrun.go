@@ -56,6 +56,11 @@ type scriptRun struct {
 	wrote  atomic.Bool // a write command ran: SCRIPT KILL answers UNKILLABLE
 	killed atomic.Bool
 	cancel context.CancelFunc
+	// callErrors are the error tables redis.call and redis.pcall made of
+	// error replies: such an error, returned or raised by the script, was
+	// counted in INFO errorstats when its command ran, and is not counted
+	// again as the script's reply (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE).
+	callErrors map[*lua.LTable]struct{}
 }
 
 // runScript runs r for c and writes its reply.
@@ -68,6 +73,8 @@ func (c *client) runScript(r *scriptRun) {
 	if r.fn != nil {
 		vm = c.srv.functions.lockVM()
 		defer c.srv.functions.unlockVM()
+		c.srv.functions.owner.Store(c)
+		defer c.srv.functions.owner.Store(nil)
 	} else {
 		vm = vmPool.Get().(*scriptVM)
 		defer vmPool.Put(vm)
@@ -96,12 +103,27 @@ func (c *client) runScript(r *scriptRun) {
 	}
 	err := L.PCall(nargs, 1, vm.handler)
 	if err != nil {
+		if apiErr, ok := err.(*lua.ApiError); ok {
+			c.errorCounted = r.isCallError(apiErr.Object)
+		}
 		c.replyScriptError(r, err)
 		return
 	}
 	v := L.Get(-1)
 	L.Pop(1)
+	c.errorCounted = r.isCallError(v)
 	c.replyLua(v, 0)
+}
+
+// isCallError reports whether v is an error table made by redis.call or
+// redis.pcall from a command's error reply.
+func (r *scriptRun) isCallError(v lua.LValue) bool {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return false
+	}
+	_, found := r.callErrors[t]
+	return found
 }
 
 // luaStrings returns ss as a Lua array of strings.
@@ -128,12 +150,13 @@ func (c *client) holdScriptSlots(keys [][]byte) {
 
 // extendHeld adds slot id, not held, to the held slots of a standalone
 // script, locking it: waiting if it is above every held slot, else only
-// if it is free. A function (tryOnly) never waits: it holds the functions'
-// Lua state, which a client holding that slot may be waiting for. It
-// reports whether the slot is held now.
-func (c *client) extendHeld(id int, tryOnly bool) bool {
+// if it is free. A function never waits: it holds the functions' Lua
+// state, which a client holding that slot may be waiting for. It reports
+// whether the slot is held now.
+func (c *client) extendHeld(id int) bool {
 	h := c.held
 	sl := c.srv.store.Slot(id)
+	tryOnly := c.srv.functions.owner.Load() == c
 	if !tryOnly && (len(h.ids) == 0 || id > h.ids[len(h.ids)-1]) {
 		sl.Lock()
 	} else if !sl.TryLock() {
@@ -243,6 +266,12 @@ func (vm *scriptVM) call(L *lua.LState, raise bool) int {
 		return fail(msg)
 	}
 	v, _ := respToLua(L, reply)
+	if t, ok := v.(*lua.LTable); ok && len(reply) > 0 && reply[0] == '-' {
+		if r.callErrors == nil {
+			r.callErrors = make(map[*lua.LTable]struct{})
+		}
+		r.callErrors[t] = struct{}{}
+	}
 	if raise {
 		if t, ok := v.(*lua.LTable); ok && t.RawGetString("err") != lua.LNil {
 			L.Error(t, 1)
@@ -289,13 +318,15 @@ func (c *client) scriptCommand(r *scriptRun, args [][]byte) ([]byte, string) {
 			if s.member != nil {
 				return nil, errNonLocalKey
 			}
-			if !c.extendHeld(id, r.fn != nil) {
+			if !c.extendHeld(id) {
 				return nil, errUndeclaredBusy
 			}
 		}
 	}
 	mark := len(c.out)
+	c.inScript = true
 	s.call(c, cmd, &s.cmdStats.stats[cmd.id], args)
+	c.inScript = false
 	reply := slices.Clone(c.out[mark:])
 	c.out = c.out[:mark]
 	return reply, ""

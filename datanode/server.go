@@ -42,7 +42,12 @@ type Server struct {
 	settings atomic.Pointer[Settings]
 	store    *store.Store
 	commands map[string]*command
-	cmdStats *cmdStats // per-command counters, indexed by command.id
+	cmdStats *cmdStats  // per-command counters, indexed by command.id
+	errors   errorStats // error replies by code (INFO errorstats)
+	monitors monitors   // the clients in MONITOR mode (monitor.go)
+	slowlog  slowlog    // SLOWLOG's entries
+	latency  latencyMonitor
+	pause    clientPause // CLIENT PAUSE (pause.go)
 
 	scripts    scriptCache    // EVAL's compiled scripts (scripting.go)
 	scriptRuns scriptRuns     // the scripts running now (scriptrun.go)
@@ -88,6 +93,7 @@ type Server struct {
 	numClients   atomic.Int64
 	stats        serverStats
 	memory       memoryAccount
+	persist      persistState // RDB snapshots (persist.go)
 }
 
 // serverStats are the counters INFO stats reports.
@@ -156,6 +162,9 @@ func (s *Server) Start() error {
 	if s.group != nil {
 		return fmt.Errorf("datanode: already started")
 	}
+	if err := s.loadRDB(); err != nil {
+		return err
+	}
 	ln := s.cfg.Listener
 	if ln == nil {
 		var err error
@@ -165,6 +174,7 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	s.started = time.Now()
+	s.persist.initSaved(s.started)
 	s.stats.lastOpsSampleAt = s.started
 	s.memory.sample()
 	s.group = group.New(context.Background())
@@ -363,6 +373,7 @@ func (s *Server) Stop() {
 		return
 	}
 	s.stopped = true
+	s.stopPause()
 	g, ln := s.group, s.ln
 	for _, c := range s.clients {
 		c.conn.Close()
@@ -389,6 +400,9 @@ func (s *Server) Stop() {
 	if s.member != nil {
 		s.migrator.Close()
 		s.member.Close()
+	}
+	if g != nil {
+		s.saveOnStop()
 	}
 	s.scrapeMu.Lock()
 	s.storeClosed = true
@@ -480,6 +494,12 @@ func (s *Server) unregister(c *client) {
 	s.mu.Unlock()
 	s.pubsub.dropClient(c)
 	s.blocking.dropClient(c)
+	if w := c.waiter.Load(); w != nil && w.paused {
+		s.dropPaused(c)
+	}
+	if c.monitoring.Load() {
+		s.monitors.drop(c)
+	}
 }
 
 // forEachClient calls fn for every connected client, in no order.
@@ -512,6 +532,7 @@ func (s *Server) cronLoop(ctx context.Context) {
 // timeouts, memory sampling and the ops/sec figure.
 func (s *Server) cronOnce(now time.Time) {
 	s.store.ExpireCycle(now.UnixMilli(), expireWorkPerCron)
+	s.persistCron(now)
 	s.memory.sample()
 	s.redirectBlocked()
 	st := s.settings.Load()

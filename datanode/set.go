@@ -3,8 +3,6 @@ package datanode
 import (
 	"bytes"
 	"math"
-	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -63,56 +61,87 @@ func (c *client) storeSet(sl *store.Slot, key []byte, s setValue, expireAt, now 
 	return true
 }
 
-// setBuf is pooled scratch space for building new set values: two
-// buffers, dst(0) and dst(1).
-type setBuf struct{ hb hashBuf }
-
-func getSetBuf() setBuf { return setBuf{getHashBuf()} }
-
-// dst returns the i-th buffer (0 or 1) to build into.
-func (b setBuf) dst(i int) []byte {
-	if i == 0 {
-		return *b.hb.a
-	}
-	return *b.hb.b
+// setEdit is a set command's view of the set it changes: the key's slot,
+// locked, and the key's value s (nil when missing).
+type setEdit struct {
+	c             *client
+	sl            *store.Slot
+	key           []byte
+	s             setValue
+	expireAt, now int64
 }
 
-// keep keeps buffer 0 for reuse once v, built in it, has been stored.
-func (b setBuf) keep(v setValue) {
-	if len(v) > 0 {
-		*b.hb.a = v[:0]
-	}
-}
-
-func (b setBuf) put() { b.hb.put() }
-
-// setWrite runs fn on set key for a command that changes one set: a
-// missing key is passed as a nil set. fn returns the new value (nil to
-// delete the key) and whether to store it, or an error to reply instead;
-// setWrite stores it, keeping the key's TTL, and then calls done, unless
-// the store refused.
-func (c *client) setWrite(key []byte, fn func(s setValue, found bool, b setBuf) (setValue, bool, string), done func()) {
+// editSet runs fn on set key for a command that changes it, with the
+// key's slot locked; on a key of another type it replies WRONGTYPE
+// without calling fn.
+func (c *client) editSet(key []byte, fn func(e *setEdit)) {
 	now := time.Now().UnixMilli()
 	sl := c.lockKeySlot(key)
 	defer c.unlock(sl)
+	e, ok := c.openSet(sl, key, now)
+	if ok {
+		fn(e)
+	}
+}
+
+// openSet looks set key up in its slot sl, which the caller holds; on a
+// key of another type it replies WRONGTYPE and returns false.
+func (c *client) openSet(sl *store.Slot, key []byte, now int64) (*setEdit, bool) {
 	s, expireAt, found, wrong := c.lookupSet(sl, key, now, false)
 	if wrong {
-		return
+		return nil, false
 	}
-	b := getSetBuf()
-	defer b.put()
-	ns, write, errReply := fn(s, found, b)
-	if errReply != "" {
-		c.replyError(errReply)
-		return
+	if !found {
+		s = nil
 	}
-	if write {
-		if !c.storeSet(sl, key, ns, expireAt, now) {
-			return
+	return &setEdit{c: c, sl: sl, key: key, s: s, expireAt: expireAt, now: now}, true
+}
+
+// add adds ms to the set, creating it, and returns how many are new; on
+// false it has replied an error. A hashtable takes them in place.
+func (e *setEdit) add(ms [][]byte) (int, bool) {
+	if e.s != nil && e.s.encoding() == setTable {
+		pairs := make([][]byte, 0, 2*len(ms))
+		for _, m := range ms {
+			pairs = append(pairs, m, nil)
 		}
-		b.keep(ns)
+		return e.c.setTableFields(e.sl, e.key, store.TypeSet, hashValue(e.s), pairs, e.expireAt, e.now)
 	}
-	done()
+	lim := e.c.srv.setLimits()
+	var ns setValue
+	var added int
+	ok := true
+	if e.s == nil {
+		ns, ok = buildSet(nil, ms, lim)
+		added = ns.len()
+	} else {
+		ns, added, ok = e.s.add(nil, ms, lim)
+	}
+	if !ok {
+		e.c.replyError(errSlotFull)
+		return 0, false
+	}
+	if added > 0 && !e.c.storeSet(e.sl, e.key, ns, e.expireAt, e.now) {
+		return 0, false
+	}
+	return added, true
+}
+
+// remove removes ms from the set, deleting it with its last member, and
+// returns how many were there; on false it has replied an error. A
+// hashtable loses them in place.
+func (e *setEdit) remove(ms [][]byte) (int, bool) {
+	switch {
+	case e.s == nil:
+		return 0, true
+	case e.s.encoding() == setTable:
+		return e.c.delTableFields(e.sl, e.key, store.TypeSet, hashValue(e.s), ms, e.expireAt, e.now)
+	}
+	ns, removed := e.s.remove(nil, ms)
+	if removed > 0 && !e.c.storeSet(e.sl, e.key, ns, e.expireAt, e.now) {
+		return 0, false
+	}
+	return removed, true
 }
 
 // setRead runs fn on set key for a read-only command; a missing key is
@@ -132,34 +161,19 @@ func (c *client) setRead(key []byte, missing func(), fn func(s setValue)) {
 }
 
 func cmdSadd(c *client, args [][]byte) {
-	lim := c.srv.setLimits()
-	added := 0
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
-		var ns setValue
-		ok := true
-		if !found {
-			ns, ok = buildSet(b.dst(0), args[2:], lim)
-			added = ns.len()
-		} else {
-			ns, added, ok = s.add(b.dst(0), args[2:], lim)
+	c.editSet(args[1], func(e *setEdit) {
+		if added, ok := e.add(args[2:]); ok {
+			c.replyInt(int64(added))
 		}
-		if !ok {
-			return nil, false, errSlotFull
-		}
-		return ns, added > 0, ""
-	}, func() { c.replyInt(int64(added)) })
+	})
 }
 
 func cmdSrem(c *client, args [][]byte) {
-	removed := 0
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
-		if !found {
-			return nil, false, ""
+	c.editSet(args[1], func(e *setEdit) {
+		if removed, ok := e.remove(args[2:]); ok {
+			c.replyInt(int64(removed))
 		}
-		var ns setValue
-		ns, removed = s.remove(b.dst(0), args[2:])
-		return ns, removed > 0, ""
-	}, func() { c.replyInt(int64(removed)) })
+	})
 }
 
 func cmdSmembers(c *client, args [][]byte) {
@@ -219,18 +233,13 @@ func cmdSpop(c *client, args [][]byte) {
 		c.spopCount(args)
 		return
 	}
-	var popped []byte
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
-		if !found {
-			return nil, false, ""
-		}
-		i := rand.IntN(s.len())
-		popped = bytes.Clone(s.member(i, nil))
-		return s.without(b.dst(0), []int{i}), true, ""
-	}, func() {
-		if popped == nil {
+	c.editSet(args[1], func(e *setEdit) {
+		if e.s == nil {
 			c.replyNull()
-		} else {
+			return
+		}
+		popped := bytes.Clone(e.s.randomMember(nil))
+		if _, ok := e.remove([][]byte{popped}); ok {
 			c.replyBulk(popped)
 		}
 	})
@@ -244,33 +253,23 @@ func (c *client) spopCount(args [][]byte) {
 		c.replyError(errCountNotPositive)
 		return
 	}
-	lim := c.srv.setLimits()
-	var popped [][]byte
-	whole := false
-	c.setWrite(args[1], func(s setValue, found bool, b setBuf) (setValue, bool, string) {
-		if !found || count == 0 {
-			return nil, false, ""
-		}
-		n := s.len()
-		if count >= int64(n) {
-			popped, whole = cloneAll(s.members()), true
-			return nil, true, ""
-		}
-		gone := randomDistinct(n, int(count))
-		popped = make([][]byte, 0, count)
-		for _, i := range gone {
-			popped = append(popped, bytes.Clone(s.member(i, nil)))
-		}
-		slices.Sort(gone)
-		return s.without(b.dst(0), gone), true, ""
-	}, func() {
-		if whole {
-			c.replyAsUnion(popped, lim)
+	c.editSet(args[1], func(e *setEdit) {
+		if e.s == nil || count == 0 {
+			c.replyArray(0)
 			return
 		}
-		c.replyArray(len(popped))
-		for _, m := range popped {
-			c.replyBulk(m)
+		if count >= int64(e.s.len()) {
+			popped := cloneAll(e.s.members())
+			e.sl.Delete(e.key)
+			c.replyAsUnion(popped, c.srv.setLimits())
+			return
+		}
+		popped := cloneAll(e.s.randomDistinct(int(count)))
+		if _, ok := e.remove(popped); ok {
+			c.replyArray(len(popped))
+			for _, m := range popped {
+				c.replyBulk(m)
+			}
 		}
 	})
 }
@@ -283,20 +282,6 @@ func cloneAll(ms [][]byte) [][]byte {
 	return ms
 }
 
-// randomDistinct returns k distinct random indexes below n (k < n), by a
-// partial Fisher-Yates shuffle.
-func randomDistinct(n, k int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	for i := range k {
-		j := i + rand.IntN(n-i)
-		idx[i], idx[j] = idx[j], idx[i]
-	}
-	return idx[:k]
-}
-
 func cmdSrandmember(c *client, args [][]byte) {
 	if len(args) > 3 {
 		c.replyError(errSyntax)
@@ -305,7 +290,7 @@ func cmdSrandmember(c *client, args [][]byte) {
 	if len(args) == 2 {
 		c.setRead(args[1], c.replyNull, func(s setValue) {
 			var buf [20]byte
-			c.replyBulk(s.member(rand.IntN(s.len()), buf[:0]))
+			c.replyBulk(s.randomMember(buf[:0]))
 		})
 		return
 	}
@@ -331,7 +316,7 @@ func cmdSrandmember(c *client, args [][]byte) {
 			c.replyArray(int(k))
 			start := len(c.out)
 			for range k {
-				c.replyBulk(s.member(rand.IntN(n), buf[:0]))
+				c.replyBulk(s.randomMember(buf[:0]))
 				if len(c.out)-start > randomReplyLimit {
 					c.closeAfter = true
 					return
@@ -341,8 +326,8 @@ func cmdSrandmember(c *client, args [][]byte) {
 			c.replyMembers(s)
 		default:
 			c.replyArray(int(count))
-			for _, i := range randomDistinct(n, int(count)) {
-				c.replyBulk(s.member(i, buf[:0]))
+			for _, m := range s.randomDistinct(int(count)) {
+				c.replyBulk(m)
 			}
 		}
 	})

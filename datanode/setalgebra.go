@@ -25,39 +25,29 @@ func cmdSmove(c *client, args [][]byte) {
 		c.replyInt(0)
 		return
 	}
-	to, dstExp, dstFound, wrong := c.lookupSet(dstSl, dst, now, false)
-	if wrong {
+	if _, _, _, wrong := c.lookupSet(dstSl, dst, now, false); wrong {
 		return
 	}
 	if bytes.Equal(src, dst) {
 		c.replyBool(from.contains(member))
 		return
 	}
-	i, ok := from.find(member)
-	if !ok {
+	if !from.contains(member) {
 		c.replyInt(0)
 		return
 	}
-	b := getSetBuf()
-	defer b.put()
-	// Both new values are built before either is stored: storing one may
-	// move the other's bytes.
-	nfrom := from.without(b.dst(0), []int{i})
-	var nto setValue
-	lim := s.setLimits()
-	if dstFound {
-		nto, _, ok = to.add(b.dst(1), [][]byte{member}, lim)
-	} else {
-		nto, ok = buildSet(b.dst(1), [][]byte{member}, lim)
+	e := &setEdit{c: c, sl: srcSl, key: src, s: from, expireAt: srcExp, now: now}
+	if _, ok := e.remove([][]byte{member}); !ok {
+		return
 	}
+	// Looked up again: the write to src may have moved dst's bytes.
+	d, ok := c.openSet(dstSl, dst, now)
 	if !ok {
-		c.replyError(errSlotFull)
 		return
 	}
-	if !c.storeSet(srcSl, src, nfrom, srcExp, now) || !c.storeSet(dstSl, dst, nto, dstExp, now) {
-		return
+	if _, ok := d.add([][]byte{member}); ok {
+		c.replyInt(1)
 	}
-	c.replyInt(1)
 }
 
 // setOp is the operation of SINTER, SUNION, SDIFF and their variants.
@@ -85,9 +75,7 @@ func combine(op setOp, sets []setValue, limit int) [][]byte {
 		}
 		// The smallest set first, as Redis sorts them.
 		slices.SortStableFunc(order, func(a, b int) int { return sets[a].len() - sets[b].len() })
-		first := sets[order[0]]
-		for i := range first.len() {
-			m := first.member(i, nil)
+		for _, m := range sets[order[0]].members() {
 			in := true
 			for _, j := range order[1:] {
 				if !sets[j].contains(m) {
@@ -112,8 +100,7 @@ func combine(op setOp, sets []setValue, limit int) [][]byte {
 		if sets[0] == nil {
 			return nil
 		}
-		for i := range sets[0].len() {
-			m := sets[0].member(i, nil)
+		for _, m := range sets[0].members() {
 			in := true
 			for _, s := range sets[1:] {
 				if s != nil && s.contains(m) {
@@ -166,11 +153,9 @@ func (c *client) setAlgebra(op setOp, dst []byte, keys [][]byte) {
 		c.replyAsUnion(ms, lim)
 		return
 	}
-	b := getSetBuf()
-	defer b.put()
 	var ns setValue
 	if len(ms) > 0 {
-		if ns, ok = buildSet(b.dst(0), ms, lim); !ok {
+		if ns, ok = buildSet(nil, ms, lim); !ok {
 			c.replyError(errSlotFull)
 			return
 		}

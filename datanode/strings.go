@@ -541,6 +541,9 @@ func cmdAppend(c *client, args [][]byte) {
 	copy(buf, v)
 	copy(buf[len(v):], tail)
 	err := sl.Set(key, buf, expireAt, now)
+	if err == nil {
+		sl.MarkRaw(key, now) // Redis unshares the string: raw from now on
+	}
 	c.unlock(sl)
 	putScratch(h)
 	if err != nil {
@@ -641,5 +644,6 @@ func cmdSetrange(c *client, args [][]byte) {
 		c.replyStoreError(err)
 		return
 	}
+	sl.MarkRaw(key, now)
 	c.replyInt(int64(len(buf)))
 }

@@ -85,7 +85,7 @@ func (c *client) holdSlots(m *multiState) {
 	h := &c.heldBuf
 	h.all, h.ids = false, h.ids[:0]
 	for _, q := range m.cmds {
-		if q.cmd.wholeKeyspace() {
+		if q.cmd.wholeKeyspace() || q.cmd.patternKeys != nil && q.cmd.patternKeys(q.args) {
 			h.all = true
 			break
 		}
@@ -129,6 +129,12 @@ func (c *client) releaseSlots() {
 
 // appendKeySlots appends the slots of cmd's keys in args to ids.
 func (cmd *command) appendKeySlots(ids []int, args [][]byte) []int {
+	if cmd.getKeys != nil {
+		for _, r := range cmd.getKeys(args) {
+			ids = append(ids, slot.Of(args[r.pos]))
+		}
+		return ids
+	}
 	if cmd.firstKey <= 0 || len(args) <= cmd.firstKey {
 		return ids
 	}

@@ -183,7 +183,7 @@ func cmdZscan(c *client, args [][]byte) {
 				ranks = append(ranks, i)
 			}
 		} else {
-			ranks, next = z.scanRanks(cursor, int(min(max(opts.count, int64(z.len()/hscanMinShare)), math.MaxInt32)))
+			ranks, next = z.scanRanks(cursor, int(min(max(opts.count, int64(z.len()/zscanMinShare)), math.MaxInt32)))
 		}
 		kept := ranks[:0]
 		for _, r := range ranks {
@@ -205,6 +205,12 @@ func cmdZscan(c *client, args [][]byte) {
 		}
 	})
 }
+
+// zscanMinShare sets how many elements a ZSCAN call returns at least, as a
+// share of a skiplist-encoded sorted set: a fraction of the set, so a
+// whole scan takes a bounded number of calls although each is linear in
+// the set's size.
+const zscanMinShare = 64
 
 // scanRanks is hashValue.scanFields for a sorted set: the ranks of the
 // members whose memberHash is at least cursor, at least count of them

@@ -9,3 +9,7 @@ var (
 	// ErrBadFormat means the payload's body is malformed.
 	ErrBadFormat = errors.New("rdb: bad data format")
 )
+
+// ErrUnsupported means a value's type is one this package does not decode
+// (a stream, a module's value, a set listpack of Redis 7.2).
+var ErrUnsupported = errors.New("rdb: unsupported value type")

@@ -7,7 +7,7 @@ import (
 
 // A slot's entries are packed back to back in its slab:
 //
-//	flags     1 byte   hdrExpire, hdrOut, the value's Type in bits 2..4
+//	flags     1 byte   hdrExpire, hdrOut, the value's Type in bits 2..4, hdrRaw
 //	klen      uvarint
 //	vlen      uvarint  value length, also when the value is out of line
 //	expireAt  8 bytes  Unix ms, only with hdrExpire
@@ -22,6 +22,10 @@ import (
 const (
 	hdrExpire = 1 << 0
 	hdrOut    = 1 << 1
+	// hdrRaw marks a string value edited in place (APPEND, SETRANGE,
+	// SETBIT...), which Redis reports as raw whatever its length: see
+	// Slot.MarkRaw. Set and its kin clear it, SetExpire keeps it.
+	hdrRaw = 1 << 5
 
 	// The value's Type sits in bits 2..4 of the flags byte; strings are
 	// 0, so string entries are laid out as before types existed.

@@ -143,7 +143,7 @@ func (sl *Slot) expire(c uint32, now int64, budget int) (removed, work int, next
 		if expired(e.expireAt(sl.slab), now) {
 			sl.removeAt(q)
 			removed++
-			it.q = q // visit the entry shifted into q
+			it.Q = q // visit the entry shifted into q
 			if sl.volatile.Load() == 0 {
 				done = true
 				break

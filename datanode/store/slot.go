@@ -96,13 +96,34 @@ func (sl *Slot) Set(key, value []byte, expireAt int64, now int64) error {
 
 // SetTyped is Set for a value of type typ.
 func (sl *Slot) SetTyped(key, value []byte, typ Type, expireAt int64, now int64) error {
+	return sl.setTyped(key, value, len(value), nil, typ, expireAt, now)
+}
+
+// SetTypedFunc is SetTyped for a value of size bytes that fill writes. A
+// value too large to keep inline in the slab (over 8 KiB) is written
+// straight into the block that holds it, so that rebuilding a large value
+// costs no copy of it on the Go heap. fill may read any value of the slot,
+// key's old one included: they stay valid during the call. It is not
+// called when the slot has no room (ErrSlotFull).
+func (sl *Slot) SetTypedFunc(key []byte, size int, typ Type, expireAt int64, now int64, fill func(value []byte)) error {
+	if size <= inlineMax {
+		v := make([]byte, size)
+		fill(v)
+		return sl.SetTyped(key, v, typ, expireAt, now)
+	}
+	return sl.setTyped(key, nil, size, fill, typ, expireAt, now)
+}
+
+// setTyped stores key with a value of vlen bytes: value, or with fill
+// non-nil, what fill writes in a new out-of-line block.
+func (sl *Slot) setTyped(key, value []byte, vlen int, fill func([]byte), typ Type, expireAt int64, now int64) error {
 	sl.touched(key)
 	h := hashKey(key)
 	if q := sl.find(h, key); q >= 0 {
-		return sl.overwrite(q, h, key, value, typ, expireAt, now)
+		return sl.overwrite(q, h, key, value, vlen, fill, typ, expireAt, now)
 	}
-	out := len(value) > inlineMax
-	size := entrySize(len(key), len(value), expireAt != 0, out)
+	out := vlen > inlineMax
+	size := entrySize(len(key), vlen, expireAt != 0, out)
 	if !sl.fits(size) {
 		return ErrSlotFull
 	}
@@ -113,13 +134,11 @@ func (sl *Slot) SetTyped(key, value []byte, typ Type, expireAt int64, now int64)
 	a := &sl.store.arena
 	var ref uint64
 	if out {
-		var b []byte
-		ref, b = a.alloc(len(value))
-		copy(b, value)
+		ref = sl.allocValue(value, vlen, fill)
 	}
 	oldSlab := sl.reserve(size)
 	off := sl.used
-	sl.used += putEntry(sl.slab, off, key, len(value), value, ref, out, expireAt, newAccess(now), typ)
+	sl.used += putEntry(sl.slab, off, key, vlen, value, ref, out, expireAt, newAccess(now), typ)
 	sl.insertIndex(makeEnt(h, off, expireAt != 0))
 	if sl.count.Add(1) == 1 {
 		sl.store.nonEmpty.set(int(sl.id))
@@ -134,21 +153,34 @@ func (sl *Slot) SetTyped(key, value []byte, typ Type, expireAt int64, now int64)
 	return nil
 }
 
-// overwrite replaces the value and expiry of the entry at index position q.
-func (sl *Slot) overwrite(q int, h uint32, key, value []byte, typ Type, expireAt, now int64) error {
+// allocValue returns a new out-of-line block of vlen bytes holding value,
+// or what fill writes in it.
+func (sl *Slot) allocValue(value []byte, vlen int, fill func([]byte)) uint64 {
+	ref, b := sl.store.arena.alloc(vlen)
+	if fill != nil {
+		fill(b)
+	} else {
+		copy(b, value)
+	}
+	return ref
+}
+
+// overwrite replaces the value and expiry of the entry at index position
+// q with value, or with fill non-nil with what fill writes (see setTyped).
+func (sl *Slot) overwrite(q int, h uint32, key, value []byte, vlen int, fill func([]byte), typ Type, expireAt, now int64) error {
 	a := &sl.store.arena
 	off := entOff(sl.idx[q])
 	e := parseEntry(sl.slab, off)
 	acc := touchLRU(binary.LittleEndian.Uint32(sl.slab[e.acc:]), now)
-	exp, out := expireAt != 0, len(value) > inlineMax
+	exp, out := expireAt != 0, vlen > inlineMax
 	oldExp, oldOut := e.exp != 0, e.flags&hdrOut != 0
-	if e.vlen == len(value) && exp == oldExp && out == oldOut {
+	if fill == nil && e.vlen == vlen && exp == oldExp && out == oldOut {
 		// Same layout: rewrite in place. copy is a memmove, so value may
 		// alias the old value.
 		if exp {
 			binary.LittleEndian.PutUint64(sl.slab[e.exp:], uint64(expireAt))
 		}
-		sl.slab[off] = sl.slab[off]&^hdrTypeMask | byte(typ)<<hdrTypeShift
+		sl.slab[off] = sl.slab[off]&^(hdrTypeMask|hdrRaw) | byte(typ)<<hdrTypeShift
 		binary.LittleEndian.PutUint32(sl.slab[e.acc:], acc)
 		if out {
 			copy(a.bytes(e.ref(sl.slab), e.vlen), value)
@@ -157,7 +189,7 @@ func (sl *Slot) overwrite(q int, h uint32, key, value []byte, typ Type, expireAt
 		}
 		return nil
 	}
-	size := entrySize(len(key), len(value), exp, out)
+	size := entrySize(len(key), vlen, exp, out)
 	if !sl.fits(size) {
 		return ErrSlotFull
 	}
@@ -166,15 +198,13 @@ func (sl *Slot) overwrite(q int, h uint32, key, value []byte, typ Type, expireAt
 		oldRef = e.ref(sl.slab)
 	}
 	if out {
-		var b []byte
-		ref, b = a.alloc(len(value))
-		copy(b, value)
+		ref = sl.allocValue(value, vlen, fill)
 	}
 	oldSize := e.end - off
 	// The old slab, which key and value may point into, is freed last.
 	oldSlab := sl.reserve(size)
 	newOff := sl.used
-	sl.used += putEntry(sl.slab, newOff, key, len(value), value, ref, out, expireAt, acc, typ)
+	sl.used += putEntry(sl.slab, newOff, key, vlen, value, ref, out, expireAt, acc, typ)
 	sl.idx[q] = makeEnt(h, newOff, exp)
 	sl.addGarbage(oldSize)
 	if exp != oldExp {
@@ -234,6 +264,7 @@ func (sl *Slot) SetExpire(key []byte, expireAt int64, now int64) (bool, error) {
 	acc := binary.LittleEndian.Uint32(sl.slab[e.acc:])
 	newOff := sl.used
 	sl.used += putEntry(sl.slab, newOff, e.keyBytes(sl.slab), e.vlen, value, ref, out, expireAt, acc, e.typ())
+	sl.slab[newOff] |= e.flags & hdrRaw
 	sl.idx[q] = makeEnt(entHash(sl.idx[q]), newOff, exp)
 	sl.addGarbage(oldSize)
 	if exp {
@@ -530,6 +561,7 @@ func (sl *Slot) clear() {
 	}
 	if n := sl.count.Swap(0); n != 0 {
 		sl.store.keys.add(sl.id, -int(n))
+		sl.store.changes.add(sl.id, int(n))
 		sl.store.nonEmpty.clear(int(sl.id))
 	}
 	if sl.volatile.Swap(0) != 0 {

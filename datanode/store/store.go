@@ -73,6 +73,9 @@ type Store struct {
 	watches [slot.Count]map[string][]*Watcher
 	watched atomic.Int64
 
+	// changes counts writes, for Changes.
+	changes stripedCounter
+
 	expireMu   sync.Mutex
 	expireSlot int    // where the next ExpireCycle starts
 	expireHash uint32 // and from which hash in that slot

@@ -30,9 +30,11 @@ func (sl *Slot) TakeDirty() map[string]struct{} {
 // DirtyLen returns how many changed keys await TakeDirty.
 func (sl *Slot) DirtyLen() int { return len(sl.tracker.Dirty) }
 
-// touched records a change of key: for the migration tracking the slot, and
-// for the clients watching key (see Watcher).
+// touched records a change of key: in the store's change count, for the
+// migration tracking the slot, and for the clients watching key (see
+// Watcher).
 func (sl *Slot) touched(key []byte) {
+	sl.store.changes.add(sl.id, 1)
 	if sl.tracker != nil {
 		sl.tracker.Dirty[string(key)] = struct{}{}
 	}
@@ -55,3 +57,9 @@ func (sl *Slot) Changed(key []byte) bool {
 	_, ok := sl.tracker.Dirty[string(key)]
 	return ok
 }
+
+// Changes returns how many changes the store has had since it was made:
+// every Set, SetExpire, Modify, Delete, expiry and eviction counts one,
+// and clearing a slot counts one per key it held (Redis's dirty counter,
+// which the save rules compare against).
+func (s *Store) Changes() int64 { return s.changes.load() }

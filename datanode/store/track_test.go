@@ -91,3 +91,32 @@ func TestTrackerForgetThenChanged(t *testing.T) {
 		t.Fatal("a write in place is not Changed")
 	}
 }
+
+// Changes counts every write, delete and expiry, and each key a flush
+// removes; reads count nothing.
+func TestChangesCountsWrites(t *testing.T) {
+	s := newTestStore(Config{})
+	defer s.Close()
+	set(s, "a", "1", 0, t0)
+	set(s, "b", "2", t0+10, t0)
+	set(s, "a", "3", 0, t0)
+	sl := s.Slot(slot.OfString("a"))
+	sl.Lock()
+	sl.Get([]byte("a"), t0)
+	sl.Modify([]byte("a"), t0, func([]byte) {})
+	sl.Delete([]byte("a"))
+	sl.Unlock()
+	if got := s.Changes(); got != 5 {
+		t.Fatalf("after 3 sets, a modify and a delete: Changes = %d, want 5", got)
+	}
+	sl = s.Slot(slot.OfString("b"))
+	sl.Lock()
+	sl.Get([]byte("b"), t0+20) // lazily expires b
+	sl.Unlock()
+	set(s, "c", "1", 0, t0)
+	set(s, "d", "1", 0, t0)
+	s.Flush()
+	if got := s.Changes(); got != 5+1+2+2 {
+		t.Fatalf("after an expiry, 2 sets and a flush of 2 keys: Changes = %d, want 10", got)
+	}
+}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -110,6 +112,45 @@ func TestModify(t *testing.T) {
 		}
 		if sl.Modify([]byte("{m}missing"), t0, func([]byte) { t.Fatal("fn called for a missing key") }) {
 			t.Fatal("Modify found a missing key")
+		}
+		sl.Unlock()
+	}
+	mustCheck(t, s)
+}
+
+// TestSetTypedFunc rebuilds a value from its old self, as a large
+// collection's rebuild does: fill reads the old value while writing the
+// new one, small or large, new key or overwrite, and the write is
+// tracked.
+func TestSetTypedFunc(t *testing.T) {
+	s := newTestStore(Config{})
+	defer s.Close()
+	for _, size := range []int{10, inlineMax + 10, 3 * inlineMax} {
+		k := []byte(fmt.Sprintf("{f}%d", size))
+		sl := s.Slot(slot.Of(k))
+		sl.Lock()
+		first := bytes.Repeat([]byte("ab"), size/2)
+		if err := sl.SetTypedFunc(k, len(first), TypeSet, 0, t0, func(v []byte) { copy(v, first) }); err != nil {
+			t.Fatal(err)
+		}
+		old, _, _, _ := sl.PeekTyped(k, t0)
+		tr := NewTracker()
+		sl.Track(tr)
+		err := sl.SetTypedFunc(k, 2*len(old), TypeSet, t0+1000, t0, func(v []byte) {
+			n := copy(v, old) // the old value is still readable
+			copy(v[n:], bytes.ToUpper(old))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, dirty := tr.Dirty[string(k)]; !dirty {
+			t.Fatal("SetTypedFunc did not record the write")
+		}
+		sl.Track(nil)
+		got, exp, typ, _ := sl.PeekTyped(k, t0)
+		want := string(first) + strings.ToUpper(string(first))
+		if string(got) != want || typ != TypeSet || exp != t0+1000 {
+			t.Fatalf("size %d: got %.20q (%d bytes) %v %d", size, got, len(got), typ, exp)
 		}
 		sl.Unlock()
 	}

@@ -42,6 +42,10 @@ const (
 	flagHTTP          = "http"
 	flagHTTPAPI       = "http-api"
 	flagHTTPAdvertise = "http-advertise"
+	flagSave          = "save"
+	flagDir           = "dir"
+	flagDBFilename    = "dbfilename"
+	flagProtectedCfg  = "enable-protected-configs"
 	flagLogLevel      = "log-level"
 	flagLogFormat     = "log-format"
 )
@@ -76,6 +80,10 @@ func flags() []cli.Flag {
 		cliconf.String(flagHTTP, "", "HTTP address of /metrics (Prometheus) and /healthz, host:port; empty disables it"),
 		cliconf.Bool(flagHTTPAPI, false, "also serve the key-value HTTP API (/v1/kv/{key}, /v1/keys) on --http"),
 		cliconf.String(flagHTTPAdvertise, "", "HTTP API address given to other nodes, which redirect to it (default: the --http address)"),
+		cliconf.String(flagSave, "", `RDB save rules, "<seconds> <changes> ..." as in redis.conf (Redis's own: "3600 1 300 100 60 10000"); empty turns automatic saving, and the save at exit, off`),
+		cliconf.String(flagDir, d.Settings.Dir, "directory of the RDB file; a standalone node loads the file there at start"),
+		cliconf.String(flagDBFilename, d.Settings.DBFilename, "name of the RDB file in --dir"),
+		cliconf.Bool(flagProtectedCfg, false, "let CONFIG SET change dir and dbfilename (Redis 7 refuses by default)"),
 		cliconf.String(flagLogLevel, "info", "log level: debug, info, warn, error"),
 		cliconf.String(flagLogFormat, "text", "log format: text or json"),
 	}
@@ -134,7 +142,13 @@ func configFromCLI(cc *cli.Context) (datanode.Config, error) {
 	st.MaxMemorySamples = cc.Int(flagSamples)
 	st.ProtectedMode = cc.Bool(flagProtectedMode)
 	st.Timeout = int64(cc.Int(flagTimeout))
+	st.Dir = cc.String(flagDir)
+	st.DBFilename = cc.String(flagDBFilename)
+	st.EnableProtectedConfigs = cc.Bool(flagProtectedCfg)
 	var err error
+	if st.Save, err = datanode.ParseSaveRules(cc.String(flagSave)); err != nil {
+		return cfg, fmt.Errorf("--%s: %w", flagSave, err)
+	}
 	for _, size := range []struct {
 		flag string
 		dst  *int64

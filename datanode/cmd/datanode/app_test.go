@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"testing"
 
@@ -37,7 +38,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := datanode.DefaultConfig()
-	if cfg.Listen != d.Listen || cfg.Settings != d.Settings || len(cfg.NameNodes) != 0 || cfg.IOModel != d.IOModel || cfg.EventLoops != d.EventLoops {
+	if cfg.Listen != d.Listen || !reflect.DeepEqual(cfg.Settings, d.Settings) || len(cfg.NameNodes) != 0 || cfg.IOModel != d.IOModel || cfg.EventLoops != d.EventLoops {
 		t.Fatalf("defaults: got %+v, want %+v", cfg, d)
 	}
 }
