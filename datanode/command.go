@@ -151,7 +151,7 @@ func buildCommandTable() map[string]*command {
 		pubsubCommands(), {resetCommand()},
 		dumpCommands(),
 		bitmapCommands(), {lcsCommand(), copyCommand()}, sortCommands(),
-		scriptingCommands(),
+		scriptingCommands(), functionCommands(),
 	} {
 		for _, cmd := range family {
 			if _, dup := table[cmd.name]; dup {
@@ -203,8 +203,8 @@ func (s *Server) execute(c *client, args [][]byte) {
 	if k := s.pause.kind.Load(); k != pauseOff && c.pauses(k, cmd) && s.postpone(c, args) {
 		return
 	}
-	if s.busy(c, cmd, args) {
-		c.reject(cmd, &cs.results[resultError], errBusyScript)
+	if msg := s.busy(c, cmd, args); msg != "" {
+		c.reject(cmd, &cs.results[resultError], msg)
 		return
 	}
 	if (cmd.flags&flagWrite != 0 || cmd.name == "ping") && s.writesDenied(st) {

@@ -44,8 +44,10 @@ const (
 
 // scriptRun is one run of a script.
 type scriptRun struct {
-	sha        string
-	proto      *lua.FunctionProto
+	sha        string             // EVAL's script, or
+	proto      *lua.FunctionProto // (EVAL)
+	fn         *luaFunction       // FCALL's function
+	args       [][]byte           // the calling command, for FUNCTION STATS
 	keys, argv [][]byte
 	readOnly   bool // EVAL_RO, EVALSHA_RO, flags=no-writes: write commands are refused
 	// resp3 is redis.setresp(3): redis.call's replies are read in RESP3,
@@ -70,8 +72,16 @@ func (c *client) runScript(r *scriptRun) {
 		c.holdScriptSlots(r.keys)
 		defer c.releaseSlots()
 	}
-	vm := vmPool.Get().(*scriptVM)
-	defer vmPool.Put(vm)
+	var vm *scriptVM
+	if r.fn != nil {
+		vm = c.srv.functions.lockVM()
+		defer c.srv.functions.unlockVM()
+		c.srv.functions.owner.Store(c)
+		defer c.srv.functions.owner.Store(nil)
+	} else {
+		vm = vmPool.Get().(*scriptVM)
+		defer vmPool.Put(vm)
+	}
 	L := vm.L
 	ctx, cancel := context.WithCancel(context.Background())
 	r.c, r.start, r.cancel = c, time.Now(), cancel
@@ -80,13 +90,21 @@ func (c *client) runScript(r *scriptRun) {
 	defer cancel()
 	L.SetContext(ctx)
 	defer L.RemoveContext()
-	g := L.G.Global
-	g.RawSetString("KEYS", luaStrings(L, r.keys))
-	g.RawSetString("ARGV", luaStrings(L, r.argv))
 	vm.run = r
 	defer func() { vm.run = nil }()
-	L.Push(L.NewFunctionFromProto(r.proto))
-	err := L.PCall(0, 1, vm.handler)
+	nargs := 0
+	if r.fn != nil {
+		L.Push(r.fn.fn)
+		L.Push(luaStrings(L, r.keys))
+		L.Push(luaStrings(L, r.argv))
+		nargs = 2
+	} else {
+		g := L.G.Global
+		g.RawSetString("KEYS", luaStrings(L, r.keys))
+		g.RawSetString("ARGV", luaStrings(L, r.argv))
+		L.Push(L.NewFunctionFromProto(r.proto))
+	}
+	err := L.PCall(nargs, 1, vm.handler)
 	if err != nil {
 		if apiErr, ok := err.(*lua.ApiError); ok {
 			c.errorCounted = r.isCallError(apiErr.Object)
@@ -135,11 +153,14 @@ func (c *client) holdScriptSlots(keys [][]byte) {
 
 // extendHeld adds slot id, not held, to the held slots of a standalone
 // script, locking it: waiting if it is above every held slot, else only
-// if it is free. It reports whether the slot is held now.
+// if it is free. A function never waits: it holds the functions' Lua
+// state, which a client holding that slot may be waiting for. It reports
+// whether the slot is held now.
 func (c *client) extendHeld(id int) bool {
 	h := c.held
 	sl := c.srv.store.Slot(id)
-	if len(h.ids) == 0 || id > h.ids[len(h.ids)-1] {
+	tryOnly := c.srv.functions.owner.Load() == c
+	if !tryOnly && (len(h.ids) == 0 || id > h.ids[len(h.ids)-1]) {
 		sl.Lock()
 	} else if !sl.TryLock() {
 		return false
@@ -167,12 +188,16 @@ func (c *client) replyScriptError(r *scriptRun, err error) {
 	if ok {
 		t, isTable = apiErr.Object.(*lua.LTable)
 	}
+	name, source := r.sha, "@user_script"
+	if r.fn != nil {
+		name, source = r.fn.name, "@user_function"
+	}
 	if r.killed.Load() {
 		line := "1"
 		if isTable && t.RawGetString("line") != lua.LNil {
 			line = luaToString(t.RawGetString("line"))
 		}
-		c.replyError(errScriptKilled + " script: " + r.sha + ", on @user_script:" + line + ".")
+		c.replyError(errScriptKilled + " script: " + name + ", on " + source + ":" + line + ".")
 		return
 	}
 	if !isTable {
@@ -180,13 +205,16 @@ func (c *client) replyScriptError(r *scriptRun, err error) {
 		if ok {
 			msg = luaToString(apiErr.Object)
 		}
-		c.replyError(oneLine("ERR Error running script f_" + r.sha + ", " + truncate(msg, 100)))
+		if r.fn == nil {
+			name = "f_" + name
+		}
+		c.replyError(oneLine("ERR Error running script " + name + ", " + truncate(msg, 100)))
 		return
 	}
 	msg := luaToString(t.RawGetString("err"))
 	src, line := t.RawGetString("source"), t.RawGetString("line")
 	if src != lua.LNil && line != lua.LNil {
-		msg += " script: " + r.sha + ", on " + luaToString(src) + ":" + luaToString(line) + "."
+		msg += " script: " + name + ", on " + luaToString(src) + ":" + luaToString(line) + "."
 	}
 	c.replyError(oneLine(msg))
 }
@@ -352,11 +380,12 @@ func (sr *scriptRuns) slow(c *client, threshold time.Duration) []*scriptRun {
 	return out
 }
 
-// busy reports whether cmd is refused with BUSY: a script has run longer
-// than busy-reply-threshold and cmd is not allowed while one does.
-func (s *Server) busy(c *client, cmd *command, args [][]byte) bool {
+// busy returns the BUSY error cmd is refused with, if a script has run
+// longer than busy-reply-threshold and cmd is not allowed while one does,
+// or "".
+func (s *Server) busy(c *client, cmd *command, args [][]byte) string {
 	if s.scriptRuns.n.Load() == 0 {
-		return false
+		return ""
 	}
 	flags := cmd.flags
 	if cmd.subcommands != nil && len(args) > 1 {
@@ -365,9 +394,21 @@ func (s *Server) busy(c *client, cmd *command, args [][]byte) bool {
 		}
 	}
 	if flags&flagAllowBusy != 0 {
-		return false
+		return ""
 	}
-	return len(s.scriptRuns.slow(c, s.busyThreshold())) > 0
+	return busyError(s.scriptRuns.slow(c, s.busyThreshold()))
+}
+
+// busyError is the BUSY error while runs are slow: the one naming
+// FUNCTION KILL when a function runs, or "" when none is slow.
+func busyError(runs []*scriptRun) string {
+	if len(runs) == 0 {
+		return ""
+	}
+	if slices.ContainsFunc(runs, func(r *scriptRun) bool { return r.fn != nil }) {
+		return errBusyFunction
+	}
+	return errBusyScript
 }
 
 // busyThreshold is busy-reply-threshold as a duration.
@@ -376,7 +417,14 @@ func (s *Server) busyThreshold() time.Duration {
 }
 
 // cmdScriptKill stops the slow scripts unless one has written.
-func cmdScriptKill(c *client, _ [][]byte) {
+func cmdScriptKill(c *client, _ [][]byte) { killScripts(c, false) }
+
+// cmdFunctionKill stops the slow functions unless one has written.
+func cmdFunctionKill(c *client, _ [][]byte) { killScripts(c, true) }
+
+// killScripts is SCRIPT KILL and FUNCTION KILL (functions set), as
+// Redis's scriptKill: each refuses to kill the other's kind.
+func killScripts(c *client, functions bool) {
 	runs := c.srv.scriptRuns.slow(c, c.srv.busyThreshold())
 	if len(runs) == 0 {
 		c.replyError(errNotBusy)
@@ -385,6 +433,12 @@ func cmdScriptKill(c *client, _ [][]byte) {
 	for _, r := range runs {
 		if r.wrote.Load() {
 			c.replyError(errUnkillable)
+			return
+		}
+	}
+	for _, r := range runs {
+		if (r.fn != nil) != functions {
+			c.replyError(map[bool]string{false: errBusyFunction, true: errBusyScript}[functions])
 			return
 		}
 	}

@@ -28,11 +28,11 @@ var scriptLogLevels = []struct {
 }{{"LOG_DEBUG", 0}, {"LOG_VERBOSE", 1}, {"LOG_NOTICE", 2}, {"LOG_WARNING", 3}}
 
 // newScriptVM returns a Lua state with the libraries Redis loads (base
-// without the file loaders, table, string, math, cjson, bit), the redis
-// table, and Redis 7's protection of globals.
+// without the file loaders, table, string, math, cjson, bit, cmsgpack,
+// struct), the redis table, and Redis 7's protection of globals.
 func newScriptVM() *scriptVM {
 	vm := &scriptVM{}
-	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: lua.RegistrySize, RegistryMaxSize: maxLuaRegistry})
 	vm.L = L
 	for _, lib := range []struct {
 		name string
@@ -43,6 +43,10 @@ func newScriptVM() *scriptVM {
 		L.Call(1, 0)
 	}
 	g := L.G.Global
+	g.RawSetString("unpack", L.NewFunction(luaUnpack))
+	str := g.RawGetString(lua.StringLibName).(*lua.LTable)
+	stringByte := str.RawGetString("byte").(*lua.LFunction)
+	str.RawSetString("byte", L.NewFunction(func(L *lua.LState) int { return luaStringByte(L, stringByte) }))
 	for _, name := range []string{"loadfile", "dofile", "load", "loadstring", "module", "require", "_printregs", "newproxy", "print", "getfenv", "setfenv"} {
 		g.RawSetString(name, lua.LNil)
 	}
@@ -66,6 +70,8 @@ func newScriptVM() *scriptVM {
 	for _, l := range scriptLogLevels {
 		redis.RawSetString(l.name, lua.LNumber(l.level))
 	}
+	redis.RawSetString("REDIS_VERSION", lua.LString(redisVersion))
+	redis.RawSetString("REDIS_VERSION_NUM", lua.LNumber(redisVersionNum()))
 	for i, name := range []string{"REPL_NONE", "REPL_AOF", "REPL_SLAVE", "REPL_REPLICA", "REPL_ALL"} {
 		redis.RawSetString(name, lua.LNumber([]int{0, 1, 2, 2, 3}[i]))
 	}
@@ -75,15 +81,61 @@ func newScriptVM() *scriptVM {
 	for _, lib := range []struct {
 		name string
 		t    *lua.LTable
-	}{{"redis", redis}, {"cjson", newCJSON(L)}, {"bit", newBitLib(L)}} {
+	}{{"redis", redis}, {"cjson", newCJSON(L)}, {"bit", newBitLib(L)}, {"cmsgpack", newCMsgpack(L)}, {"struct", newStructLib(L)}} {
 		g.RawSetString(lib.name, lib.t)
 	}
-	for _, name := range []string{"redis", "cjson", "bit", lua.StringLibName, lua.TabLibName, lua.MathLibName} {
+	for _, name := range []string{"redis", "cjson", "bit", "cmsgpack", "struct", lua.StringLibName, lua.TabLibName, lua.MathLibName} {
 		g.RawSetString(name, readOnlyTable(L, g.RawGetString(name).(*lua.LTable)))
 	}
 	vm.handler = L.NewFunction(vm.errorHandler)
 	protectGlobals(L)
 	return vm
+}
+
+// Lua 5.1 bounds the values a C function returns at once by its C stack
+// (LUAI_MAXCSTACK, 8000 slots); gopher-lua's stack is its registry, which
+// may grow to maxLuaRegistry slots. unpack and string.byte check their
+// result counts as Lua 5.1's do, so no script overflows it.
+const (
+	maxLuaResults  = 8000
+	maxLuaRegistry = 64 * 1024
+)
+
+// luaUnpack is Lua 5.1's unpack, refusing maxLuaResults results or more.
+func luaUnpack(L *lua.LState) int {
+	t := L.CheckTable(1)
+	i := L.OptInt(2, 1)
+	e := L.OptInt(3, t.Len())
+	if i > e {
+		return 0
+	}
+	if n := int64(e) - int64(i) + 1; n >= maxLuaResults {
+		L.RaiseError("too many results to unpack")
+	}
+	for j := i; j <= e; j++ {
+		L.Push(t.RawGetInt(j))
+	}
+	return e - i + 1
+}
+
+// luaStringByte is string.byte (gopher-lua's, orig), refusing slices
+// longer than Lua 5.1's stack allows.
+func luaStringByte(L *lua.LState, orig *lua.LFunction) int {
+	s := L.CheckString(1)
+	i := L.OptInt(2, 1)
+	j := L.OptInt(3, i)
+	l := len(s)
+	if i < 0 {
+		i += l + 1
+	}
+	if j < 0 {
+		j += l + 1
+	}
+	i, j = max(i, 1), min(j, l)
+	if i <= j && j-i+1 >= maxLuaResults {
+		L.RaiseError("stack overflow (string slice too long)")
+	}
+	return orig.GFunction(L)
 }
 
 // readOnlyTable returns a proxy of t whose fields cannot be set, as
@@ -157,7 +209,7 @@ func (vm *scriptVM) errorHandler(L *lua.LState) int {
 	t, ok := v.(*lua.LTable)
 	if !ok {
 		t = L.NewTable()
-		t.RawSetString("err", lua.LString("ERR "+luaToString(v)))
+		t.RawSetString("err", lua.LString("ERR "+luaErrorText(luaToString(v))))
 	}
 	for level := 0; ; level++ {
 		dbg, ok := L.GetStack(level)
@@ -178,7 +230,10 @@ func (vm *scriptVM) errorHandler(L *lua.LState) int {
 // luaError is Lua 5.1's error: a number message gets the position too,
 // which gopher-lua adds to strings only.
 func luaError(L *lua.LState) int {
-	v := L.CheckAny(1)
+	v := L.Get(1)
+	if v == lua.LNil {
+		L.Error(lua.LString("nil"), 0) // gopher-lua cannot raise nil itself
+	}
 	if n, ok := v.(lua.LNumber); ok {
 		v = lua.LString(formatLuaNumber(float64(n)))
 	}

@@ -49,8 +49,9 @@ type Server struct {
 	latency  latencyMonitor
 	pause    clientPause // CLIENT PAUSE (pause.go)
 
-	scripts    scriptCache // EVAL's compiled scripts (scripting.go)
-	scriptRuns scriptRuns  // the scripts running now (scriptrun.go)
+	scripts    scriptCache    // EVAL's compiled scripts (scripting.go)
+	scriptRuns scriptRuns     // the scripts running now (scriptrun.go)
+	functions  functionEngine // FUNCTION LOAD's libraries (functions.go)
 	pubsub     *pubsubHub
 	blocking   blockHub
 	log        *slog.Logger

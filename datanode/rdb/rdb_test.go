@@ -214,3 +214,36 @@ func TestLZFCompressRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeFunctionsDump feeds arbitrary entries, behind a valid footer,
+// to the FUNCTION RESTORE decoder: it must return codes or an error, never
+// panic, and decode in proportion to its input. Codes it returns encode
+// and decode back to themselves.
+func FuzzDecodeFunctionsDump(f *testing.F) {
+	f.Add([]byte{OpcodeFunction2, 5, 'h', 'e', 'l', 'l', 'o'})
+	f.Add(AppendFunctionsDump(nil, [][]byte{[]byte("#!lua name=a\nredis.register_function('a', function() return 'a long body, long enough for lzf, lzf, lzf' end)")}))
+	f.Add([]byte{OpcodeFunctionPreGA, 1, 'a', 3, 'L', 'U', 'A', 1, 1, 'd', 2, 'x', 'y'})
+	f.Add([]byte{OpcodeFunction2, 0xc3, 4, 10, 2, 'a', 'b', 'c', 5 << 5, 2})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		codes, err := DecodeFunctionsDump(AppendFooter(slices.Clone(body), 0))
+		if err != nil {
+			return
+		}
+		size := 0
+		for _, c := range codes {
+			size += len(c)
+		}
+		if size > maxLZFRatio*(len(body)+footerSize)+32*len(codes) {
+			t.Fatalf("%d bytes decoded from %d", size, len(body))
+		}
+		again, err := DecodeFunctionsDump(AppendFunctionsDump(nil, codes))
+		if err != nil || len(again) != len(codes) {
+			t.Fatalf("round trip of %d codes: %d, %v", len(codes), len(again), err)
+		}
+		for i := range codes {
+			if !bytes.Equal(again[i], codes[i]) {
+				t.Fatalf("code %d: %q became %q", i, codes[i], again[i])
+			}
+		}
+	})
+}
