@@ -261,6 +261,7 @@ func (s *Server) commitLocked() (*version, error) {
 	s.mu.Unlock()
 	prev := s.cur.Load().topo
 	next := prev.Next(epoch, nodes, handoffs...)
+	s.numbering.Number(next)
 	v := newVersion(s.seq+1, next)
 	if err := s.stage(prev, v); err != nil {
 		s.mu.Lock()

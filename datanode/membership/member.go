@@ -259,7 +259,7 @@ func (m *Member) registerOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !m.wit.fromActive(r.GetEpoch(), nameNodeRef{r.GetNamenodeId(), r.GetIncarnation()}, sent) {
+		if !m.wit.fromActive(r.GetEpoch(), nameNodeRef{ID: r.GetNamenodeId(), Incarnation: r.GetIncarnation()}, sent) {
 			return fmt.Errorf("namenode %s answered from a fenced epoch %d", r.GetNamenodeId(), r.GetEpoch())
 		}
 		m.nns.SetActive(i)
@@ -420,7 +420,7 @@ func (m *Member) receive(hs *hbStream) {
 // a rejoin count only from the active NameNode of the epoch the node
 // follows, and the lease only while that NameNode hears from a majority.
 func (m *Member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
-	from := nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}
+	from := nameNodeRef{ID: resp.GetNamenodeId(), Incarnation: resp.GetIncarnation()}
 	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), from)
 	if active && resp.GetRejoin() {
 		m.rejoin(resp.GetTopology())
