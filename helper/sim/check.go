@@ -174,6 +174,7 @@ func describe(t *topology.Topology) string {
 // in-memory cluster restarted whole). Nothing is left to protect, and the
 // epochs start again.
 func (c *checker) amnesia() {
+	c.forgotten()
 	for _, id := range c.s.nnIDs {
 		if n := c.s.nns[id]; c.s.e.hosts[id].up && n.cur.Version > 0 {
 			return
@@ -191,4 +192,33 @@ func (c *checker) amnesia() {
 	c.winner, c.committer = map[uint64]election.Ref{}, map[uint64]election.Ref{}
 	c.newest = topology.Empty(1, 16)
 	c.overlap = map[overlapKey]int{}
+}
+
+// forgotten lowers the newest committed version to the newest one a
+// running node holds when every node that held it crashed: an in-memory
+// cluster that loses the active and a majority of the witnesses at once
+// loses what only they held (DESIGN.md §6 protects failovers, not that).
+func (c *checker) forgotten() {
+	var held *topology.Topology
+	for _, id := range c.s.nnIDs {
+		if n := c.s.nns[id]; c.s.e.hosts[id].up && n.cur.NewerThan(held) {
+			held = n.cur
+		}
+	}
+	for _, id := range c.s.dnIDs {
+		d := c.s.dns[id]
+		if !c.s.e.hosts[id].up {
+			continue
+		}
+		for _, t := range []*topology.Topology{d.top, d.wit.Staged()} {
+			if t != nil && t.NewerThan(held) {
+				held = t
+			}
+		}
+	}
+	if held != nil && c.newest.NewerThan(held) {
+		c.s.e.logf("every node holding (%d,%d) crashed; newest held (%d,%d)", c.newest.Epoch, c.newest.Version, held.Epoch, held.Version)
+		c.s.res.Faults["forgotten"]++
+		c.newest = held
+	}
 }

@@ -14,7 +14,7 @@ var (
 
 // ciSeeds is the budget of seeds `go test` runs: well under a minute with
 // -race on a small machine.
-const ciSeeds = 60
+const ciSeeds = 30
 
 // TestSeeds runs a fixed budget of seeds and fails with the first seed
 // that violates a property, and how to replay it.
