@@ -79,6 +79,7 @@ type nameNode struct {
 	probeWait                           map[uint64]func(fenced bool)
 	numbering                           election.Numbering
 	ballotTop                           *topology.Topology
+	lastStage                           uint64 // the round of the last staging, whose late refusals count
 }
 
 const (
@@ -378,6 +379,9 @@ func (n *nameNode) commit() {
 func (n *nameNode) onStage(m stageResp) {
 	st := n.stg
 	if st == nil || m.round != st.round || st.answered[m.node] {
+		if m.stale && m.round == n.lastStage {
+			n.fenced(m.promised) // a late refusal (Server.lateRefusals)
+		}
 		return
 	}
 	st.answered[m.node] = true
@@ -398,6 +402,7 @@ func (n *nameNode) onStage(m stageResp) {
 func (n *nameNode) committed(ok bool) {
 	st := n.stg
 	n.stg = nil
+	n.lastStage = st.round
 	if !ok {
 		n.dirty = true
 	} else {
