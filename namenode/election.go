@@ -153,7 +153,14 @@ func (s *Server) campaign(ctx context.Context) bool {
 	need := s.withoutRecoveredLocked(voters(newest))
 	s.mu.Unlock()
 	if len(need) == 0 && !reelection {
-		// Those heard from hold no topology: nothing to protect.
+		if len(granted) < len(asked) {
+			// One that did not answer may hold what must be protected
+			// (found by helper/sim: a committed version lost when only
+			// an emptied DataNode answered in time).
+			return false
+		}
+		// Every one asked answered and holds no topology: nothing to
+		// protect.
 		return s.campaignAlone(ctx, epoch)
 	}
 	if !majority(need, granted) {

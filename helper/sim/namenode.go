@@ -192,7 +192,9 @@ func (n *nameNode) finishCampaign() {
 	}
 	need := c.newest.Witnesses()
 	if len(need) == 0 && !c.reelection {
-		n.campaignAlone(c.epoch)
+		if len(c.answered) == len(c.asked) {
+			n.campaignAlone(c.epoch)
+		}
 		return
 	}
 	if !election.Majority(need, c.granted) {
