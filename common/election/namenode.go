@@ -118,3 +118,12 @@ func (n *Numbering) Number(t *topology.Topology) {
 	}
 	n.Epoch, n.Version = t.Epoch, t.Version
 }
+
+// RivalHolds reports whether a witness's promise of promised to holder,
+// reported in a heartbeat, means that a rival holds the epoch of the active
+// self: the active then re-elects itself to win the witness back
+// (OnPromise), since the witness refuses its leases. A promise of a newer
+// epoch is OnPromise's to judge; an unnamed holder is an older DataNode.
+func RivalHolds(epoch uint64, self Ref, promised uint64, holder Ref) bool {
+	return promised == epoch && holder.ID != "" && holder != self
+}

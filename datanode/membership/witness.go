@@ -28,6 +28,14 @@ func (w *witness) epoch() uint64 {
 	return w.core.Epoch()
 }
 
+// promise returns the promised epoch and the NameNode incarnation that
+// holds it.
+func (w *witness) promise() (uint64, nameNodeRef) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.core.Epoch(), w.core.PromisedTo()
+}
+
 // follows reports whether the node takes orders from namenode at epoch,
 // promising the epoch to it if it is new.
 func (w *witness) follows(epoch uint64, namenode nameNodeRef) bool {

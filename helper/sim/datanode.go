@@ -70,7 +70,7 @@ func (d *dataNode) beat() {
 			held = d.top
 		}
 		for _, nn := range d.s.nnIDs {
-			d.s.send(d.id, nn, regReq{id: d.nextReq, node: d.id, top: held})
+			d.s.send(d.id, nn, regReq{id: d.nextReq, node: d.id, top: held, promised: d.wit.Epoch()})
 		}
 		return
 	}
@@ -82,7 +82,7 @@ func (d *dataNode) beat() {
 	}
 	for _, nn := range d.s.nnIDs {
 		d.sent[streamReq{nn, d.nextReq}] = d.now()
-		d.s.send(d.id, nn, hbReq{id: d.nextReq, node: d.id, epoch: d.top.Epoch, version: d.top.Version, promised: d.wit.Epoch()})
+		d.s.send(d.id, nn, hbReq{id: d.nextReq, node: d.id, epoch: d.top.Epoch, version: d.top.Version, promised: d.wit.Epoch(), holder: d.wit.PromisedTo()})
 	}
 }
 

@@ -17,11 +17,14 @@ type (
 		node           string
 		epoch, version uint64
 		promised       uint64
+		holder         election.Ref // to whom promised is
 	}
 	regReq struct {
 		id   uint64
 		node string
 		top  *topology.Topology // nil when it holds none
+		// promised is the witness's promised epoch.
+		promised uint64
 	}
 	voteResp struct {
 		round  uint64

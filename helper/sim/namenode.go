@@ -491,7 +491,7 @@ func (n *nameNode) handle(from string, msg any) {
 // onHeartbeat (Server.heartbeat).
 func (n *nameNode) onHeartbeat(from string, req hbReq) {
 	now := n.now()
-	if n.role == active && req.promised > n.epoch {
+	if n.role == active && (req.promised > n.epoch || election.RivalHolds(n.epoch, n.ref, req.promised, req.holder)) {
 		n.fenced(req.promised)
 	}
 	n.heard[req.node] = true
@@ -524,6 +524,9 @@ func (n *nameNode) onHeartbeat(from string, req hbReq) {
 
 // onRegister (Server.register and the Register reply).
 func (n *nameNode) onRegister(from string, req regReq) {
+	if n.role == active && req.promised > n.epoch {
+		n.fenced(req.promised)
+	}
 	if n.role != active {
 		return // the DataNode tries the other NameNode
 	}
