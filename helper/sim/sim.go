@@ -172,6 +172,9 @@ func (s *Sim) failf(format string, args ...any) {
 	}
 	s.fail = &Failure{Seed: s.seed, At: s.e.now, What: fmt.Sprintf(format, args...), Trace: append([]string(nil), s.e.trace...), State: s.state(),
 		Replay: fmt.Sprintf("go test ./helper/sim -run TestReplay -seed %d -v", s.seed)}
+	if s.cfg.LoneTakeover {
+		s.fail.Replay += " -lone"
+	}
 }
 
 // The checker's hooks, called by the models.

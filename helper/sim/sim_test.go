@@ -10,7 +10,15 @@ var (
 	seedFlag  = flag.Uint64("seed", 0, "replay this seed (TestReplay)")
 	seedsFlag = flag.Int("seeds", 0, "run this many seeds (TestSeeds; default a fixed budget)")
 	firstFlag = flag.Uint64("first", 1, "the first seed TestSeeds runs")
+	loneFlag  = flag.Bool("lone", false, "NameNodes take over alone from a crashed peer (Config.LoneTakeover)")
 )
+
+// config is the configuration the flags ask for.
+func config() Config {
+	c := DefaultConfig()
+	c.LoneTakeover = *loneFlag
+	return c
+}
 
 // ciSeeds is the budget of seeds `go test` runs: well under a minute with
 // -race on a small machine.
@@ -31,7 +39,7 @@ func TestSeeds(t *testing.T) {
 	faults := map[string]int{}
 	start := time.Now()
 	for seed := *firstFlag; seed < *firstFlag+uint64(n); seed++ {
-		res, err := Run(seed, DefaultConfig())
+		res, err := Run(seed, config())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +59,7 @@ func TestReplay(t *testing.T) {
 	if *seedFlag == 0 {
 		t.Skip("no -seed given")
 	}
-	res, err := Run(*seedFlag, DefaultConfig())
+	res, err := Run(*seedFlag, config())
 	if err != nil {
 		t.Fatal(err)
 	}
