@@ -5,10 +5,12 @@ BIN      := bin
 CMDS     := ./datanode/cmd/datanode ./namenode/cmd/namenode ./client/cmd/chkvctl
 PROTOS   := $(wildcard proto/chkvpb/*.proto)
 FUZZTIME ?= 30s
+SEEDS    ?= 1000
+FIRST    ?= 1
 
 IMAGE    ?= chkv:dev
 
-.PHONY: help build image run test bench fuzz lint proto verify-proto clean
+.PHONY: help build image run test sim bench fuzz lint proto verify-proto clean
 
 # help: list the targets and what they do.
 help:
@@ -31,6 +33,10 @@ run: build
 test:
 	$(GO) test -race -count=1 ./...
 	cd deploy/k8s && $(GO) test -race -count=1 ./...
+
+# sim: run SEEDS (default 1000) seeds of the deterministic simulator of the NameNode pair from FIRST; a failure prints its seed and replay command.
+sim:
+	$(GO) test -count=1 -timeout 0 -run '^TestSeeds$$' ./helper/sim -seeds $(SEEDS) -first $(FIRST) -v
 
 # bench: DataNode vs redis-server side by side with redis-benchmark, then Go benchmarks.
 bench: build

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chkv/chkv/common/election"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -59,7 +60,7 @@ func (s *Server) detectLoop(ctx context.Context) {
 func (s *Server) detectOnce(now time.Time) {
 	interval := s.cfg.HeartbeatInterval
 	suspectAfter := MissedHeartbeats * interval
-	expireAfter := s.cfg.lease() + s.cfg.timing().Margin
+	tm := s.cfg.timing()
 	var suspects []suspect
 	var gone []string // drained nodes declared down
 	reassign := false
@@ -75,7 +76,7 @@ func (s *Server) detectOnce(now time.Time) {
 			continue
 		}
 		if m.down {
-			if !now.Before(m.leaseBase.Add(expireAfter)) {
+			if election.LeaseOver(now.Sub(m.leaseBase), tm) {
 				s.nodes[i].State = topology.Down
 				s.dirty, reassign = true, true
 				s.log.Warn("datanode lease expired; reassigning its slots", "datanode", n.ID,

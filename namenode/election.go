@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/chkv/chkv/common/election"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -49,14 +50,11 @@ func (s *Server) electionLoop(ctx context.Context) {
 func (s *Server) shouldCampaign(now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	iv := s.cfg.HeartbeatInterval
-	switch {
-	case s.role == active:
-		return s.reelect
-	case now.Sub(s.startedAt) < StartupHeartbeats*iv && (len(s.heard) == 0 || !s.peerChecked):
-		return false
-	}
-	return s.leaderSeen.IsZero() || now.Sub(s.leaderSeen) >= FailoverHeartbeats*iv
+	return election.ShouldCampaign(election.Campaign{
+		Active: s.role == active, Reelect: s.reelect,
+		SinceStart: now.Sub(s.startedAt), HeardAny: len(s.heard) > 0, PeerChecked: s.peerChecked,
+		LeaderSeen: !s.leaderSeen.IsZero(), SinceLeader: now.Sub(s.leaderSeen),
+	}, s.cfg.timing())
 }
 
 // campaign runs one election round: it promises itself the next epoch
@@ -71,13 +69,21 @@ func (s *Server) campaign(ctx context.Context) bool {
 	s.mu.Lock()
 	// The candidate epoch is kept across rounds, so that grants add up,
 	// until a witness reports a newer promise.
-	epoch := max(s.epoch+1, s.voted+1, s.candidate)
+	epoch := election.CandidateEpoch(s.epoch, s.voted, s.candidate)
 	s.candidate = epoch // the peer cannot win it through our vote
 	reelection := s.role == active
 	if reelection {
 		s.reelecting = max(s.reelecting, epoch)
 	}
 	known := s.cur.Load().topo
+	if s.ballotTop.NewerThan(known) {
+		// A NameNode that lost its state asks the witnesses of the newest
+		// topology an earlier round's votes carried, not only the
+		// DataNodes it hears heartbeats from: those that lost their
+		// registration retry Register and do not heartbeat (found by
+		// helper/sim).
+		known = s.ballotTop
+	}
 	asked := voters(known)
 	for id, addr := range s.heard {
 		if _, ok := asked[id]; !ok {
@@ -135,16 +141,26 @@ func (s *Server) campaign(ctx context.Context) bool {
 			}
 		}
 	}
+	s.mu.Lock()
 	if highest >= epoch {
-		s.mu.Lock()
 		s.candidate = max(s.candidate, highest+1)
-		s.mu.Unlock()
 	}
+	if newest.NewerThan(s.ballotTop) {
+		s.ballotTop = newest
+	}
+	s.mu.Unlock()
 	s.mu.Lock()
 	need := s.withoutRecoveredLocked(voters(newest))
 	s.mu.Unlock()
 	if len(need) == 0 && !reelection {
-		// Those heard from hold no topology: nothing to protect.
+		if len(granted) < len(asked) {
+			// One that did not answer may hold what must be protected
+			// (found by helper/sim: a committed version lost when only
+			// an emptied DataNode answered in time).
+			return false
+		}
+		// Every one asked answered and holds no topology: nothing to
+		// protect.
 		return s.campaignAlone(ctx, epoch)
 	}
 	if !majority(need, granted) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chkv/chkv/common/election"
 	"github.com/chkv/chkv/common/timing"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -79,18 +80,9 @@ func (s *Server) isActive() bool {
 func voters(t *topology.Topology) map[string]string { return t.Witnesses() }
 
 // majority reports whether yes holds more than half of the voters; any set
-// is a majority of none.
+// is a majority of none (election.Majority).
 func majority(voters map[string]string, yes map[string]bool) bool {
-	if len(voters) == 0 {
-		return true
-	}
-	n := 0
-	for id := range voters {
-		if yes[id] {
-			n++
-		}
-	}
-	return 2*n > len(voters)
+	return election.Majority(voters, yes)
 }
 
 // quorumLocked reports whether the active heard from a majority of the
@@ -100,11 +92,11 @@ func majority(voters map[string]string, yes map[string]bool) bool {
 // declare the majority down and go on granting leases. The caller holds
 // s.mu.
 func (s *Server) quorumLocked(now time.Time) bool {
-	window := QuorumHeartbeats * s.cfg.HeartbeatInterval
+	tm := s.cfg.timing()
 	vs := s.withoutRecoveredLocked(voters(s.cur.Load().topo))
 	fresh := make(map[string]bool, len(vs))
 	for id := range vs {
-		if m := s.members[id]; m != nil && now.Sub(m.lastHeartbeat) <= window {
+		if m := s.members[id]; m != nil && election.Fresh(now.Sub(m.lastHeartbeat), tm) {
 			fresh[id] = true
 		}
 	}
@@ -192,20 +184,18 @@ func (s *Server) reelected(epoch uint64) bool {
 // promised to itself.
 func (s *Server) fenced(epoch uint64, why string) bool {
 	s.mu.Lock()
-	if s.role == active {
-		switch {
-		case epoch == s.epoch:
-			first := !s.reelect
-			s.requestReelectionLocked()
-			s.mu.Unlock()
-			if first {
-				s.log.Info("a witness promised this epoch to a rival; re-electing", "epoch", epoch, "why", why)
-			}
-			return true
-		case epoch > s.epoch && epoch <= s.reelecting:
-			s.mu.Unlock()
-			return true
+	switch election.OnPromise(s.role == active, s.epoch, s.reelecting, epoch) {
+	case election.Reelect:
+		first := !s.reelect
+		s.requestReelectionLocked()
+		s.mu.Unlock()
+		if first {
+			s.log.Info("a witness promised this epoch to a rival; re-electing", "epoch", epoch, "why", why)
 		}
+		return true
+	case election.Stay:
+		s.mu.Unlock()
+		return true
 	}
 	s.epoch = max(s.epoch, epoch)
 	if s.role != active {

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chkv/chkv/common/election"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
 )
@@ -49,6 +50,9 @@ func (s *Server) register(req *chkvpb.RegisterRequest) (*version, error) {
 		return nil, fmt.Errorf("%w: weight %d above %d", ErrInvalidNode, node.Weight, MaxWeight)
 	}
 	now := s.now()
+	if act, epoch := s.Active(); act && req.GetPromisedEpoch() > epoch {
+		s.fenced(req.GetPromisedEpoch(), fmt.Sprintf("registering datanode %s promised epoch %d", node.ID, req.GetPromisedEpoch()))
+	}
 	if !s.isActive() {
 		return nil, s.notActive()
 	}
@@ -172,8 +176,10 @@ func (s *Server) adopt(held *topology.Topology, now time.Time) {
 // lease only while it hears from a majority of the DataNodes.
 func (s *Server) heartbeat(req *chkvpb.HeartbeatRequest) (*chkvpb.HeartbeatResponse, error) {
 	now := s.now()
-	if act, epoch := s.Active(); act && req.GetPromisedEpoch() > epoch {
-		s.fenced(req.GetPromisedEpoch(), fmt.Sprintf("datanode %s promised epoch %d", req.GetNodeId(), req.GetPromisedEpoch()))
+	holder := election.Ref{ID: req.GetPromisedTo(), Incarnation: req.GetPromisedIncarnation()}
+	if act, epoch := s.Active(); act && (req.GetPromisedEpoch() > epoch ||
+		election.RivalHolds(epoch, election.Ref{ID: s.id, Incarnation: s.incarnation}, req.GetPromisedEpoch(), holder)) {
+		s.fenced(req.GetPromisedEpoch(), fmt.Sprintf("datanode %s promised epoch %d to %s", req.GetNodeId(), req.GetPromisedEpoch(), holder))
 	}
 	cur := s.cur.Load()
 	s.mu.Lock()
@@ -261,6 +267,7 @@ func (s *Server) commitLocked() (*version, error) {
 	s.mu.Unlock()
 	prev := s.cur.Load().topo
 	next := prev.Next(epoch, nodes, handoffs...)
+	s.numbering.Number(next)
 	v := newVersion(s.seq+1, next)
 	if err := s.stage(prev, v); err != nil {
 		s.mu.Lock()

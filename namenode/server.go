@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/chkv/chkv/common/clustertoken"
+	"github.com/chkv/chkv/common/election"
 	"github.com/chkv/chkv/common/group"
 	"github.com/chkv/chkv/common/topology"
 	"github.com/chkv/chkv/proto/chkvpb"
@@ -56,6 +57,9 @@ type Server struct {
 	voted    uint64 // the highest epoch granted to the peer as a witness
 	// candidate is the epoch of this NameNode's current candidacy.
 	candidate uint64
+	// ballotTop is the newest topology the votes of its elections carried
+	// (nil before any): the next round asks its witnesses too.
+	ballotTop *topology.Topology
 	// reelect is set on an active whose own epoch a witness promised to
 	// a rival incarnation: it campaigns for a higher epoch to win that
 	// witness back, staying active meanwhile (DESIGN.md §6).
@@ -84,8 +88,11 @@ type Server struct {
 	// and peers.
 	commitMu sync.Mutex
 	seq      uint64
-	peers    map[string]*peer
-	cur      atomic.Pointer[version] // the current version; read without locks
+	// numbering keeps a commit retried after a failed staging from
+	// reusing the staged version's number.
+	numbering election.Numbering
+	peers     map[string]*peer
+	cur       atomic.Pointer[version] // the current version; read without locks
 
 	dnConns  connPool // to DataNodes, for pushes, staging and elections
 	probeSem chan struct{}

@@ -117,14 +117,14 @@ func (s *Server) stage(prev *topology.Topology, v *version) error {
 	if len(all) == 0 {
 		return nil
 	}
-	type answer struct {
-		id  string
-		ok  bool
-		err error
-	}
 	answers := make(chan answer, len(all))
 	ctx, cancel := context.WithTimeout(s.group.Context(), s.stageTimeout())
-	defer cancel()
+	pending := len(all) // answers not yet read
+	defer func() {
+		if pending == 0 || !s.group.Go(func(context.Context) { s.lateRefusals(answers, pending, cancel) }) {
+			cancel()
+		}
+	}()
 	req := s.pushFrame(v, true)
 	for id, addr := range all {
 		if !s.group.Go(func(context.Context) {
@@ -138,6 +138,7 @@ func (s *Server) stage(prev *topology.Topology, v *version) error {
 	var errs []error
 	for range all {
 		a := <-answers
+		pending--
 		if fe, ok := a.err.(*errFenced); ok {
 			// A witness that promised our own epoch to a rival counts
 			// as a no while we win it back; any other promise fences us.
@@ -154,6 +155,30 @@ func (s *Server) stage(prev *topology.Topology, v *version) error {
 		}
 	}
 	return fmt.Errorf("%w: version %d staged on %d of %d datanodes: %v", ErrNoQuorum, v.topo.Version, countTrue(yes), len(all), errs)
+}
+
+// lateRefusals reads the n staging answers that came after the majority,
+// within the staging's timeout, then cancels the calls. A witness that
+// promised the active's epoch to a rival incarnation (a predecessor under
+// the same ID, or a candidate that lost) refuses only staging, pushes and
+// leases, never in a heartbeat: its late refusal must still start the
+// re-election that wins it back, or it would go without a lease for ever
+// (found by helper/sim).
+func (s *Server) lateRefusals(answers <-chan answer, n int, cancel context.CancelFunc) {
+	defer cancel()
+	for range n {
+		a := <-answers // each call ends by the staging's timeout
+		if fe, ok := a.err.(*errFenced); ok {
+			s.fenced(fe.promised, fe.Error())
+		}
+	}
+}
+
+// answer is one DataNode's answer to a staging.
+type answer struct {
+	id  string
+	ok  bool
+	err error
 }
 
 // stageOn stages one version on one DataNode.

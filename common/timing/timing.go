@@ -24,8 +24,8 @@
 //     promised the new epoch makes A step down on its next heartbeat. The
 //     new active counts a full Lease from its takeover as still granted by
 //     A, and reassigns a silent node's slots only Lease+Margin after that
-//     (Margin covers clock-rate differences), so no two DataNodes serve a
-//     slot at once (OldLeasesRunOut).
+//     (Margin covers clock-rate differences up to DriftPPM each way), so no
+//     two DataNodes serve a slot at once (OldLeasesRunOut).
 package timing
 
 import (
@@ -50,6 +50,12 @@ const (
 	// MarginHeartbeats is added to a lease before a silent node's slots are
 	// reassigned (clock-rate differences).
 	MarginHeartbeats = 1
+	// MaxDriftPPM bounds, in parts per million, how much faster or slower
+	// than true time any node's monotonic clock runs: 1 %, far above the
+	// 100 ppm of ordinary quartz. The margin must cover the difference it
+	// makes over a lease (OldLeasesRunOut); the simulator (helper/sim)
+	// drifts its clocks by up to this much.
+	MaxDriftPPM = 10_000
 )
 
 // Timing is the timing of a cluster whose DataNodes heartbeat every
@@ -76,6 +82,8 @@ type Timing struct {
 	Margin time.Duration
 	// Startup is the window of StartupHeartbeats.
 	Startup time.Duration
+	// DriftPPM is the clock-rate bound of MaxDriftPPM.
+	DriftPPM int64
 }
 
 // For returns the timing of heartbeat interval iv.
@@ -90,6 +98,7 @@ func For(iv time.Duration) Timing {
 		TakeoverBudget:  iv / 2,
 		Margin:          MarginHeartbeats * iv,
 		Startup:         StartupHeartbeats * iv,
+		DriftPPM:        MaxDriftPPM,
 	}
 }
 
@@ -112,6 +121,13 @@ func (t Timing) Validate() error {
 		// after the takeover and lasts Lease; the new one waits
 		// Lease (takeover grace) + Lease + Margin.
 		return fmt.Errorf("timing: the old active may grant leases until %v after a takeover, beyond the %v the new active waits", t.Quorum+t.Lease, 2*t.Lease+t.Margin)
+	case t.DriftPPM < 0 || t.DriftPPM >= 1e6/2:
+		return fmt.Errorf("timing: clock drift bound %d ppm is out of range", t.DriftPPM)
+	case int64(t.Margin)*(1e6-t.DriftPPM) < 2*t.DriftPPM*int64(t.Lease):
+		// OldLeasesRunOut with drift: the NameNode waits Lease+Margin on
+		// a clock up to DriftPPM fast; the DataNode's lease runs Lease
+		// on a clock up to DriftPPM slow.
+		return fmt.Errorf("timing: margin %v does not cover a lease of %v on clocks %d ppm apart", t.Margin, t.Lease, 2*t.DriftPPM)
 	case t.Margin < t.Lease/10:
 		return fmt.Errorf("timing: margin %v is below a tenth of the lease %v", t.Margin, t.Lease)
 	}

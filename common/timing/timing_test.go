@@ -14,6 +14,13 @@ func TestTimingHolds(t *testing.T) {
 		if err := tm.Validate(); err != nil {
 			t.Errorf("interval %v: %v", iv, err)
 		}
+		// The margin covers the clock drift over a lease: what the
+		// NameNode waits, on a clock fast by the bound, outlasts a
+		// lease on a DataNode clock slow by it.
+		fast, slow := 1+float64(tm.DriftPPM)/1e6, 1-float64(tm.DriftPPM)/1e6
+		if float64(tm.Lease+tm.Margin)/fast < float64(tm.Lease)/slow {
+			t.Errorf("interval %v: margin %v does not cover the drift over a lease", iv, tm.Margin)
+		}
 		// The hold ends before the lease, by more than a heartbeat
 		// interval: an election can land while every lease still runs.
 		if tm.Lease-tm.VoteHold <= tm.Interval {
@@ -37,6 +44,8 @@ func TestTimingRefusesUnsafe(t *testing.T) {
 		{"no takeover budget left", func(t *Timing) { t.TakeoverBudget = 2 * t.Interval }, "earliest lease lapses"},
 		{"old active outlives the grace", func(t *Timing) { t.Quorum = 6 * t.Interval }, "old active"},
 		{"no margin", func(t *Timing) { t.Margin = 0 }, "margin"},
+		{"drift beyond the margin", func(t *Timing) { t.DriftPPM = 150_000 }, "does not cover"},
+		{"drift out of range", func(t *Timing) { t.DriftPPM = -1 }, "drift bound"},
 	}
 	for _, c := range cases {
 		tm := base

@@ -247,7 +247,7 @@ func (m *Member) self() *chkvpb.Node {
 
 // registerOnce announces the node to the first NameNode that answers.
 func (m *Member) registerOnce(ctx context.Context) error {
-	req := &chkvpb.RegisterRequest{Node: m.self(), Rejoin: m.rejoinAsked.Load()}
+	req := &chkvpb.RegisterRequest{Node: m.self(), Rejoin: m.rejoinAsked.Load(), PromisedEpoch: m.wit.epoch()}
 	if v := m.own.View(); v.Top.Version > 0 {
 		req.Topology = v.Top.Proto()
 	}
@@ -259,7 +259,7 @@ func (m *Member) registerOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !m.wit.fromActive(r.GetEpoch(), nameNodeRef{r.GetNamenodeId(), r.GetIncarnation()}, sent) {
+		if !m.wit.fromActive(r.GetEpoch(), nameNodeRef{ID: r.GetNamenodeId(), Incarnation: r.GetIncarnation()}, sent) {
 			return fmt.Errorf("namenode %s answered from a fenced epoch %d", r.GetNamenodeId(), r.GetEpoch())
 		}
 		m.nns.SetActive(i)
@@ -290,13 +290,16 @@ func (m *Member) registerOnce(ctx context.Context) error {
 // does not wait for the replies: each stream's receiver applies them.
 func (m *Member) heartbeatOnce(ctx context.Context) {
 	v := m.own.View()
+	promised, holder := m.wit.promise()
 	req := &chkvpb.HeartbeatRequest{
-		NodeId:        m.cfg.ID,
-		Epoch:         v.Top.Epoch,
-		Version:       v.Top.Version,
-		GrpcAddr:      m.host.GRPCAddr(),
-		PromisedEpoch: m.wit.epoch(),
-		Load:          m.host.Load().Proto(),
+		NodeId:              m.cfg.ID,
+		Epoch:               v.Top.Epoch,
+		Version:             v.Top.Version,
+		GrpcAddr:            m.host.GRPCAddr(),
+		PromisedEpoch:       promised,
+		PromisedTo:          holder.ID,
+		PromisedIncarnation: holder.Incarnation,
+		Load:                m.host.Load().Proto(),
 	}
 	var wg sync.WaitGroup
 	for i := range m.clients {
@@ -420,7 +423,7 @@ func (m *Member) receive(hs *hbStream) {
 // a rejoin count only from the active NameNode of the epoch the node
 // follows, and the lease only while that NameNode hears from a majority.
 func (m *Member) onHeartbeat(nn int, sentAt time.Duration, resp *chkvpb.HeartbeatResponse) {
-	from := nameNodeRef{resp.GetNamenodeId(), resp.GetIncarnation()}
+	from := nameNodeRef{ID: resp.GetNamenodeId(), Incarnation: resp.GetIncarnation()}
 	active := resp.GetActive() && m.wit.follows(resp.GetEpoch(), from)
 	if active && resp.GetRejoin() {
 		m.rejoin(resp.GetTopology())

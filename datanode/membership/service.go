@@ -41,7 +41,7 @@ func (m *Member) PushTopology(_ context.Context, req *chkvpb.PushTopologyRequest
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	from := nameNodeRef{req.GetNamenodeId(), req.GetIncarnation()}
+	from := nameNodeRef{ID: req.GetNamenodeId(), Incarnation: req.GetIncarnation()}
 	if req.GetStage() {
 		held, ok := m.wit.stage(t, from, m.own.View().Top)
 		if !ok {

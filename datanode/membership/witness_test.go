@@ -10,13 +10,13 @@ import (
 
 // Two NameNodes, and a restart of the first under the same ID.
 var (
-	nnA  = nameNodeRef{"nn-a", 1}
-	nnA2 = nameNodeRef{"nn-a", 2} // nn-a restarted: another incarnation
-	nnB  = nameNodeRef{"nn-b", 7}
+	nnA  = nameNodeRef{ID: "nn-a", Incarnation: 1}
+	nnA2 = nameNodeRef{ID: "nn-a", Incarnation: 2} // nn-a restarted: another incarnation
+	nnB  = nameNodeRef{ID: "nn-b", Incarnation: 7}
 )
 
 func electReq(who nameNodeRef, epoch uint64) *chkvpb.ElectRequest {
-	return &chkvpb.ElectRequest{CandidateId: who.id, Incarnation: who.incarnation, Epoch: epoch}
+	return &chkvpb.ElectRequest{CandidateId: who.ID, Incarnation: who.Incarnation, Epoch: epoch}
 }
 
 // TestWitnessVotes checks the rules of a DataNode's vote: it refuses
@@ -171,7 +171,7 @@ func TestWitnessStages(t *testing.T) {
 		t.Fatal("staged from epoch 1 after promising epoch 2")
 	}
 	w.applied(next)
-	if w.staged != nil {
+	if w.staged() != nil {
 		t.Fatal("the staged version outlived its application")
 	}
 }

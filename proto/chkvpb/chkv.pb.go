@@ -514,7 +514,11 @@ type RegisterRequest struct {
 	Topology *Topology `protobuf:"bytes,2,opt,name=topology,proto3" json:"topology,omitempty"`
 	// Set by a DataNode started with --rejoin: a drained (or draining) node
 	// of that ID becomes joining again and receives slots.
-	Rejoin        bool `protobuf:"varint,3,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
+	Rejoin bool `protobuf:"varint,3,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
+	// The highest NameNode epoch the DataNode has promised, as in a
+	// heartbeat: an active of a lower epoch steps down, since the DataNode
+	// refuses its reply and would otherwise retry for ever.
+	PromisedEpoch uint64 `protobuf:"varint,4,opt,name=promised_epoch,json=promisedEpoch,proto3" json:"promised_epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -568,6 +572,13 @@ func (x *RegisterRequest) GetRejoin() bool {
 		return x.Rejoin
 	}
 	return false
+}
+
+func (x *RegisterRequest) GetPromisedEpoch() uint64 {
+	if x != nil {
+		return x.PromisedEpoch
+	}
+	return 0
 }
 
 type RegisterResponse struct {
@@ -673,8 +684,13 @@ type HeartbeatRequest struct {
 	// The highest NameNode epoch the DataNode has promised to; an active
 	// NameNode with a lower epoch has been replaced and steps down.
 	PromisedEpoch uint64 `protobuf:"varint,6,opt,name=promised_epoch,json=promisedEpoch,proto3" json:"promised_epoch,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The NameNode incarnation that holds promised_epoch: an active of that
+	// epoch that is not it learns that a rival holds the witness, and
+	// re-elects itself to win it back.
+	PromisedTo          string `protobuf:"bytes,7,opt,name=promised_to,json=promisedTo,proto3" json:"promised_to,omitempty"`
+	PromisedIncarnation uint64 `protobuf:"varint,8,opt,name=promised_incarnation,json=promisedIncarnation,proto3" json:"promised_incarnation,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *HeartbeatRequest) Reset() {
@@ -745,6 +761,20 @@ func (x *HeartbeatRequest) GetGrpcAddr() string {
 func (x *HeartbeatRequest) GetPromisedEpoch() uint64 {
 	if x != nil {
 		return x.PromisedEpoch
+	}
+	return 0
+}
+
+func (x *HeartbeatRequest) GetPromisedTo() string {
+	if x != nil {
+		return x.PromisedTo
+	}
+	return ""
+}
+
+func (x *HeartbeatRequest) GetPromisedIncarnation() uint64 {
+	if x != nil {
+		return x.PromisedIncarnation
 	}
 	return 0
 }
@@ -2842,11 +2872,12 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05nodes\x18\x03 \x03(\v2\r.chkv.v1.NodeR\x05nodes\x12\x16\n" +
 	"\x06vnodes\x18\x06 \x01(\rR\x06vnodes\x12\x16\n" +
 	"\x06owners\x18\a \x03(\rR\x06owners\x12\x16\n" +
-	"\x06target\x18\b \x03(\rR\x06targetJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"{\n" +
+	"\x06target\x18\b \x03(\rR\x06targetJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"\xa2\x01\n" +
 	"\x0fRegisterRequest\x12!\n" +
 	"\x04node\x18\x01 \x01(\v2\r.chkv.v1.NodeR\x04node\x12-\n" +
 	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
-	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\"\xe9\x01\n" +
+	"\x06rejoin\x18\x03 \x01(\bR\x06rejoin\x12%\n" +
+	"\x0epromised_epoch\x18\x04 \x01(\x04R\rpromisedEpoch\"\xe9\x01\n" +
 	"\x10RegisterResponse\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x12\x19\n" +
 	"\blease_ms\x18\x02 \x01(\x03R\aleaseMs\x12-\n" +
@@ -2854,14 +2885,17 @@ const file_chkvpb_chkv_proto_rawDesc = "" +
 	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x1f\n" +
 	"\vnamenode_id\x18\x05 \x01(\tR\n" +
 	"namenodeId\x12 \n" +
-	"\vincarnation\x18\x06 \x01(\x04R\vincarnation\"\xc2\x01\n" +
+	"\vincarnation\x18\x06 \x01(\x04R\vincarnation\"\x96\x02\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12!\n" +
 	"\x04load\x18\x02 \x01(\v2\r.chkv.v1.LoadR\x04load\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x1b\n" +
 	"\tgrpc_addr\x18\x05 \x01(\tR\bgrpcAddr\x12%\n" +
-	"\x0epromised_epoch\x18\x06 \x01(\x04R\rpromisedEpoch\"\xe6\x01\n" +
+	"\x0epromised_epoch\x18\x06 \x01(\x04R\rpromisedEpoch\x12\x1f\n" +
+	"\vpromised_to\x18\a \x01(\tR\n" +
+	"promisedTo\x121\n" +
+	"\x14promised_incarnation\x18\b \x01(\x04R\x13promisedIncarnation\"\xe6\x01\n" +
 	"\x11HeartbeatResponse\x12\x19\n" +
 	"\blease_ms\x18\x01 \x01(\x03R\aleaseMs\x12-\n" +
 	"\btopology\x18\x02 \x01(\v2\x11.chkv.v1.TopologyR\btopology\x12\x16\n" +
