@@ -216,7 +216,7 @@ func (s *Server) execute(c *client, args [][]byte) {
 		return
 	}
 	var gate *sync.RWMutex
-	if s.member != nil && (cmd.firstKey > 0 || cmd.keySpecs != nil) {
+	if s.member != nil && (cmd.firstKey > 0 || cmd.keySpecs != nil || len(cmd.subcommands) > 0) {
 		var reject string
 		if gate, reject = s.admit(cmd, args); reject != "" {
 			c.reject(cmd, &cs.results[classifyError(reject)], reject)

@@ -138,6 +138,12 @@ func (c *client) replyKeySpecs(cmd *command) {
 
 // callKeys returns the positions of the keys in a call of cmd.
 func (cmd *command) callKeys(args [][]byte) []int {
+	if len(cmd.subcommands) > 0 && len(args) > 1 {
+		// A container's keys are its subcommand's (OBJECT ENCODING key).
+		if sub := cmd.subcommand(args[1]); sub != nil {
+			return sub.callKeys(args)
+		}
+	}
 	if cmd.keySpecs == nil {
 		return cmd.keyPositions(len(args))
 	}
